@@ -1,0 +1,43 @@
+#include <cstdio>
+#include <string>
+
+#include "commands.h"
+
+namespace isoflop::cli {
+
+int ReportError(const char* command, const Status& status) {
+  std::fprintf(stderr, "isoflop %s: %s\n", command, status.message().c_str());
+  return status.code() == Status::Code::kInvalidArgument ? kExitBadInput : kExitFailure;
+}
+
+}  // namespace isoflop::cli
+
+int main(int argc, char** argv) {
+  using namespace isoflop::cli;
+  CLI::App app{
+      "isoflop: plan a training budget with scaling laws, then spend it.\n"
+      "Examples:\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5\n"
+      "  isoflop plan --budget-flops 1e23 --cluster configs/clusters/h100-sxm.yaml\n"
+      "  isoflop data build --input corpus.jsonl --out shards/\n"
+      "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny\n"
+      "  isoflop sweep submit configs/sweeps/tiny.yaml --db state.db\n",
+      "isoflop"};
+  app.set_version_flag("--version", "isoflop 0.1.0");
+  app.require_subcommand(1);
+  CommandContext ctx;
+  RegisterFitCommand(app, ctx);
+  RegisterPlanCommands(app, ctx);
+  RegisterDataCommand(app, ctx);
+  RegisterTrainCommand(app, ctx);
+  RegisterOrchestratorCommands(app, ctx);
+  RegisterReportCommand(app, ctx);
+  RegisterBenchCommand(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : kExitBadInput;
+  }
+  return ctx.exit_code;
+}

@@ -1,0 +1,282 @@
+// The planner: "we have this budget and this cluster — what do we train, and how do we lay it out?"
+//
+// From a fitted (or published) scaling law L(N, D) = E + A/N^alpha + B/D^beta and an analytical
+// performance model of a GPU cluster, it picks the compute-optimal parameter count N and token
+// count D, a concrete transformer shape near N, and the fastest parallel layout
+// (TP x PP (interleaved) x DP x CP, micro-batch, ZeRO stage, activation recomputation) that fits
+// in GPU memory, with predicted step time, MFU/HFU, wall-clock, GPU-hours, cost, energy and CO2.
+//
+// Public API in Ceres' habit: Options structs whose defaults work (IsValid), one call per job
+// (Plan, EvaluatePerf), Summary structs with BriefReport()/FullReport()/ToJson(). No exception
+// escapes: every boundary returns isoflop::Status / StatusOr<T>. Every formula is cited in
+// docs/planner.md (paper and equation) and beside its implementation in planner/src/.
+#ifndef ISOFLOP_PLANNER_H_
+#define ISOFLOP_PLANNER_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "isoflop/status.h"
+
+namespace isoflop::planner {
+
+// ---------------------------------------------------------------------------------------------
+// Cluster (YAML; keys documented in docs/planner.md, examples in configs/clusters/).
+
+struct ClusterSpec {
+  std::string name;                     // "h100-sxm"
+  std::string gpu_model;                // "H100-SXM5-80GB"
+  double peak_bf16_tflops = 0;          // dense bf16 tensor-core peak per GPU (no sparsity)
+  double hbm_gib = 0;                   // memory per GPU
+  double hbm_bandwidth_gb_s = 0;        // HBM bandwidth per GPU, GB/s
+  int gpus_per_node = 0;
+  int nodes = 0;
+  double intra_node_bandwidth_gb_s = 0;  // per GPU, one direction (NVLink)
+  double inter_node_bandwidth_gb_s = 0;  // per GPU, one direction (InfiniBand/RoCE NIC)
+  double price_usd_per_gpu_hour = 0;
+  double gpu_power_w = 0;               // board power at full load (TDP)
+  double pue = 1.0;                     // data-centre power usage effectiveness
+  double grid_gco2_per_kwh = 0;         // carbon intensity of the grid
+  std::string path;                     // where it was read from
+
+  int total_gpus() const { return gpus_per_node * nodes; }
+  // Field-by-field check; the error names `path` and the field.
+  bool IsValid(std::string* error) const;
+};
+
+// Reads a cluster file. Missing file -> kNotFound; missing, non-numeric, zero or negative field
+// -> kInvalidArgument naming the file and the field ("configs/clusters/x.yaml: field
+// 'gpu.peak_bf16_tflops' is missing").
+StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path);
+
+// ---------------------------------------------------------------------------------------------
+// Model shape (YAML; the same keys the trainer reads: docs/interfaces.md).
+
+enum class Mlp { kGelu, kSwiglu };
+const char* MlpName(Mlp mlp);
+
+struct ModelShape {
+  int layers = 0;
+  int d_model = 0;
+  int heads = 0;
+  int kv_heads = 0;  // grouped-query attention; == heads for multi-head attention
+  int ffn = 0;       // MLP hidden width
+  int vocab = 0;
+  int seq_len = 0;
+  Mlp mlp = Mlp::kGelu;  // gelu: GPT/Megatron block (biases, LayerNorm, learned positions,
+                         // tied embeddings); swiglu: LLaMA block (no biases, RMSNorm, RoPE,
+                         // untied output layer). Parameter counts in docs/planner.md.
+
+  int head_dim() const { return heads > 0 ? d_model / heads : 0; }
+  // Parameters (Narayanan et al. 2021 Eq. 2 for gelu, generalised to GQA and SwiGLU).
+  double ParamsTotal() const;
+  double ParamsNonEmbedding() const;
+  // Model FLOPs per trained token, forward + backward, no recomputation: every matmul
+  // (attention and output layer included), Korthikanti et al. 2022 Eq. 7 / Porian et al. 2024.
+  double ModelFlopsPerToken() const;
+  bool IsValid(std::string* error) const;
+  std::string ToYaml() const;  // flat keys: layers, d_model, heads, kv_heads, ffn, vocab, seq_len, mlp
+};
+
+StatusOr<ModelShape> LoadModelYaml(const std::string& path);
+Status SaveModelYaml(const ModelShape& shape, const std::string& path);
+
+// ---------------------------------------------------------------------------------------------
+// Scaling law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, Eq. 2).
+
+struct ScalingLaw {
+  double E = 0, A = 0, B = 0, alpha = 0, beta = 0;
+  std::string source;  // "hoffmann", "epoch", or the fit.json path
+  // Bootstrap replicates of the same law (from fit.json), for intervals; may be empty.
+  std::vector<ScalingLaw> bootstrap;
+
+  double Loss(double n, double d) const;
+  // Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, Eq. 4):
+  // N_opt = G (C/6)^a, D_opt = G^-1 (C/6)^b, G = (alpha A / (beta B))^(1/(alpha+beta)),
+  // a = beta/(alpha+beta), b = alpha/(alpha+beta).
+  double OptimalParams(double flops) const;
+  double OptimalTokens(double flops) const;
+  bool IsValid(std::string* error) const;
+};
+
+// Hoffmann et al. 2022 ("Chinchilla"), Approach 3: E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28.
+ScalingLaw HoffmannLaw();
+// Besiroglu et al. 2024 ("Chinchilla Scaling: A replication attempt"), Eq. 4:
+// E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658.
+ScalingLaw EpochLaw();
+// "hoffmann", "epoch", or a fit.json path (keys law.E, law.A, law.B, law.alpha, law.beta;
+// optional bootstrap samples under "bootstrap": [{"E":..,"A":..,...}, ...]). Read with
+// nlohmann-json; errors name the file and the key.
+StatusOr<ScalingLaw> LoadScalingLaw(const std::string& name_or_path);
+
+// ---------------------------------------------------------------------------------------------
+// Shape search.
+
+struct ShapeSearchOptions {
+  int vocab = 51200;
+  int seq_len = 2048;
+  Mlp mlp = Mlp::kSwiglu;
+  int width_multiple = 128;  // d_model and ffn are multiples of this (tensor-core friendly)
+  int head_dim = 128;        // preferred head dimension (64 for small widths)
+  int tp_divisor = 8;        // heads and kv_heads divisible by this (TP up to a node); 1 to ignore
+  double tolerance = 0.02;   // |N(shape)/n - 1| <= tolerance
+  // Depth/width aspect: d_model/layers inside the flat optimum of Kaplan et al. 2020 (Fig. 5:
+  // aspect 50..200 within ~3% loss) — bounds below.
+  double min_aspect = 32;
+  double max_aspect = 256;
+  int max_results = 8;
+  bool IsValid(std::string* error) const;
+};
+
+// Shapes whose ParamsTotal() is within `tolerance` of n, best first (aspect nearest 100 — the
+// centre of Kaplan's flat region — then smallest parameter error). Empty if none exists.
+std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& options = {});
+
+// ---------------------------------------------------------------------------------------------
+// Parallel layout and the performance model.
+
+enum class Recompute { kNone, kSelective, kFull };
+const char* RecomputeName(Recompute r);
+StatusOr<Recompute> ParseRecompute(const std::string& s);
+
+struct ParallelConfig {
+  int tp = 1;                // tensor parallel (with sequence parallelism when tp > 1)
+  int pp = 1;                // pipeline stages
+  int dp = 1;                // data parallel replicas
+  int cp = 1;                // context parallel (ring attention)
+  int vpp = 1;               // interleaved virtual stages per pipeline rank
+  int micro_batch = 1;       // sequences per micro-batch
+  int global_batch = 1;      // sequences per optimiser step
+  int zero = 1;              // ZeRO stage 0..3 (Rajbhandari et al. 2020); 1 = distributed optimiser
+  Recompute recompute = Recompute::kSelective;
+  int gpus() const { return tp * pp * dp * cp; }
+  std::string ToString() const;
+};
+
+// Calibration constants and switches of the performance model. Defaults are the calibrated
+// values documented in docs/planner.md (fit to tests/data/parallel_configs.csv).
+struct PerfOptions {
+  // Fraction of dense bf16 peak reached by a large transformer GEMM.
+  double matmul_efficiency = 0.72;
+  // HBM traffic of the element-wise (memory-bound) ops per stored activation byte.
+  double elementwise_traffic_factor = 3.0;
+  // Fraction of the link bandwidth a ring collective achieves (bus bandwidth / link bandwidth).
+  double collective_efficiency = 0.75;
+  // Fraction of the DP/ZeRO gradient collectives hidden behind the backward pass.
+  double dp_overlap = 0.0;
+  // FlashAttention (Dao et al. 2022): no s^2 activations stored or streamed.
+  bool flash_attention = true;
+  // Memory left unusable by the allocator (fragmentation) plus CUDA context/workspace.
+  double memory_fragmentation = 0.10;
+  double memory_reserved_gib = 2.0;
+  bool IsValid(std::string* error) const;
+};
+
+struct MemoryBreakdown {  // bytes per GPU, on the most loaded pipeline rank (the first)
+  double weights = 0, gradients = 0, optimizer = 0, activations = 0, reserved = 0;
+  double total() const { return weights + gradients + optimizer + activations + reserved; }
+};
+
+struct PerfSummary {
+  ParallelConfig config;
+  bool feasible = false;
+  std::string infeasible_reason;  // which constraint or memory term, by how much
+  MemoryBreakdown memory;
+  double memory_capacity_bytes = 0;  // usable per GPU after the fragmentation margin
+  // Time per optimiser step, by term (seconds).
+  double step_time_s = 0, compute_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0,
+         bubble_s = 0, dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0;
+  double model_flops_per_step = 0, hardware_flops_per_step = 0;
+  double tokens_per_s = 0;
+  double model_tflops_per_gpu = 0, hardware_tflops_per_gpu = 0;
+  double mfu = 0, hfu = 0;
+  std::string BriefReport() const;
+  std::string FullReport() const;
+  std::string ToJson() const;
+};
+
+// Evaluates one layout of `model` on `cluster`. Returns kInvalidArgument when the layout is
+// malformed (e.g. heads not divisible by tp, global batch not divisible by dp*micro_batch, more
+// GPUs than the cluster has); a layout that is well-formed but does not fit in memory returns
+// OK with summary->feasible == false and the reason.
+Status EvaluatePerf(const ModelShape& model, const ClusterSpec& cluster, const ParallelConfig& config,
+                    const PerfOptions& options, PerfSummary* summary);
+
+struct LayoutSearchOptions {
+  int global_batch = 0;          // sequences; 0: chosen (~4M tokens, Hoffmann-style), rounded
+  int gpus = 0;                  // 0: all of the cluster's GPUs
+  bool allow_cp = true;
+  bool allow_zero3 = true;
+  int max_micro_batch = 8;
+  int top_k = 5;
+  bool IsValid(std::string* error) const;
+};
+
+struct LayoutSearchResult {
+  std::vector<PerfSummary> ranked;  // fastest first, feasible only, at most top_k
+  int64_t evaluated = 0;            // configurations scored
+  int64_t pruned = 0;               // rejected before scoring (divisibility, memory lower bound)
+};
+
+// Exhaustive, pruned search over TP x PP x VPP x DP x CP x micro-batch x ZeRO x recompute.
+// kFailedPrecondition with the reason (the smallest memory excess seen) when nothing fits.
+StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& model, const ClusterSpec& cluster,
+                                           const PerfOptions& perf, const LayoutSearchOptions& options);
+
+// ---------------------------------------------------------------------------------------------
+// The plan.
+
+enum class BudgetKind { kFlops, kGpuHours, kUsd, kKwh };
+
+struct PlanOptions {
+  BudgetKind budget_kind = BudgetKind::kFlops;
+  double budget = 0;               // in the unit of budget_kind
+  double inference_tokens = 0;     // lifetime inference tokens (Sardana et al. 2024); 0: none
+  int seq_len = 2048;
+  int vocab = 51200;
+  Mlp mlp = Mlp::kSwiglu;
+  bool exact_flops = false;        // use the shape's exact FLOPs/token instead of 6N
+  int gpus = 0;                    // 0: the cluster's size
+  int top_k = 5;
+  PerfOptions perf;
+  bool IsValid(std::string* error) const;
+};
+
+struct Interval {
+  double lo = 0, hi = 0;  // 5th..95th percentile over the bootstrap replicates
+};
+
+struct PlanSummary {
+  ScalingLaw law;
+  ClusterSpec cluster;
+  double budget_flops = 0;         // training FLOPs after converting the budget
+  double params_opt = 0;           // N from the law
+  double tokens_opt = 0;           // D from the law
+  double loss_pred = 0;
+  std::optional<Interval> params_interval, tokens_interval, loss_interval;
+  ModelShape shape;
+  std::vector<ModelShape> alternative_shapes;
+  double shape_params = 0;
+  double train_tokens = 0;         // D for the chosen shape so that its FLOPs meet the budget
+  double flops_per_token = 0;      // 6 N, or the shape's exact model FLOPs per token
+  LayoutSearchResult layouts;      // ranked[0] is the chosen layout
+  double steps = 0;
+  double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0, energy_kwh = 0, co2_kg = 0;
+  double search_seconds = 0;
+  std::string BriefReport() const;
+  std::string FullReport() const;
+  std::string ToJson() const;
+  // A ready-to-submit Slurm script for the big run (docs/planner.md, "--sbatch").
+  std::string SbatchScript(const std::string& model_yaml_path) const;
+};
+
+// Budget -> N, D -> shape -> fastest layout -> predictions. kInvalidArgument for a budget too
+// small for one optimiser step; kFailedPrecondition when no shape or no layout fits.
+Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec& cluster,
+            PlanSummary* summary);
+
+}  // namespace isoflop::planner
+
+#endif  // ISOFLOP_PLANNER_H_

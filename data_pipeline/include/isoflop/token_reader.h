@@ -21,22 +21,22 @@
 namespace isoflop::data {
 
 struct TokenReaderOptions {
-  std::string shards_dir;       // the directory `isoflop data build --out` wrote
-  std::string split = "train";  // "train" or "val"
-  int64_t batch_size = 8;       // windows per Next() call (per rank)
-  int64_t seq_len = 256;        // each window holds seq_len + 1 tokens (inputs and shifted targets)
-  uint64_t seed = 0;            // the shuffle of window order; same seed, same order
-  int rank = 0;                 // this process's rank in data parallel
-  int world_size = 1;           // ranks read disjoint windows
-  bool verify_checksums = true; // sha256 of every shard, checked on open
+  std::string shards_dir;        // the directory `isoflop data build --out` wrote
+  std::string split = "train";   // "train" or "val"
+  int64_t batch_size = 8;        // windows per Next() call (per rank)
+  int64_t seq_len = 256;         // each window holds seq_len + 1 tokens (inputs and shifted targets)
+  uint64_t seed = 0;             // the shuffle of window order; same seed, same order
+  int rank = 0;                  // this process's rank in data parallel
+  int world_size = 1;            // ranks read disjoint windows
+  bool verify_checksums = true;  // sha256 of every shard, checked on open
 
   bool IsValid(std::string* error) const;
 };
 
 // Where a reader stands in its stream; saved in checkpoints, restored on resume.
 struct TokenReaderState {
-  uint64_t epoch = 0;      // completed passes over this rank's windows
-  uint64_t position = 0;   // windows consumed in the current epoch
+  uint64_t epoch = 0;             // completed passes over this rank's windows
+  uint64_t position = 0;          // windows consumed in the current epoch
   std::string Serialize() const;  // one line of text
   static StatusOr<TokenReaderState> Parse(const std::string& text);
 };

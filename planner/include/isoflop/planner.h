@@ -26,20 +26,20 @@ namespace isoflop::planner {
 // Cluster (YAML; keys documented in docs/planner.md, examples in configs/clusters/).
 
 struct ClusterSpec {
-  std::string name;                     // "h100-sxm"
-  std::string gpu_model;                // "H100-SXM5-80GB"
-  double peak_bf16_tflops = 0;          // dense bf16 tensor-core peak per GPU (no sparsity)
-  double hbm_gib = 0;                   // memory per GPU
-  double hbm_bandwidth_gb_s = 0;        // HBM bandwidth per GPU, GB/s
+  std::string name;               // "h100-sxm"
+  std::string gpu_model;          // "H100-SXM5-80GB"
+  double peak_bf16_tflops = 0;    // dense bf16 tensor-core peak per GPU (no sparsity)
+  double hbm_gib = 0;             // memory per GPU
+  double hbm_bandwidth_gb_s = 0;  // HBM bandwidth per GPU, GB/s
   int gpus_per_node = 0;
   int nodes = 0;
   double intra_node_bandwidth_gb_s = 0;  // per GPU, one direction (NVLink)
   double inter_node_bandwidth_gb_s = 0;  // per GPU, one direction (InfiniBand/RoCE NIC)
   double price_usd_per_gpu_hour = 0;
-  double gpu_power_w = 0;               // board power at full load (TDP)
-  double pue = 1.0;                     // data-centre power usage effectiveness
-  double grid_gco2_per_kwh = 0;         // carbon intensity of the grid
-  std::string path;                     // where it was read from
+  double gpu_power_w = 0;        // board power at full load (TDP)
+  double pue = 1.0;              // data-centre power usage effectiveness
+  double grid_gco2_per_kwh = 0;  // carbon intensity of the grid
+  std::string path;              // where it was read from
 
   int total_gpus() const { return gpus_per_node * nodes; }
   // Field-by-field check; the error names `path` and the field.
@@ -142,14 +142,14 @@ const char* RecomputeName(Recompute r);
 StatusOr<Recompute> ParseRecompute(const std::string& s);
 
 struct ParallelConfig {
-  int tp = 1;                // tensor parallel (with sequence parallelism when tp > 1)
-  int pp = 1;                // pipeline stages
-  int dp = 1;                // data parallel replicas
-  int cp = 1;                // context parallel (ring attention)
-  int vpp = 1;               // interleaved virtual stages per pipeline rank
-  int micro_batch = 1;       // sequences per micro-batch
-  int global_batch = 1;      // sequences per optimiser step
-  int zero = 1;              // ZeRO stage 0..3 (Rajbhandari et al. 2020); 1 = distributed optimiser
+  int tp = 1;            // tensor parallel (with sequence parallelism when tp > 1)
+  int pp = 1;            // pipeline stages
+  int dp = 1;            // data parallel replicas
+  int cp = 1;            // context parallel (ring attention)
+  int vpp = 1;           // interleaved virtual stages per pipeline rank
+  int micro_batch = 1;   // sequences per micro-batch
+  int global_batch = 1;  // sequences per optimiser step
+  int zero = 1;          // ZeRO stage 0..3 (Rajbhandari et al. 2020); 1 = distributed optimiser
   Recompute recompute = Recompute::kSelective;
   int gpus() const { return tp * pp * dp * cp; }
   std::string ToString() const;
@@ -159,11 +159,11 @@ struct ParallelConfig {
 // values documented in docs/planner.md (fit to tests/data/parallel_configs.csv).
 struct PerfOptions {
   // Fraction of dense bf16 peak reached by a large transformer GEMM.
-  double matmul_efficiency = 0.72;
+  double matmul_efficiency = 0.66;
   // HBM traffic of the element-wise (memory-bound) ops per stored activation byte.
-  double elementwise_traffic_factor = 3.0;
+  double elementwise_traffic_factor = 4.0;
   // Fraction of the link bandwidth a ring collective achieves (bus bandwidth / link bandwidth).
-  double collective_efficiency = 0.75;
+  double collective_efficiency = 0.60;
   // Fraction of the DP/ZeRO gradient collectives hidden behind the backward pass.
   double dp_overlap = 0.0;
   // FlashAttention (Dao et al. 2022): no s^2 activations stored or streamed.
@@ -186,8 +186,8 @@ struct PerfSummary {
   MemoryBreakdown memory;
   double memory_capacity_bytes = 0;  // usable per GPU after the fragmentation margin
   // Time per optimiser step, by term (seconds).
-  double step_time_s = 0, compute_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0,
-         bubble_s = 0, dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0;
+  double step_time_s = 0, compute_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0, bubble_s = 0,
+         dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0;
   double model_flops_per_step = 0, hardware_flops_per_step = 0;
   double tokens_per_s = 0;
   double model_tflops_per_gpu = 0, hardware_tflops_per_gpu = 0;
@@ -205,8 +205,8 @@ Status EvaluatePerf(const ModelShape& model, const ClusterSpec& cluster, const P
                     const PerfOptions& options, PerfSummary* summary);
 
 struct LayoutSearchOptions {
-  int global_batch = 0;          // sequences; 0: chosen (~4M tokens, Hoffmann-style), rounded
-  int gpus = 0;                  // 0: all of the cluster's GPUs
+  int global_batch = 0;  // sequences; 0: chosen (~4M tokens, Hoffmann-style), rounded
+  int gpus = 0;          // 0: all of the cluster's GPUs
   bool allow_cp = true;
   bool allow_zero3 = true;
   int max_micro_batch = 8;
@@ -226,19 +226,48 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& model, const Cluste
                                            const PerfOptions& perf, const LayoutSearchOptions& options);
 
 // ---------------------------------------------------------------------------------------------
+// Validation against published training runs (tests/data/parallel_configs.csv; docs/planner.md).
+
+struct PublishedRun {
+  std::string id, source, table, row;
+  ModelShape model;  // GELU GPT (Megatron), kv_heads = heads, ffn = 4 d_model
+  ParallelConfig config;
+  bool flash_attention = false;  // the 2021/2022 Megatron runs predate FlashAttention
+  // Published figures (NaN when the row does not publish it). TFLOP/s per GPU follow the
+  // paper's convention: Narayanan et al. 2021 count the recomputation (hardware FLOPs).
+  double tflops_per_gpu = 0, mfu = 0, hfu = 0, iteration_s = 0;
+};
+
+struct ValidationResult {
+  PublishedRun run;
+  PerfSummary predicted;
+  // predicted / published - 1 for each published figure (NaN when not published).
+  double tflops_error = 0, mfu_error = 0, hfu_error = 0, iteration_error = 0;
+  double worst_abs_error() const;
+};
+
+// Reads the CSV (header names the columns; errors name file:line and column).
+StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& csv_path);
+// Evaluates every run on `cluster` (the A100 the papers used) with `options`.
+StatusOr<std::vector<ValidationResult>> ValidateAgainstPublished(const std::vector<PublishedRun>& runs,
+                                                                 const ClusterSpec& cluster,
+                                                                 const PerfOptions& options);
+std::string ValidationMarkdown(const std::vector<ValidationResult>& results);
+
+// ---------------------------------------------------------------------------------------------
 // The plan.
 
 enum class BudgetKind { kFlops, kGpuHours, kUsd, kKwh };
 
 struct PlanOptions {
   BudgetKind budget_kind = BudgetKind::kFlops;
-  double budget = 0;               // in the unit of budget_kind
-  double inference_tokens = 0;     // lifetime inference tokens (Sardana et al. 2024); 0: none
+  double budget = 0;            // in the unit of budget_kind
+  double inference_tokens = 0;  // lifetime inference tokens (Sardana et al. 2024); 0: none
   int seq_len = 2048;
   int vocab = 51200;
   Mlp mlp = Mlp::kSwiglu;
-  bool exact_flops = false;        // use the shape's exact FLOPs/token instead of 6N
-  int gpus = 0;                    // 0: the cluster's size
+  bool exact_flops = false;  // use the shape's exact FLOPs/token instead of 6N
+  int gpus = 0;              // 0: the cluster's size
   int top_k = 5;
   PerfOptions perf;
   bool IsValid(std::string* error) const;
@@ -251,17 +280,17 @@ struct Interval {
 struct PlanSummary {
   ScalingLaw law;
   ClusterSpec cluster;
-  double budget_flops = 0;         // training FLOPs after converting the budget
-  double params_opt = 0;           // N from the law
-  double tokens_opt = 0;           // D from the law
+  double budget_flops = 0;  // training FLOPs after converting the budget
+  double params_opt = 0;    // N from the law
+  double tokens_opt = 0;    // D from the law
   double loss_pred = 0;
   std::optional<Interval> params_interval, tokens_interval, loss_interval;
   ModelShape shape;
   std::vector<ModelShape> alternative_shapes;
   double shape_params = 0;
-  double train_tokens = 0;         // D for the chosen shape so that its FLOPs meet the budget
-  double flops_per_token = 0;      // 6 N, or the shape's exact model FLOPs per token
-  LayoutSearchResult layouts;      // ranked[0] is the chosen layout
+  double train_tokens = 0;     // D for the chosen shape so that its FLOPs meet the budget
+  double flops_per_token = 0;  // 6 N, or the shape's exact model FLOPs per token
+  LayoutSearchResult layouts;  // ranked[0] is the chosen layout
   double steps = 0;
   double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0, energy_kwh = 0, co2_kg = 0;
   double search_seconds = 0;

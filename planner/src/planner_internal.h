@@ -1,0 +1,18 @@
+// Internals shared by the planner's translation units.
+#ifndef ISOFLOP_PLANNER_INTERNAL_H_
+#define ISOFLOP_PLANNER_INTERNAL_H_
+
+#include <string>
+
+#include "isoflop/planner.h"
+
+namespace isoflop::planner::internal {
+
+double MatmulWeightsPerLayer(const ModelShape& m);
+std::string FormatBytes(double bytes);      // "12.3 GiB"
+std::string FormatSeconds(double seconds);  // "3.2 s", "4.1 h", "12.0 d"
+std::string FormatCount(double x);          // "405.3B", "15.6T"
+
+}  // namespace isoflop::planner::internal
+
+#endif  // ISOFLOP_PLANNER_INTERNAL_H_

@@ -133,7 +133,10 @@ struct FitOptions {
   std::vector<StartPoint> starts;
   int bootstrap_resamples = 0;  // 0 = no intervals
   uint64_t seed = 0;            // bootstrap resampling seed; identical seed -> identical output
-  int threads = 0;              // 0 = hardware concurrency; results never depend on it
+  // Each resample is refitted from the full-data fit's best distinct local optima (best first), not from
+  // the whole grid; docs/fit.md shows this reaches the grid's optimum. 1 = the full-data optimum only.
+  int bootstrap_warm_starts = 1;
+  int threads = 0;  // 0 = hardware concurrency; results never depend on it
   // Budgets (FLOPs) at which bootstrap intervals for N_opt and D_opt are reported.
   std::vector<double> ci_budgets_flops;
   double confidence = 0.95;  // percentile interval level

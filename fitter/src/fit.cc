@@ -1,0 +1,127 @@
+// Fit(): options check, data preparation, then Approaches 1-3 and the bootstrap.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include "internal.h"
+#include "isoflop/fitter.h"
+
+namespace isoflop {
+namespace {
+
+// Starts for the data-constrained law: Hoffmann's grid for (a, b, e, alpha, beta) crossed with
+// R_D*, R_N* in {4, 16} (log-parameterised, so R* stays positive). Muennighoff et al. 2023 (Appendix A)
+// start from R* in {0, 4, ..., 20}; 0 is not representable in log space and the two ends bracket
+// their optimum (R_D* = 15.4, R_N* = 5.3).
+std::vector<StartPoint> DataConstrainedGrid() {
+  std::vector<StartPoint> out;
+  for (const StartPoint& s : HoffmannGrid())
+    for (double rd : {4.0, 16.0})
+      for (double rn : {4.0, 16.0}) {
+        StartPoint p = s;
+        p.log_r_d_star = std::log(rd);
+        p.log_r_n_star = std::log(rn);
+        out.push_back(p);
+      }
+  return out;
+}
+
+}  // namespace
+
+bool FitOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& m) {
+    if (error) *error = m;
+    return false;
+  };
+  if (!(huber_delta > 0) || !std::isfinite(huber_delta))
+    return fail("huber_delta must be positive and finite");
+  if (drop_highest_loss < 0) return fail("drop_highest_loss must be >= 0");
+  if (bootstrap_resamples < 0) return fail("bootstrap_resamples must be >= 0");
+  if (bootstrap_warm_starts < 1) return fail("bootstrap_warm_starts must be >= 1");
+  if (threads < 0) return fail("threads must be >= 0 (0 = all cores)");
+  if (!(confidence > 0 && confidence < 1)) return fail("confidence must be in (0, 1)");
+  if (!(budget_gap_decades > 0)) return fail("budget_gap_decades must be positive");
+  if (min_points_per_parabola < 3)
+    return fail("min_points_per_parabola must be >= 3 (a parabola has 3 coefficients)");
+  if (max_iterations < 1) return fail("max_iterations must be >= 1");
+  if (!(function_tolerance >= 0) || !(gradient_tolerance >= 0) || !(parameter_tolerance >= 0))
+    return fail("solver tolerances must be >= 0");
+  if (!(optimum_relative_tolerance >= 0)) return fail("optimum_relative_tolerance must be >= 0");
+  for (double c : ci_budgets_flops)
+    if (!(c > 0) || !std::isfinite(c)) return fail("ci budgets must be positive, finite FLOP counts");
+  if (bootstrap_resamples > 0 && method != FitMethod::kApproach3 && method != FitMethod::kAll)
+    return fail("the bootstrap refits Approach 3; use method approach3 or all");
+  return true;
+}
+
+Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSummary* summary) {
+  using fitter_internal::NumLawParameters;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string error;
+  if (!options.IsValid(&error)) return Status::InvalidArgument("fit options: " + error);
+  if (summary == nullptr) return Status::InvalidArgument("fit: summary is null");
+  for (size_t i = 0; i < input.size(); ++i) {
+    const RunPoint& r = input[i];
+    for (double v : {r.params, r.tokens, r.loss})
+      if (!(v > 0) || !std::isfinite(v))
+        return Status::InvalidArgument("run " + std::to_string(i) + " (" + r.run_id +
+                                       "): params, tokens and loss must be positive and finite");
+  }
+  if (options.drop_highest_loss >= static_cast<int>(input.size()))
+    return Status::InvalidArgument("drop_highest_loss = " + std::to_string(options.drop_highest_loss) +
+                                   " would drop all " + std::to_string(input.size()) + " runs");
+
+  // Drop the K highest-loss runs (Epoch AI, Besiroglu et al. 2024, drop 5 on Chinchilla's data); the rest
+  // keep their order. Ties: the later row is dropped first (stable sort, descending).
+  std::vector<RunPoint> runs;
+  {
+    std::vector<int> order(input.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return input[l].loss > input[r].loss; });
+    std::vector<char> drop(input.size(), 0);
+    for (int k = 0; k < options.drop_highest_loss; ++k) drop[order[k]] = 1;
+    for (size_t i = 0; i < input.size(); ++i)
+      if (!drop[i]) runs.push_back(input[i]);
+  }
+
+  FitSummary out;
+  out.method = options.method;
+  out.n_points = static_cast<int>(runs.size());
+  out.n_dropped = options.drop_highest_loss;
+  const int threads = fitter_internal::ResolveThreads(options.threads);
+  const bool want3 = options.method == FitMethod::kApproach3 || options.method == FitMethod::kAll;
+  const bool want1 = options.method == FitMethod::kEnvelope || options.method == FitMethod::kAll;
+  const bool want2 = options.method == FitMethod::kParabola || options.method == FitMethod::kAll;
+
+  if (want3) {
+    const int k = NumLawParameters(options.law);
+    if (out.n_points < k)
+      return Status::InvalidArgument("approach3: " + std::to_string(out.n_points) +
+                                     " points for a law with " + std::to_string(k) +
+                                     " parameters (need at least " + std::to_string(k) + ")");
+    const auto points = fitter_internal::Prepare(runs);
+    std::vector<StartPoint> starts = options.starts;
+    if (starts.empty()) starts = options.law == LawForm::kChinchilla ? HoffmannGrid() : DataConstrainedGrid();
+    fitter_internal::MultiStartResult ms;
+    ISOFLOP_RETURN_IF_ERROR(fitter_internal::MultiStart(points, options.law, starts, options, threads, &ms));
+    out.has_law = true;
+    out.law = ms.law;
+    out.objective = ms.objective;
+    out.starts = ms.starts;
+    out.starts_at_optimum = ms.starts_at_optimum;
+    out.best_start_index = ms.best_index;
+    out.iterations_best = ms.iterations_best;
+    out.allocation = ComputeAllocation(ms.law);
+    if (options.bootstrap_resamples > 0)
+      ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, options, threads, ms, &out));
+  }
+  if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));
+  if (want2) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitParabolas(runs, options, &out));
+
+  out.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  *summary = std::move(out);
+  return Status::OK();
+}
+
+}  // namespace isoflop

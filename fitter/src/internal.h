@@ -1,0 +1,116 @@
+// Internals of the fitter, shared by its translation units (not installed, not public).
+#ifndef ISOFLOP_FITTER_SRC_INTERNAL_H_
+#define ISOFLOP_FITTER_SRC_INTERNAL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "isoflop/fitter.h"
+
+namespace isoflop::fitter_internal {
+
+// One run in the optimiser's coordinates. `weight` counts how often the run occurs (a bootstrap
+// resample draws runs with replacement; a run drawn k times contributes k Huber terms).
+struct PreparedPoint {
+  double log_params = 0, log_tokens = 0, log_loss = 0;
+  double params = 0, tokens = 0, unique_tokens = 0;  // unique_tokens = min(U, D); D when unknown
+  double weight = 1;
+};
+// The points of one fit: rows for the data-constrained law, and the same values as contiguous arrays so
+// the Chinchilla objective runs on Eigen's vectorised exp/log.
+inline constexpr int kBlock = 8;
+struct Points {
+  std::vector<PreparedPoint> rows;
+  Eigen::ArrayXd log_params, log_tokens, log_loss, weight;
+};
+Points MakePoints(std::vector<PreparedPoint> rows);
+Points Prepare(const std::vector<RunPoint>& runs);
+
+// Number of free parameters of a law form (5 for Chinchilla, 7 for data-constrained).
+int NumLawParameters(LawForm form);
+
+// Parameter vector <-> law. Layout: a, b, e, alpha, beta[, log R_D*, log R_N*].
+void StartToVector(const StartPoint& start, LawForm form, double* x);
+ScalingLaw VectorToLaw(const double* x, LawForm form);
+void LawToVector(const ScalingLaw& law, double* x);
+
+// The Approach 3 objective at x: sum_i w_i Huber_delta(LSE(...) - log L_i), and its gradient when
+// gradient != nullptr.
+double Objective(const Points& points, LawForm form, double delta, const double* x, double* gradient);
+
+// One L-BFGS solve from x (updated in place). Returns the final objective.
+struct SolveResult {
+  double objective = 0;
+  int iterations = 0;
+  bool usable = false;  // finite objective and parameters
+};
+SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x);
+
+// The multi-start optimisation: every start solved independently (in parallel), the best objective
+// kept, ties broken by the lower start index, so the answer never depends on the thread count.
+struct MultiStartResult {
+  ScalingLaw law;
+  double objective = 0;
+  int starts = 0;
+  int starts_at_optimum = 0;
+  int best_index = -1;
+  int iterations_best = 0;
+  // Distinct local optima (parameter vectors), best first, for warm-starting bootstrap resamples.
+  std::vector<std::vector<double>> distinct_optima;
+};
+Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoint>& starts,
+                  const FitOptions& options, int threads, MultiStartResult* result);
+
+// The rows of bootstrap resample `resample`: n draws with replacement, as weights (a run drawn k times
+// has weight k; undrawn runs are left out). Deterministic in (seed, resample).
+std::vector<PreparedPoint> ResampleRows(const Points& points, uint64_t seed, int resample);
+
+// Bootstrap percentile intervals (fills summary->ci).
+Status Bootstrap(const Points& points, const FitOptions& options, int threads,
+                 const MultiStartResult& full_fit, FitSummary* summary);
+
+// Approaches 1 and 2 (fill the summary's envelope/parabola fields).
+Status FitEnvelope(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);
+Status FitParabolas(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);
+
+// Groups run indices into compute budgets (single linkage on sorted log10 C). Each group's budget
+// is the median C of its runs.
+struct BudgetGroup {
+  double budget_flops = 0;
+  std::vector<int> members;
+};
+std::vector<BudgetGroup> GroupByBudget(const std::vector<RunPoint>& runs, double gap_decades);
+
+// y = k x^p by least squares on (ln x, ln y).
+PowerLaw FitPowerLaw(const std::vector<double>& x, const std::vector<double>& y);
+
+// Percentile with linear interpolation between order statistics (numpy's default "linear").
+double Percentile(std::vector<double> values, double q);
+
+int ResolveThreads(int requested);
+
+// Runs fn(i) for i in [0, n) on `threads` threads; each index runs exactly once.
+template <typename Fn>
+void ParallelFor(int n, int threads, Fn&& fn) {
+  if (threads <= 1 || n <= 1) {
+    for (int i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::atomic<int> next{0};
+  auto worker = [&] {
+    for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads && t < n; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& th : pool) th.join();
+}
+
+}  // namespace isoflop::fitter_internal
+
+#endif  // ISOFLOP_FITTER_SRC_INTERNAL_H_

@@ -214,7 +214,8 @@ int RoundUp(double x, int multiple) {
   return static_cast<int>(std::ceil(x / multiple - 1e-9)) * multiple;
 }
 
-// Fills heads/kv_heads/ffn for width d; false when no head count meets the TP rule.
+// Fills heads/kv_heads (and the nominal ffn) for width d; false when no head count meets the
+// TP rule.
 bool CompleteShape(int d, const ShapeSearchOptions& o, ModelShape* m) {
   int head_dim = 0;
   for (int hd : {o.head_dim, 128, 64, 32, 16}) {
@@ -265,11 +266,25 @@ std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& o) {
       m.seq_len = o.seq_len;
       m.mlp = o.mlp;
       if (!CompleteShape(d, o, &m)) continue;
+      if (m.mlp == Mlp::kSwiglu) {
+        // Parameters are linear in ffn: pick the multiple of width_multiple nearest the target,
+        // within 2.5..3.5 d (LLaMA-3 405B uses 3.25 d; the nominal 8/3 d sits in between).
+        const int nominal = m.ffn;
+        const double per_ffn = 3.0 * d * layers;
+        const double at_nominal = m.ParamsTotal();
+        int ffn = static_cast<int>(std::lround((nominal + (n - at_nominal) / per_ffn) / o.width_multiple)) *
+                  o.width_multiple;
+        ffn = std::clamp(ffn, RoundUp(2.5 * d, o.width_multiple), RoundUp(3.5 * d, o.width_multiple));
+        m.ffn = std::max(ffn, o.width_multiple);
+      }
       const double params = m.ParamsTotal();
       const double error = std::abs(params / n - 1.0);
-      if (params > n * (1 + o.tolerance)) break;  // monotone in d for fixed depth
-      if (error > o.tolerance) continue;
-      const double score = std::abs(std::log(aspect / centre)) + error;
+      if (error > o.tolerance) {
+        if (params > n && m.mlp == Mlp::kGelu) break;  // monotone in d for a fixed depth
+        continue;
+      }
+      const double ffn_ratio = m.mlp == Mlp::kSwiglu ? std::abs(std::log(m.ffn / (8.0 * d / 3.0))) : 0.0;
+      const double score = std::abs(std::log(aspect / centre)) + ffn_ratio + error;
       if (score < best.score) {
         best = {m, score};
         have = true;

@@ -53,6 +53,12 @@ std::string FormatCount(double x) {
   return buf;
 }
 
+std::string FormatFlops(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g", x);
+  return buf;
+}
+
 }  // namespace internal
 
 const char* RecomputeName(Recompute r) {

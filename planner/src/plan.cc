@@ -137,8 +137,14 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
       n_target = n_inf;
     }
     std::vector<ModelShape> shapes = ShapesForParams(n_target, shape_options);
+    if (shapes.empty()) {  // small models: 64-wide steps are still tensor-core friendly
+      ShapeSearchOptions finer = shape_options;
+      finer.width_multiple = 64;
+      finer.head_dim = 64;
+      shapes = ShapesForParams(n_target, finer);
+    }
     if (shapes.empty()) {
-      return Status::InvalidArgument("budget of " + internal::FormatCount(budget_flops) +
+      return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +
                                      " FLOPs is too small: its compute-optimal model (" +
                                      internal::FormatCount(n_target) +
                                      " parameters) is smaller than any transformer with vocab " +
@@ -155,6 +161,35 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
     } else {
       s.train_tokens = budget_flops / s.flops_per_token;
     }
+    // The smallest optimiser step this cluster can take: every data-parallel replica needs at
+    // least one sequence, and the most model parallelism available (TP within a node dividing
+    // the heads, CP down to 1K-token chunks, PP up to a stage per layer) bounds the replicas
+    // from below (the search keeps >= 7/8 of the GPUs busy).
+    int tp_max = 1;
+    while (tp_max * 2 <= std::min(cluster.gpus_per_node, gpus) && s.shape.heads % (tp_max * 2) == 0 &&
+           s.shape.kv_heads % (tp_max * 2) == 0)
+      tp_max *= 2;
+    int cp_max = 1;
+    while (cp_max * 2 <= 16 && s.shape.seq_len % (cp_max * 2) == 0 && s.shape.seq_len / (cp_max * 2) >= 1024)
+      cp_max *= 2;
+    const double max_model_parallel = static_cast<double>(tp_max) * cp_max * std::min(s.shape.layers, 128);
+    const double min_replicas = std::max(1.0, std::ceil(0.875 * gpus / max_model_parallel));
+    const double min_step_tokens = min_replicas * s.shape.seq_len;
+    if (s.train_tokens < min_step_tokens) {
+      return Status::InvalidArgument(
+          "budget of " + internal::FormatFlops(budget_flops) +
+          " FLOPs is smaller than one optimiser step: the " + internal::FormatCount(s.shape_params) +
+          "-parameter model would train on " + internal::FormatCount(s.train_tokens) +
+          " tokens, but one step on " + std::to_string(gpus) + " GPUs needs at least " +
+          internal::FormatCount(min_step_tokens) + " tokens (" +
+          std::to_string(static_cast<long long>(min_replicas)) + " data-parallel replicas x one " +
+          std::to_string(s.shape.seq_len) + "-token sequence); use fewer GPUs (--gpus) or a larger budget");
+    }
+    // Global batch: ~4M tokens (Hoffmann et al. 2022 used 1.5M-3M; LLaMA-3 4M-16M), but no more
+    // than 1/100 of the run's tokens so that small runs still take >= 100 steps.
+    layout_options.global_batch = static_cast<int>(std::max(
+        min_replicas,
+        std::min(4194304.0 / s.shape.seq_len, std::floor(s.train_tokens / (100.0 * s.shape.seq_len)))));
     auto layouts = SearchLayouts(s.shape, cluster, options.perf, layout_options);
     if (!layouts.ok()) return layouts.status();
     s.layouts = std::move(layouts).value();
@@ -173,7 +208,7 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
   s.steps = s.train_tokens / tokens_per_step;
   if (s.steps < 1) {
     return Status::InvalidArgument(
-        "budget of " + internal::FormatCount(s.budget_flops) +
+        "budget of " + internal::FormatFlops(s.budget_flops) +
         " FLOPs is smaller than one optimiser step: the " + internal::FormatCount(s.shape_params) +
         "-parameter model needs " + internal::FormatCount(s.flops_per_token * tokens_per_step) +
         " FLOPs per step (" + std::to_string(best.config.global_batch) + " sequences x " +

@@ -1,0 +1,96 @@
+// Properties of the performance model that the papers state: ZeRO sharding (Rajbhandari et al.
+// 2020), activation recomputation (Korthikanti et al. 2022), pipeline bubble (Narayanan 2021).
+#include <gtest/gtest.h>
+
+#include "isoflop/planner.h"
+
+using namespace isoflop::planner;
+
+namespace {
+ClusterSpec A100() {
+  auto c = LoadClusterYaml(std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/a100-80gb.yaml");
+  EXPECT_TRUE(c.ok());
+  return *c;
+}
+const ModelShape kGpt3{96, 12288, 96, 96, 49152, 51200, 2048, Mlp::kGelu};
+}  // namespace
+
+TEST(PerfModel, ZeroStagesShardOptimizerGradientsWeights) {
+  ParallelConfig cfg;
+  cfg.tp = 8;
+  cfg.pp = 8;
+  cfg.dp = 16;
+  cfg.global_batch = 1024;
+  PerfSummary z[4];
+  for (int stage = 0; stage <= 3; ++stage) {
+    cfg.zero = stage;
+    ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, PerfOptions{}, &z[stage]).ok());
+  }
+  // Stage 0: 2 + 2 + 12 bytes per parameter (Rajbhandari et al. 2020, Sec. 3.1).
+  EXPECT_NEAR(z[0].memory.optimizer / z[0].memory.weights, 6.0, 1e-9);
+  EXPECT_NEAR(z[1].memory.optimizer, z[0].memory.optimizer / 16, 1);
+  EXPECT_NEAR(z[2].memory.gradients, z[0].memory.gradients / 16, 1);
+  EXPECT_NEAR(z[3].memory.weights, z[0].memory.weights / 16, 1);
+  EXPECT_NEAR(z[3].dp_comm_exposed_s / z[1].dp_comm_exposed_s, 1.5, 1e-9);
+}
+
+TEST(PerfModel, RecomputeTradesMemoryForTime) {
+  ParallelConfig cfg;
+  cfg.tp = 8;
+  cfg.pp = 8;
+  cfg.dp = 1;
+  cfg.global_batch = 64;
+  PerfOptions options;
+  options.flash_attention = false;
+  PerfSummary none, selective, full;
+  cfg.recompute = Recompute::kNone;
+  ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, options, &none).ok());
+  cfg.recompute = Recompute::kSelective;
+  ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, options, &selective).ok());
+  cfg.recompute = Recompute::kFull;
+  ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, options, &full).ok());
+  EXPECT_GT(none.memory.activations, selective.memory.activations);
+  EXPECT_GT(selective.memory.activations, full.memory.activations);
+  EXPECT_LT(none.step_time_s, selective.step_time_s);
+  EXPECT_LT(selective.step_time_s, full.step_time_s);
+  // MFU ignores recomputation; HFU counts it (Korthikanti Sec. 6.3).
+  EXPECT_DOUBLE_EQ(none.mfu, none.hfu);
+  EXPECT_GT(full.hfu, full.mfu);
+  EXPECT_NEAR(full.hardware_flops_per_step / full.model_flops_per_step, 4.0 / 3.0, 0.02);
+}
+
+TEST(PerfModel, InterleavingShrinksTheBubble) {
+  ParallelConfig cfg;
+  cfg.tp = 8;
+  cfg.pp = 8;
+  cfg.dp = 1;
+  cfg.global_batch = 32;
+  PerfSummary plain, interleaved;
+  ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, PerfOptions{}, &plain).ok());
+  cfg.vpp = 4;
+  ASSERT_TRUE(EvaluatePerf(kGpt3, A100(), cfg, PerfOptions{}, &interleaved).ok());
+  EXPECT_NEAR(interleaved.bubble_s / plain.bubble_s, 0.25, 1e-9);  // (p-1)/(v m)
+}
+
+TEST(PerfModel, PlannersChoiceAtLeastAsFastAsPublishedLayout) {
+  // GPT-3 175B on 1,536 A100s (Narayanan 2021 Table 1 row 145.6B uses the same GPU count): the
+  // search, free to pick any layout of the same GPUs and batch, is not slower than the paper's.
+  ModelShape m{80, 12288, 96, 96, 49152, 51200, 2048, Mlp::kGelu};
+  ParallelConfig published;
+  published.tp = 8;
+  published.pp = 8;
+  published.dp = 24;
+  published.micro_batch = 2;
+  published.global_batch = 2304;
+  published.zero = 0;
+  published.recompute = Recompute::kFull;
+  PerfOptions options;
+  PerfSummary paper;
+  ASSERT_TRUE(EvaluatePerf(m, A100(), published, options, &paper).ok());
+  LayoutSearchOptions search;
+  search.gpus = 1536;
+  search.global_batch = 2304;
+  auto r = SearchLayouts(m, A100(), options, search);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_GE(r->ranked.front().tokens_per_s, paper.tokens_per_s * 0.999);
+}

@@ -1,0 +1,144 @@
+#include "backend.h"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace isoflop::orchestrator {
+
+namespace fs = std::filesystem;
+
+// Arguments: $1 idempotency key, $2 run dir, then the trainer's argv. Nothing user-controlled
+// is ever part of this text; it only moves "$@" around. Signals: Slurm's --signal=B:USR1@N and
+// scancel --signal reach this (batch) shell; they are forwarded to the trainer, which
+// checkpoints and exits 75 (docs/interfaces.md). A requeued Slurm job reruns this from the top
+// and resumes from the checkpoint.
+const char* const kLaunchScript = R"sh(#!/bin/bash
+# isoflop launch wrapper (written by the orchestrator; do not edit).
+key=$1
+dir=$2
+shift 2
+meta="$dir/.isoflop"
+mkdir -p "$meta" || exit 1
+echo "$$" > "$meta/$key.pid.tmp" && mv -f "$meta/$key.pid.tmp" "$meta/$key.pid"
+printf '%s %s %s %s\n' "$(date +%s)" "$key" "$$" "${SLURM_JOB_ID:-local}" >> "$meta/launches.log"
+rm -f "$meta/$key.exit"
+if [ -f "$dir/checkpoint.pt" ]; then set -- "$@" --resume; fi
+child=
+forward() { if [ -n "$child" ]; then kill "-$1" "$child" 2>/dev/null; fi; }
+trap 'forward USR1' USR1
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+cd "$dir" || exit 1
+"$@" >> "$dir/train.log" 2>&1 &
+child=$!
+while :; do
+  wait "$child"
+  rc=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+# A wait interrupted by a trap returns 128+signal; bash still holds the child's real status.
+wait "$child" 2>/dev/null
+final=$?
+if [ "$final" -ne 127 ]; then rc=$final; fi
+echo "$rc" > "$meta/$key.exit.tmp" && mv -f "$meta/$key.exit.tmp" "$meta/$key.exit"
+exit "$rc"
+)sh";
+
+std::string ExitFilePath(const std::string& run_dir, const std::string& key) {
+  return run_dir + "/.isoflop/" + key + ".exit";
+}
+std::string PidFilePath(const std::string& run_dir, const std::string& key) {
+  return run_dir + "/.isoflop/" + key + ".pid";
+}
+
+std::optional<int> ReadExitFile(const std::string& run_dir, const std::string& key) {
+  std::ifstream in(ExitFilePath(run_dir, key));
+  int code = 0;
+  if (in >> code) return code;
+  return std::nullopt;
+}
+
+StatusOr<std::string> WriteLaunchScript(const std::string& run_dir) {
+  std::error_code ec;
+  fs::create_directories(run_dir + "/.isoflop", ec);
+  if (ec) return Status::IOError(run_dir + "/.isoflop: " + ec.message());
+  std::string path = run_dir + "/.isoflop/launch.sh";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << kLaunchScript;
+    if (!out) return Status::IOError(tmp + ": cannot write");
+  }
+  ::chmod(tmp.c_str(), 0755);
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  return path;
+}
+
+StatusOr<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code,
+                                 const std::vector<std::string>& extra_env) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Status::IOError(std::string("pipe: ") + std::strerror(errno));
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_store;
+  for (char** e = environ; *e; ++e) env_store.emplace_back(*e);
+  for (const auto& e : extra_env) env_store.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_store) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipefd[1]);
+  if (rc != 0) {
+    ::close(pipefd[0]);
+    return Status::Unavailable(argv[0] + ": cannot run: " + std::strerror(rc));
+  }
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    if (n > 0) {
+      out.append(buf, static_cast<size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  ::close(pipefd[0]);
+  int wstatus = 0;
+  while (::waitpid(pid, &wstatus, 0) < 0 && errno == EINTR) {
+  }
+  *exit_code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+  return out;
+}
+
+std::unique_ptr<Backend> MakeLocalBackend(int slots);
+StatusOr<std::unique_ptr<Backend>> MakeSlurmBackend(const std::string& slurm_conf);
+
+StatusOr<std::unique_ptr<Backend>> MakeBackend(const std::string& backend, int local_slots,
+                                               const std::string& slurm_conf) {
+  if (backend == "local") return MakeLocalBackend(local_slots);
+  if (backend == "slurm") return MakeSlurmBackend(slurm_conf);
+  return Status::InvalidArgument("backend: expected local or slurm, got '" + backend + "'");
+}
+
+}  // namespace isoflop::orchestrator

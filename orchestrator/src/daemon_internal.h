@@ -1,0 +1,75 @@
+// The daemon's internals, visible to its tests and to the status server.
+#ifndef ISOFLOP_ORCHESTRATOR_SRC_DAEMON_INTERNAL_H_
+#define ISOFLOP_ORCHESTRATOR_SRC_DAEMON_INTERNAL_H_
+
+#include <boost/asio/io_context.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "isoflop/orchestrator.h"
+#include "store.h"
+
+namespace isoflop::orchestrator {
+
+struct LiveRunRow {
+  int64_t id = 0;
+  int64_t sweep_id = 0;
+  std::string name, state, job_id, key, run_dir, config_yaml;
+  int attempt = 0;
+};
+
+// Records the sweep and the runs not yet in the database (one transaction).
+Status AddSweepRuns(Database& db, const SweepSpec& spec, SubmitSummary* summary);
+
+// Fits the law on every finished run, re-plans the target budget, stores both with their
+// inputs. Returns false when there are too few runs to fit. (refit.cc)
+StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& sweeps);
+double RetryDelay(const RetryPolicy& policy, int attempt);
+
+// Read-only JSON over HTTP (Boost.Beast) on the daemon's io_context: /api/runs, /api/fit,
+// /api/plan, /api/status. Each request opens its own read snapshot of the database.
+class StatusServer {
+ public:
+  static StatusOr<std::unique_ptr<StatusServer>> Start(boost::asio::io_context& io, const std::string& listen,
+                                                       const std::string& db_path);
+  virtual ~StatusServer() = default;
+  virtual std::string endpoint() const = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(DaemonOptions options, std::unique_ptr<Database> db);
+  ~Daemon();
+  StatusOr<DaemonSummary> Run();
+
+ private:
+  Status LoadSweeps();
+  Status ReloadSpecs();
+  StatusOr<bool> Tick();
+  StatusOr<std::vector<LiveRunRow>> LiveRuns();
+  Status StartAttempt(const LiveRunRow& run, bool reconcile);
+  StatusOr<int> LaunchPending();
+  Status FinishAttempt(const LiveRunRow& run, const JobState& js, bool* completed_ok);
+  Status IngestMetrics(const LiveRunRow& run, bool* changed);
+  Status RecordEvent(int64_t run_id, const std::string& kind, const std::string& detail);
+  StatusOr<bool> AllFinal();
+  double NextRetryIn();
+  std::vector<std::string> TrainerArgv(const SweepSpec& spec, const std::string& run_dir) const;
+  void CrashPoint(const char* where);
+  void Log(const std::string& line);
+
+  DaemonOptions options_;
+  std::unique_ptr<Database> db_;
+  std::map<int64_t, SweepSpec> sweeps_;
+  std::map<std::string, std::unique_ptr<Backend>> backends_;
+  DaemonSummary summary_;
+  double interval_s_;
+  std::map<std::string, int> crash_counts_;
+};
+
+}  // namespace isoflop::orchestrator
+
+#endif  // ISOFLOP_ORCHESTRATOR_SRC_DAEMON_INTERNAL_H_

@@ -1,0 +1,208 @@
+// The refit loop: after each completed run, fit the law on every finished run (fitter, Hoffmann
+// et al. 2022 Approach 3 with bootstrap intervals), re-plan the target budget (N_opt, D_opt from
+// Hoffmann et al. 2022 eq. 4, a concrete shape from the planner), and store fit, plan and inputs in
+// one transaction. `auto_sizes` reads N_opt back from the latest fit.
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "daemon_internal.h"
+#include "isoflop/fitter.h"
+#include "isoflop/planner.h"
+#include "store.h"
+#include "sweep_internal.h"
+
+namespace isoflop::orchestrator {
+
+using nlohmann::json;
+
+namespace {
+
+// Fewer finished runs than the law has parameters (E, A, B, alpha, beta) cannot be fitted.
+constexpr int kMinRunsToFit = 5;
+// Bootstrap resamples for the intervals, and every k-th start of Hoffmann's 4,500-point grid:
+// a refit must take seconds on a 2-core machine, not minutes (docs/orchestrator.md).
+constexpr int kBootstrapResamples = 20;
+constexpr int kStartStride = 9;
+
+double TargetBudget(const std::map<int64_t, SweepSpec>& sweeps) {
+  double target = 0, largest = 0;
+  for (const auto& [_, s] : sweeps) {
+    target = std::max(target, s.target_budget_flops);
+    for (double c : s.budgets_flops) largest = std::max(largest, c);
+  }
+  return target > 0 ? target : largest * 100;
+}
+
+json ShapeJson(const planner::ModelShape& s) {
+  return {{"layers", s.layers},
+          {"d_model", s.d_model},
+          {"heads", s.heads},
+          {"kv_heads", s.kv_heads},
+          {"ffn", s.ffn},
+          {"vocab", s.vocab},
+          {"mlp", planner::MlpName(s.mlp)},
+          {"params_non_embedding", s.ParamsNonEmbedding()}};
+}
+
+}  // namespace
+
+StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& sweeps) {
+  // Up to date when the latest fit saw as many finished runs as there are now (runs only ever
+  // become 'done', never stop being it). Checked every tick, so a refit lost to a crash between
+  // a completion and its refit happens after the restart.
+  {
+    auto q = db.Prepare(
+        "SELECT (SELECT COUNT(*) FROM runs WHERE state = 'done' AND final_eval_loss IS NOT NULL), "
+        "(SELECT n_runs FROM fits ORDER BY id DESC LIMIT 1)");
+    if (!q.ok()) return q.status();
+    if (!(*q)->Step()) return (*q)->status();
+    int64_t done = (*q)->Int(0);
+    bool have_fit = !(*q)->IsNull(1);
+    int64_t fitted = (*q)->Int(1);
+    (*q)->Reset();
+    if (done < kMinRunsToFit || (have_fit && fitted == done)) return false;
+  }
+  std::vector<RunPoint> points;
+  json inputs = json::array();
+  {
+    auto q = db.Prepare(
+        "SELECT s.name || '/' || r.name, r.params, r.tokens, r.final_eval_loss FROM runs r "
+        "JOIN sweeps s ON s.id = r.sweep_id WHERE r.state = 'done' AND r.final_eval_loss IS NOT NULL ORDER "
+        "BY r.id");
+    if (!q.ok()) return q.status();
+    while ((*q)->Step()) {
+      RunPoint p;
+      p.run_id = (*q)->Text(0);
+      p.params = (*q)->Double(1);
+      p.tokens = (*q)->Double(2);
+      p.loss = (*q)->Double(3);
+      inputs.push_back({{"run", p.run_id}, {"params", p.params}, {"tokens", p.tokens}, {"loss", p.loss}});
+      points.push_back(std::move(p));
+    }
+    ISOFLOP_RETURN_IF_ERROR((*q)->status());
+  }
+  if (static_cast<int>(points.size()) < kMinRunsToFit) return false;
+
+  const double target = TargetBudget(sweeps);
+  FitOptions options;
+  options.method = FitMethod::kApproach3;
+  options.bootstrap_resamples = kBootstrapResamples;
+  options.seed = 1;
+  options.threads = 1;  // the daemon shares the machine with the runs it watches
+  options.ci_budgets_flops = {target};
+  auto grid = HoffmannGrid();
+  for (size_t i = 0; i < grid.size(); i += kStartStride) options.starts.push_back(grid[i]);
+  FitSummary fit;
+  ISOFLOP_RETURN_IF_ERROR(
+      Fit(points, options, &fit).WithContext("refit on " + std::to_string(points.size()) + " runs"));
+
+  // Re-plan the target budget: N_opt, D_opt (Hoffmann et al. 2022, eq. 4) and a shape near N_opt.
+  json plan;
+  if (fit.has_law) {
+    double n_opt = OptimalParams(fit.law, target);
+    double d_opt = OptimalTokens(fit.law, target);
+    plan = {{"target_budget_flops", target},
+            {"params_opt", n_opt},
+            {"tokens_opt", d_opt},
+            {"loss_pred", PredictLoss(fit.law, n_opt, d_opt)}};
+    for (const auto& [name, iv] : fit.ci) {
+      if (name.rfind("N_opt@", 0) == 0) plan["params_opt_interval"] = {iv.lo, iv.hi};
+      if (name.rfind("D_opt@", 0) == 0) plan["tokens_opt_interval"] = {iv.lo, iv.hi};
+    }
+    auto shapes = planner::ShapesForParams(n_opt);
+    if (!shapes.empty()) plan["shape"] = ShapeJson(shapes.front());
+  }
+
+  Transaction txn(db);
+  ISOFLOP_RETURN_IF_ERROR(txn.status());
+  auto ins = db.Prepare(
+      "INSERT INTO fits(created_at, n_runs, inputs_json, fit_json, plan_json) VALUES(?1, ?2, ?3, ?4, ?5)");
+  if (!ins.ok()) return ins.status();
+  ISOFLOP_RETURN_IF_ERROR((*ins)
+                              ->Bind(1, NowSeconds())
+                              .Bind(2, static_cast<int64_t>(points.size()))
+                              .Bind(3, inputs.dump())
+                              .Bind(4, fit.ToJson())
+                              .Bind(5, plan.is_null() ? std::string("null") : plan.dump())
+                              .Run());
+  ISOFLOP_RETURN_IF_ERROR(txn.Commit());
+  return true;
+}
+
+std::string LatestFitJson(Database& db) {
+  auto q = db.Prepare("SELECT fit_json FROM fits ORDER BY id DESC LIMIT 1");
+  if (!q.ok() || !(*q)->Step()) return "";
+  return (*q)->Text(0);
+}
+
+std::string IntervalNarrowing(const std::string& previous_fit_json, const std::string& current_fit_json) {
+  json prev = json::parse(previous_fit_json, nullptr, false);
+  json cur = json::parse(current_fit_json, nullptr, false);
+  if (prev.is_discarded() || cur.is_discarded() || !prev.contains("ci") || !cur.contains("ci")) return "null";
+  json out = json::object();
+  for (const auto& [name, iv] : cur["ci"].items()) {
+    if (!prev["ci"].contains(name)) continue;
+    const json& p = prev["ci"][name];
+    double w_now = iv[1].get<double>() - iv[0].get<double>();
+    double w_prev = p[1].get<double>() - p[0].get<double>();
+    json o = {{"width_prev", w_prev}, {"width_now", w_now}};
+    // Narrowing as a fraction of the previous width: 0.25 means the interval is 25% narrower.
+    o["narrowed_fraction"] = w_prev > 0 ? json(1.0 - w_now / w_prev) : json(nullptr);
+    out[name] = o;
+  }
+  out["n_points_prev"] = prev.value("n_points", 0);
+  out["n_points_now"] = cur.value("n_points", 0);
+  return out.dump();
+}
+
+StatusOr<std::vector<ModelShape>> AutoShapes(const SweepSpec& spec, double budget,
+                                             const std::string& latest_fit_json) {
+  // Without a fit: Hoffmann et al. 2022's rule of thumb D ~ 20 N (Table 3), C = 6ND = 120 N^2.
+  double n_opt = std::sqrt(budget / 120.0);
+  if (!latest_fit_json.empty()) {
+    auto fit = FitSummary::FromJson(latest_fit_json);
+    if (fit.ok() && fit->has_law) n_opt = OptimalParams(fit->law, budget);
+  }
+  std::vector<ModelShape> shapes;
+  const int n = spec.auto_sizes.count;
+  for (int i = 0; i < n; ++i) {
+    // Log-spaced over [N_opt / factor, N_opt * factor].
+    double t = n == 1 ? 0.5 : static_cast<double>(i) / (n - 1);
+    double target = n_opt * std::pow(spec.auto_sizes.factor, 2 * t - 1);
+    // The planner's ShapesForParams matches total parameters (with embeddings); the sweep and the
+    // fit count non-embedding N (Kaplan et al. 2020, eq. 2.1), so search that directly: head_dim 16,
+    // d_model a multiple of 16, aspect d_model / layers in [8, 128] (Kaplan et al. 2020, Fig. 5:
+    // loss is flat over a wide range of aspect ratios), closest N wins.
+    ModelShape best;
+    double best_err = 1e300;
+    for (int layers = 1; layers <= 64; ++layers) {
+      double d_exact = std::sqrt(target / (12.0 * layers));
+      for (int d : {static_cast<int>(std::floor(d_exact / 16)) * 16,
+                    static_cast<int>(std::ceil(d_exact / 16)) * 16}) {
+        if (d < 16) continue;
+        double aspect = static_cast<double>(d) / layers;
+        if (aspect < 8 || aspect > 128) continue;
+        ModelShape s;
+        s.layers = layers;
+        s.d_model = d;
+        s.heads = d / 16;
+        double err = std::abs(std::log(NonEmbeddingParams(s) / target));
+        if (err < best_err) {
+          best_err = err;
+          best = s;
+        }
+      }
+    }
+    if (best.layers == 0) {
+      return Status::InvalidArgument(spec.path + ": auto_sizes: no shape near N = " + FormatNumber(target) +
+                                     " for budget " + FormatNumber(budget));
+    }
+    best.name = "L" + std::to_string(best.layers) + "-d" + std::to_string(best.d_model);
+    bool dup = false;
+    for (const auto& x : shapes) dup |= x.name == best.name;
+    if (!dup) shapes.push_back(best);
+  }
+  return shapes;
+}
+
+}  // namespace isoflop::orchestrator

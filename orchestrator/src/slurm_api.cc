@@ -1,0 +1,184 @@
+// libslurm adapter (Slurm 22.05). Every version-specific call lives in this file; when the C API
+// changes, this is the file to port, and slurm_cli.cc keeps working meanwhile.
+#include "slurm_api.h"
+
+#ifdef ISOFLOP_HAVE_LIBSLURM
+#include <slurm/slurm.h>
+#include <slurm/slurm_errno.h>
+#include <unistd.h>
+#endif
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <vector>
+
+namespace isoflop::orchestrator {
+
+#ifdef ISOFLOP_HAVE_LIBSLURM
+namespace {
+
+std::string SlurmError(const char* what) {
+  int err = slurm_get_errno();
+  return std::string(what) + ": " + slurm_strerror(err) + " (" + std::to_string(err) + ")";
+}
+
+std::string StateName(uint32_t state) {
+  if (state & JOB_COMPLETING) return "COMPLETING";
+  switch (state & JOB_STATE_BASE) {
+    case JOB_PENDING:
+      return "PENDING";
+    case JOB_RUNNING:
+      return "RUNNING";
+    case JOB_SUSPENDED:
+      return "SUSPENDED";
+    case JOB_COMPLETE:
+      return "COMPLETED";
+    case JOB_CANCELLED:
+      return "CANCELLED";
+    case JOB_FAILED:
+      return "FAILED";
+    case JOB_TIMEOUT:
+      return "TIMEOUT";
+    case JOB_NODE_FAIL:
+      return "NODE_FAIL";
+    case JOB_PREEMPTED:
+      return "PREEMPTED";
+    case JOB_BOOT_FAIL:
+      return "BOOT_FAIL";
+    case JOB_DEADLINE:
+      return "DEADLINE";
+    case JOB_OOM:
+      return "OUT_OF_MEMORY";
+  }
+  return "UNKNOWN";
+}
+
+class LibSlurmApi : public SlurmApi {
+ public:
+  std::string name() const override { return "libslurm"; }
+
+  StatusOr<std::string> Submit(const SlurmJobRequest& r) override {
+    job_desc_msg_t desc;
+    slurm_init_job_desc_msg(&desc);
+    // libslurm takes non-const char*; these strings outlive the call.
+    std::vector<std::string> store = {r.name, r.comment, r.script, r.work_dir, r.std_out, r.partition};
+    desc.name = store[0].data();
+    desc.comment = store[1].data();
+    desc.script = store[2].data();
+    desc.work_dir = store[3].data();
+    desc.std_out = store[4].data();
+    desc.std_err = store[4].data();
+    if (!r.partition.empty()) desc.partition = store[5].data();
+    std::vector<std::string> argv_store = {r.script_path};
+    argv_store.insert(argv_store.end(), r.args.begin(), r.args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_store) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    desc.argc = static_cast<uint32_t>(argv_store.size());
+    desc.argv = argv.data();
+    std::vector<std::string> env_store = r.environment;
+    std::vector<char*> env;
+    for (auto& e : env_store) env.push_back(e.data());
+    env.push_back(nullptr);
+    desc.environment = env.data();  // required (else errno 2019)
+    desc.env_size = static_cast<uint32_t>(env_store.size());
+    desc.open_mode = OPEN_MODE_APPEND;
+    desc.requeue = r.requeue ? 1 : 0;
+    desc.min_nodes = 1;
+    desc.max_nodes = 1;
+    desc.num_tasks = 1;
+    desc.cpus_per_task = static_cast<uint16_t>(r.cpus);
+    desc.min_cpus = static_cast<uint32_t>(r.cpus);
+    if (r.mem_mb > 0) desc.pn_min_memory = static_cast<uint64_t>(r.mem_mb);
+    if (r.time_limit_min > 0) desc.time_limit = static_cast<uint32_t>(r.time_limit_min);
+    std::string gres = "gres:gpu:" + std::to_string(r.gpus);
+    if (r.gpus > 0) desc.tres_per_node = gres.data();
+    if (r.warn_signal > 0) {
+      desc.warn_signal = static_cast<uint16_t>(r.warn_signal);
+      desc.warn_time = static_cast<uint16_t>(r.warn_time_s);
+      if (r.warn_batch_only) desc.warn_flags = KILL_JOB_BATCH;
+    }
+    desc.user_id = getuid();
+    desc.group_id = getgid();
+    submit_response_msg_t* resp = nullptr;
+    if (slurm_submit_batch_job(&desc, &resp) != SLURM_SUCCESS) {
+      return Status::Unavailable(SlurmError("slurm_submit_batch_job"));
+    }
+    std::string id = std::to_string(resp->job_id);
+    slurm_free_submit_response_response_msg(resp);
+    return id;
+  }
+
+  StatusOr<std::vector<SlurmJobInfo>> LoadJobs() override {
+    job_info_msg_t* msg = nullptr;
+    if (slurm_load_jobs(0, &msg, SHOW_ALL) != SLURM_SUCCESS)
+      return Status::Unavailable(SlurmError("slurm_load_jobs"));
+    std::vector<SlurmJobInfo> out;
+    out.reserve(msg->record_count);
+    for (uint32_t i = 0; i < msg->record_count; ++i) {
+      const slurm_job_info_t& j = msg->job_array[i];
+      SlurmJobInfo info;
+      info.job_id = std::to_string(j.job_id);
+      info.name = j.name ? j.name : "";
+      info.state = StateName(j.job_state);
+      // exit_code is a wait(2) status: 1280 is exit 5.
+      if (WIFSIGNALED(j.exit_code)) {
+        info.exit_signal = WTERMSIG(j.exit_code);
+      } else {
+        info.exit_code = WEXITSTATUS(j.exit_code);
+      }
+      info.reason = std::to_string(j.state_reason);
+      out.push_back(std::move(info));
+    }
+    slurm_free_job_info_msg(msg);
+    return out;
+  }
+
+  Status Cancel(const std::string& job_id) override {
+    // SIGKILL with no flags is what scancel does: the job ends CANCELLED.
+    if (slurm_kill_job(static_cast<uint32_t>(std::stoul(job_id)), SIGKILL, 0) != SLURM_SUCCESS) {
+      int err = slurm_get_errno();
+      if (err == ESLURM_ALREADY_DONE || err == ESLURM_INVALID_JOB_ID) return Status::OK();
+      return Status::Unavailable(SlurmError("slurm_kill_job"));
+    }
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SlurmApi>> MakeLibSlurmApi(const std::string& conf) {
+  // slurm_init() with a missing config retries for 60 s and then exit(1)s the process: check first.
+  std::string path = conf;
+  if (path.empty()) {
+    const char* env = std::getenv("SLURM_CONF");
+    path = env ? env : "/etc/slurm/slurm.conf";
+  }
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return Status::Unavailable(path + ": no Slurm configuration");
+  // slurm_init() reads the configuration once per process.
+  static std::once_flag once;
+  static std::string first_conf;
+  std::call_once(once, [&] {
+    first_conf = path;
+    slurm_init(path.c_str());
+  });
+  if (first_conf != path) {
+    return Status::FailedPrecondition("libslurm is already initialised with " + first_conf + ", not " + path);
+  }
+  return std::unique_ptr<SlurmApi>(new LibSlurmApi());
+}
+
+#else
+
+StatusOr<std::unique_ptr<SlurmApi>> MakeLibSlurmApi(const std::string&) {
+  return Status::Unavailable("this build has no libslurm");
+}
+
+#endif
+
+}  // namespace isoflop::orchestrator

@@ -1,0 +1,63 @@
+// The narrow waist between the orchestrator and Slurm. Two implementations: libslurm
+// (slurm_api.cc, the only file that includes <slurm/slurm.h>: its C API changes between
+// releases) and the Slurm CLI (slurm_cli.cc: sbatch/scontrol/scancel, argv only, no shell).
+#ifndef ISOFLOP_ORCHESTRATOR_SRC_SLURM_API_H_
+#define ISOFLOP_ORCHESTRATOR_SRC_SLURM_API_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "isoflop/status.h"
+
+namespace isoflop::orchestrator {
+
+struct SlurmJobRequest {
+  std::string name;                      // the idempotency key
+  std::string comment;                   // "isoflop sweep=<name>"
+  std::string script;                    // batch script text (constant: see kLaunchScript)
+  std::string script_path;               // the same, on disk (for sbatch)
+  std::vector<std::string> args;         // script arguments ($1...)
+  std::vector<std::string> environment;  // KEY=VALUE; the job sees only these (libslurm)
+  std::string work_dir;
+  std::string std_out;  // stdout+stderr of the batch script, appended across requeues
+  std::string partition;
+  int cpus = 1;
+  int gpus = 0;
+  int mem_mb = 0;
+  int time_limit_min = 0;
+  bool requeue = true;
+  int warn_signal = 0;  // e.g. SIGUSR1, sent warn_time seconds before the time limit
+  int warn_time_s = 0;
+  bool warn_batch_only = true;  // "B:" prefix: signal only the batch shell (our wrapper)
+};
+
+struct SlurmJobInfo {
+  std::string job_id;
+  std::string name;
+  std::string state;  // PENDING, RUNNING, COMPLETING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ...
+  int exit_code = 0;  // the batch script's exit code (decoded from the wait status)
+  int exit_signal = 0;
+  std::string reason;
+};
+
+class SlurmApi {
+ public:
+  virtual ~SlurmApi() = default;
+  virtual std::string name() const = 0;
+  virtual StatusOr<std::string> Submit(const SlurmJobRequest& request) = 0;
+  // Every job slurmctld still knows, in one RPC.
+  virtual StatusOr<std::vector<SlurmJobInfo>> LoadJobs() = 0;
+  virtual Status Cancel(const std::string& job_id) = 0;
+};
+
+// libslurm; kUnavailable when this build has no libslurm or the config file is missing.
+StatusOr<std::unique_ptr<SlurmApi>> MakeLibSlurmApi(const std::string& conf);
+std::unique_ptr<SlurmApi> MakeSlurmCliApi(const std::string& conf);
+
+// Parses --signal's "[B:]SIG[@TIME]" (e.g. "B:USR1@120").
+Status ParseSlurmSignal(const std::string& spec, int* signal, int* time_s, bool* batch_only);
+
+}  // namespace isoflop::orchestrator
+
+#endif  // ISOFLOP_ORCHESTRATOR_SRC_SLURM_API_H_

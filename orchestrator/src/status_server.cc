@@ -1,0 +1,132 @@
+// Read-only status API (Boost.Beast, on the daemon's io_context). Loopback by default; GET only.
+// Each request reads a consistent snapshot through its own connection (WAL), so a slow client never
+// holds the daemon's write lock.
+#include <utility>  // before Boost 1.74 asio under C++20 (std::exchange)
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "daemon_internal.h"
+#include "isoflop/orchestrator.h"
+
+namespace isoflop::orchestrator {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+namespace {
+
+std::pair<http::status, std::string> Route(const std::string& target, const std::string& db_path) {
+  std::string path = target.substr(0, target.find('?'));
+  auto report = GetStatus(db_path);
+  if (!report.ok()) {
+    return {http::status::service_unavailable, json{{"error", report.status().message()}}.dump()};
+  }
+  json all = json::parse(report->ToJson());
+  if (path == "/api/runs") return {http::status::ok, all["runs"].dump(2)};
+  if (path == "/api/fit")
+    return {http::status::ok, json{{"fit", all["fit"]}, {"narrowing", all["narrowing"]}}.dump(2)};
+  if (path == "/api/plan") return {http::status::ok, all["plan"].dump(2)};
+  if (path == "/api/status" || path == "/") return {http::status::ok, all.dump(2)};
+  return {http::status::not_found, json{{"error", "no such endpoint: " + path},
+                                        {"endpoints", {"/api/runs", "/api/fit", "/api/plan", "/api/status"}}}
+                                       .dump()};
+}
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::string db_path)
+      : stream_(std::move(socket)), db_path_(std::move(db_path)) {}
+
+  void Start() {
+    stream_.expires_after(std::chrono::seconds(10));
+    http::async_read(stream_, buffer_, request_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+ private:
+  void OnRead(beast::error_code ec) {
+    if (ec) return;
+    auto response = std::make_shared<http::response<http::string_body>>();
+    response->version(request_.version());
+    response->set(http::field::server, "isoflop");
+    response->set(http::field::content_type, "application/json");
+    if (request_.method() != http::verb::get) {
+      response->result(http::status::method_not_allowed);
+      response->body() = R"({"error": "read-only API: GET only"})";
+    } else {
+      auto [status, body] = Route(std::string(request_.target()), db_path_);
+      response->result(status);
+      response->body() = std::move(body);
+    }
+    response->keep_alive(false);
+    response->prepare_payload();
+    http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code, size_t) {
+      beast::error_code ignored;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  http::request<http::string_body> request_;
+  std::string db_path_;
+};
+
+class BeastStatusServer : public StatusServer {
+ public:
+  BeastStatusServer(asio::io_context& io, std::string db_path)
+      : acceptor_(io), db_path_(std::move(db_path)) {}
+
+  Status Listen(const std::string& listen) {
+    auto colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    int port = std::atoi(listen.c_str() + colon + 1);
+    beast::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (ec || port < 0 || port > 65535) {
+      return Status::InvalidArgument("--listen: '" + listen + "' is not IP:PORT (e.g. 127.0.0.1:8470)");
+    }
+    tcp::endpoint ep(address, static_cast<uint16_t>(port));
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return Status::Unavailable("--listen " + listen + ": " + ec.message());
+    Accept();
+    return Status::OK();
+  }
+
+  std::string endpoint() const override {
+    auto ep = acceptor_.local_endpoint();
+    return ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+ private:
+  void Accept() {
+    acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      std::make_shared<Session>(std::move(socket), db_path_)->Start();
+      Accept();
+    });
+  }
+
+  tcp::acceptor acceptor_;
+  std::string db_path_;
+};
+
+}  // namespace
+
+StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(asio::io_context& io, const std::string& listen,
+                                                            const std::string& db_path) {
+  auto server = std::make_unique<BeastStatusServer>(io, db_path);
+  ISOFLOP_RETURN_IF_ERROR(server->Listen(listen));
+  return std::unique_ptr<StatusServer>(std::move(server));
+}
+
+}  // namespace isoflop::orchestrator

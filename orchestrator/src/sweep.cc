@@ -1,0 +1,366 @@
+// Submission, status, cancel and logs: short transactions against the state store.
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "backend.h"
+#include "isoflop/orchestrator.h"
+#include "store.h"
+#include "sweep_internal.h"
+
+namespace isoflop::orchestrator {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+bool SubmitOptions::IsValid(std::string* error) const {
+  if (db_path.empty()) {
+    *error = "--db: a database path is required";
+    return false;
+  }
+  if (!backend_override.empty() && backend_override != "local" && backend_override != "slurm") {
+    *error = "--backend: expected local or slurm, got '" + backend_override + "'";
+    return false;
+  }
+  return true;
+}
+
+std::string SubmitSummary::BriefReport() const {
+  return "sweep " + sweep + ": " + std::to_string(runs_added) + " runs added, " +
+         std::to_string(runs_existing) + " already recorded";
+}
+
+Status AddSweepRuns(Database& db, const SweepSpec& spec, SubmitSummary* summary) {
+  auto planned = PlanSweep(spec, spec.auto_sizes.enabled ? LatestFitJson(db) : "");
+  if (!planned.ok()) return planned.status();
+  Transaction txn(db);
+  ISOFLOP_RETURN_IF_ERROR(txn.status());
+  double now = NowSeconds();
+  auto find = db.Prepare("SELECT id FROM sweeps WHERE name = ?1");
+  if (!find.ok()) return find.status();
+  (*find)->Bind(1, spec.name);
+  int64_t sweep_id = 0;
+  if ((*find)->Step()) {
+    sweep_id = (*find)->Int(0);
+    auto upd = db.Prepare("UPDATE sweeps SET spec_path = ?1, spec_yaml = ?2, backend = ?3 WHERE id = ?4");
+    if (!upd.ok()) return upd.status();
+    ISOFLOP_RETURN_IF_ERROR(
+        (*upd)->Bind(1, spec.path).Bind(2, spec.yaml).Bind(3, spec.backend).Bind(4, sweep_id).Run());
+  } else {
+    ISOFLOP_RETURN_IF_ERROR((*find)->status());
+    auto ins = db.Prepare(
+        "INSERT INTO sweeps(name, spec_path, spec_yaml, backend, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+    if (!ins.ok()) return ins.status();
+    ISOFLOP_RETURN_IF_ERROR((*ins)
+                                ->Bind(1, spec.name)
+                                .Bind(2, spec.path)
+                                .Bind(3, spec.yaml)
+                                .Bind(4, spec.backend)
+                                .Bind(5, now)
+                                .Run());
+    sweep_id = db.LastInsertId();
+  }
+  auto add = db.Prepare(
+      "INSERT OR IGNORE INTO runs(sweep_id, name, budget_flops, params, tokens, config_yaml, run_dir, state, "
+      "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8)");
+  if (!add.ok()) return add.status();
+  for (const PlannedRun& run : *planned) {
+    std::string dir = (fs::path(spec.out_dir) / spec.name / run.name).string();
+    ISOFLOP_RETURN_IF_ERROR((*add)
+                                ->Bind(1, sweep_id)
+                                .Bind(2, run.name)
+                                .Bind(3, run.budget_flops)
+                                .Bind(4, run.params)
+                                .Bind(5, run.tokens)
+                                .Bind(6, ConfigYaml(run.config))
+                                .Bind(7, dir)
+                                .Bind(8, now)
+                                .Run());
+    if (db.Changes() > 0) {
+      ++summary->runs_added;
+    } else {
+      ++summary->runs_existing;
+    }
+  }
+  auto ev = db.Prepare("INSERT INTO events(at, kind, detail) VALUES(?1, 'submit', ?2)");
+  if (!ev.ok()) return ev.status();
+  ISOFLOP_RETURN_IF_ERROR((*ev)->Bind(1, now).Bind(2, summary->BriefReport()).Run());
+  return txn.Commit();
+}
+
+StatusOr<SubmitSummary> SubmitSweep(const SweepSpec& spec_in, const SubmitOptions& options) {
+  std::string error;
+  if (!options.IsValid(&error)) return Status::InvalidArgument(error);
+  SweepSpec spec = spec_in;
+  if (!options.backend_override.empty()) spec.backend = options.backend_override;
+  // Validate everything before the database is created: bad input writes nothing.
+  if (!spec.auto_sizes.enabled) {
+    auto planned = PlanSweep(spec);
+    if (!planned.ok()) return planned.status();
+  }
+  auto db = Database::Open(options.db_path, /*create=*/true);
+  if (!db.ok()) return db.status();
+  SubmitSummary summary;
+  summary.sweep = spec.name;
+  ISOFLOP_RETURN_IF_ERROR(AddSweepRuns(**db, spec, &summary));
+  return summary;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+StatusOr<StatusReport> GetStatus(const std::string& db_path) {
+  auto dbor = Database::Open(db_path, /*create=*/false);
+  if (!dbor.ok()) return dbor.status();
+  Database& db = **dbor;
+  StatusReport report;
+  // One read transaction: a consistent snapshot while the daemon writes (WAL).
+  ISOFLOP_RETURN_IF_ERROR(db.ExecFixed("BEGIN"));
+  auto q = db.Prepare(
+      "SELECT s.name, r.name, r.state, r.attempt, COALESCE(r.job_id, ''), r.run_dir, r.budget_flops, "
+      "r.params, "
+      "r.tokens, r.final_eval_loss, r.last_train_loss, r.last_step, r.corrupt_lines, r.reason "
+      "FROM runs r JOIN sweeps s ON s.id = r.sweep_id ORDER BY r.id");
+  if (!q.ok()) return q.status();
+  while ((*q)->Step()) {
+    RunStatus r;
+    r.sweep = (*q)->Text(0);
+    r.name = (*q)->Text(1);
+    r.state = (*q)->Text(2);
+    r.attempt = static_cast<int>((*q)->Int(3));
+    r.job_id = (*q)->Text(4);
+    r.run_dir = (*q)->Text(5);
+    r.budget_flops = (*q)->Double(6);
+    r.params = (*q)->Double(7);
+    r.tokens = (*q)->Double(8);
+    r.final_eval_loss = (*q)->OptDouble(9);
+    r.last_train_loss = (*q)->OptDouble(10);
+    r.last_step = (*q)->Int(11);
+    r.corrupt_lines = (*q)->Int(12);
+    r.reason = (*q)->Text(13);
+    report.counts[r.state]++;
+    report.runs.push_back(std::move(r));
+  }
+  ISOFLOP_RETURN_IF_ERROR((*q)->status());
+  auto fits = db.Prepare("SELECT fit_json, COALESCE(plan_json, 'null') FROM fits ORDER BY id DESC LIMIT 2");
+  if (!fits.ok()) return fits.status();
+  std::vector<std::pair<std::string, std::string>> latest;
+  while ((*fits)->Step()) latest.emplace_back((*fits)->Text(0), (*fits)->Text(1));
+  db.ExecFixed("COMMIT");
+  report.fit_json = latest.empty() ? "null" : latest[0].first;
+  report.plan_json = latest.empty() ? "null" : latest[0].second;
+  report.narrowing_json = "null";
+  if (latest.size() == 2) report.narrowing_json = IntervalNarrowing(latest[1].first, latest[0].first);
+  return report;
+}
+
+std::string StatusReport::ToJson() const {
+  json j;
+  j["counts"] = counts;
+  json runs_j = json::array();
+  for (const RunStatus& r : runs) {
+    json o = {{"sweep", r.sweep},
+              {"name", r.name},
+              {"state", r.state},
+              {"attempt", r.attempt},
+              {"job_id", r.job_id},
+              {"run_dir", r.run_dir},
+              {"budget_flops", r.budget_flops},
+              {"params", r.params},
+              {"tokens", r.tokens},
+              {"last_step", r.last_step},
+              {"corrupt_metrics_lines", r.corrupt_lines},
+              {"reason", r.reason}};
+    o["final_eval_loss"] = r.final_eval_loss ? json(*r.final_eval_loss) : json(nullptr);
+    o["last_train_loss"] = r.last_train_loss ? json(*r.last_train_loss) : json(nullptr);
+    runs_j.push_back(std::move(o));
+  }
+  j["runs"] = std::move(runs_j);
+  j["fit"] = json::parse(fit_json, nullptr, false);
+  j["plan"] = json::parse(plan_json, nullptr, false);
+  j["narrowing"] = json::parse(narrowing_json, nullptr, false);
+  return j.dump(2);
+}
+
+std::string StatusReport::ToText() const {
+  std::ostringstream out;
+  out << runs.size() << " runs:";
+  for (const auto& [state, n] : counts) out << " " << state << "=" << n;
+  out << "\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-28s %-10s %3s %10s %11s %11s %8s %s\n", "run", "state", "try", "job",
+                "params", "tokens", "loss", "reason");
+  out << line;
+  for (const RunStatus& r : runs) {
+    std::string loss = r.final_eval_loss ? FormatNumber(*r.final_eval_loss)
+                                         : (r.last_train_loss ? "~" + FormatNumber(*r.last_train_loss) : "-");
+    std::snprintf(line, sizeof line, "%-28s %-10s %3d %10s %11.3g %11.3g %8s %s\n", r.name.c_str(),
+                  r.state.c_str(), r.attempt, r.job_id.c_str(), r.params, r.tokens, loss.c_str(),
+                  r.reason.c_str());
+    out << line;
+  }
+  out << "fit: " << (fit_json == "null" ? "none yet" : json::parse(fit_json, nullptr, false).dump()) << "\n";
+  if (narrowing_json != "null") out << "narrowing: " << narrowing_json << "\n";
+  if (plan_json != "null") out << "plan: " << plan_json << "\n";
+  return out.str();
+}
+
+// ---------------------------------------------------------------------------------------------
+
+StatusOr<int> CancelRuns(const std::string& db_path, const std::string& run, bool all) {
+  if (!all && run.empty()) return Status::InvalidArgument("cancel: name a RUN or pass --all");
+  auto dbor = Database::Open(db_path, false);
+  if (!dbor.ok()) return dbor.status();
+  Database& db = **dbor;
+  struct Live {
+    int64_t id;
+    std::string backend, job_id, key, run_dir, conf_yaml, spec_path;
+  };
+  std::vector<Live> live;
+  {
+    Transaction txn(db);
+    ISOFLOP_RETURN_IF_ERROR(txn.status());
+    auto q = db.Prepare(
+        "SELECT r.id, s.backend, COALESCE(r.job_id, ''), COALESCE(r.idem_key, ''), r.run_dir, s.spec_yaml, "
+        "s.name, "
+        "r.name, s.spec_path FROM runs r JOIN sweeps s ON s.id = r.sweep_id "
+        "WHERE r.state IN ('pending', 'submitting', 'queued', 'running')");
+    if (!q.ok()) return q.status();
+    int matched = 0;
+    while ((*q)->Step()) {
+      std::string full = (*q)->Text(6) + "/" + (*q)->Text(7);
+      if (!all && run != (*q)->Text(7) && run != full) continue;
+      ++matched;
+      live.push_back({(*q)->Int(0), (*q)->Text(1), (*q)->Text(2), (*q)->Text(3), (*q)->Text(4), (*q)->Text(5),
+                      (*q)->Text(8)});
+    }
+    ISOFLOP_RETURN_IF_ERROR((*q)->status());
+    if (!all && matched == 0) return Status::NotFound("cancel: no live run named '" + run + "'");
+    auto upd = db.Prepare(
+        "UPDATE runs SET state = 'cancelled', reason = 'cancelled by user', updated_at = ?2 WHERE id = ?1");
+    if (!upd.ok()) return upd.status();
+    for (const Live& l : live) ISOFLOP_RETURN_IF_ERROR((*upd)->Bind(1, l.id).Bind(2, NowSeconds()).Run());
+    ISOFLOP_RETURN_IF_ERROR(txn.Commit());
+  }
+  // The database already says "cancelled", so the daemon launches nothing more for these runs;
+  // stop what is running (a run in 'submitting' is cancelled by the daemon if its launch lands).
+  Status first_error;
+  for (const Live& l : live) {
+    if (l.job_id.empty()) continue;
+    std::string slurm_conf;
+    if (l.backend == "slurm") {
+      auto spec = ParseSweepSpecText(l.conf_yaml, l.spec_path);
+      if (spec.ok()) slurm_conf = spec->slurm.conf;
+    }
+    auto backend = MakeBackend(l.backend, 1, slurm_conf);
+    if (!backend.ok()) return backend.status();
+    Status s = (*backend)->Cancel({l.job_id, l.key, l.run_dir});
+    if (!s.ok() && first_error.ok()) first_error = s;
+  }
+  if (!first_error.ok()) return first_error;
+  return static_cast<int>(live.size());
+}
+
+StatusOr<std::string> RunLogPath(const std::string& db_path, const std::string& run) {
+  auto dbor = Database::Open(db_path, false);
+  if (!dbor.ok()) return dbor.status();
+  auto q = (*dbor)->Prepare(
+      "SELECT r.run_dir FROM runs r JOIN sweeps s ON s.id = r.sweep_id WHERE r.name = ?1 OR s.name || '/' || "
+      "r.name = ?1");
+  if (!q.ok()) return q.status();
+  (*q)->Bind(1, run);
+  if (!(*q)->Step()) return Status::NotFound("logs: no run named '" + run + "'");
+  return (*q)->Text(0) + "/train.log";
+}
+
+}  // namespace isoflop::orchestrator
+
+namespace isoflop::orchestrator {
+
+StatusOr<std::vector<PlannedRun>> PlanSweepWithDb(const SweepSpec& spec, const std::string& db_path) {
+  std::string fit;
+  std::error_code ec;
+  if (spec.auto_sizes.enabled && !db_path.empty() && fs::exists(db_path, ec)) {
+    auto db = Database::Open(db_path, false);
+    if (!db.ok()) return db.status();
+    fit = LatestFitJson(**db);
+  }
+  return PlanSweep(spec, fit);
+}
+
+std::string PlannedRunsToJson(const std::vector<PlannedRun>& runs) {
+  json arr = json::array();
+  for (const PlannedRun& r : runs) {
+    arr.push_back({{"name", r.name},
+                   {"budget_flops", r.budget_flops},
+                   {"params_non_embedding", r.params},
+                   {"tokens", r.tokens},
+                   {"config", r.config}});
+  }
+  return arr.dump(2);
+}
+
+std::string PlannedRunsToText(const std::vector<PlannedRun>& runs) {
+  std::ostringstream out;
+  char line[256];
+  std::snprintf(line, sizeof line, "%-28s %12s %8s %8s %6s %12s %12s\n", "run", "budget_flops", "layers",
+                "d_model", "heads", "params", "tokens");
+  out << line;
+  for (const PlannedRun& r : runs) {
+    std::snprintf(line, sizeof line, "%-28s %12.4g %8d %8d %6d %12.4g %12.4g\n", r.name.c_str(),
+                  r.budget_flops, r.shape.layers, r.shape.d_model, r.shape.heads, r.params, r.tokens);
+    out << line;
+  }
+  out << runs.size() << " runs (nothing submitted)\n";
+  return out.str();
+}
+
+Status StreamRunLog(const std::string& db_path, const std::string& run, bool follow,
+                    const std::function<void(std::string_view)>& sink) {
+  auto path = RunLogPath(db_path, run);
+  if (!path.ok()) return path.status();
+  std::ifstream in;
+  std::streamoff offset = 0;
+  char buf[65536];
+  for (;;) {
+    if (!in.is_open()) in.open(*path, std::ios::binary);
+    if (in.is_open()) {
+      in.clear();
+      in.seekg(offset);
+      while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        sink(std::string_view(buf, static_cast<size_t>(in.gcount())));
+        offset += in.gcount();
+        if (in.eof()) break;
+      }
+    } else if (!follow) {
+      return Status::NotFound(*path + ": no log yet (the run has not started)");
+    }
+    if (!follow) return Status::OK();
+    auto report = GetStatus(db_path);
+    if (!report.ok()) return report.status();
+    bool live = false;
+    for (const RunStatus& r : report->runs) {
+      if ((r.name == run || r.sweep + "/" + r.name == run) &&
+          (r.state == "pending" || r.state == "submitting" || r.state == "queued" || r.state == "running")) {
+        live = true;
+      }
+    }
+    if (!live) {
+      // One last read: the tail written just before the run ended.
+      if (in.is_open()) {
+        in.clear();
+        in.seekg(offset);
+        while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+          sink(std::string_view(buf, static_cast<size_t>(in.gcount())));
+          if (in.eof()) break;
+        }
+      }
+      return Status::OK();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace isoflop::orchestrator

@@ -1,0 +1,99 @@
+// Stages 3 and 4 of `isoflop data build`: exact and near-duplicate removal.
+//
+// Exact: XXH3-128 of the normalised text; the first occurrence in input order is kept.
+//
+// Near (Broder 1997, "On the resemblance and containment of documents"; LSH banding as in
+// Leskovec, Rajaraman & Ullman, "Mining of Massive Datasets", §3.4; FineWeb's 14 × 8):
+//  - shingles: word 5-grams of the text after shingle normalisation (lowercase, ASCII
+//    punctuation → space, digit runs → "0", whitespace collapsed); a text with fewer than
+//    5 words is one shingle of all its words;
+//  - each shingle hashed once (XXH3-64), then num_bands × rows_per_band hash functions
+//    h_k(x) = (a_k·x + b_k mod 2⁶⁴) >> 32 (multiply-add-shift, Dietzfelbinger 1996) keep
+//    their minimum: P[min_k(A) = min_k(B)] ≈ J(A, B);
+//  - a pair is a candidate when all rows of one band agree: P = 1 − (1 − s^r)^b;
+//  - candidates are verified by the fraction of agreeing minhashes (an unbiased estimate of
+//    J) ≥ verify_threshold, then joined with union–find; each cluster keeps its earliest
+//    document in input order (deterministic whatever the thread count).
+#ifndef ISOFLOP_DEDUP_H_
+#define ISOFLOP_DEDUP_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace isoflop::data {
+
+// 128-bit content hash for exact dedup.
+struct ContentHash {
+  uint64_t low = 0, high = 0;
+  bool operator==(const ContentHash&) const = default;
+};
+ContentHash HashContent(std::string_view text);
+
+struct MinHashOptions {
+  int ngram = 5;                  // words per shingle
+  int num_bands = 14;             // b
+  int rows_per_band = 8;          // r
+  uint64_t seed = 1;              // of the hash functions' coefficients
+  double verify_threshold = 0.7;  // estimated Jaccard a candidate needs; 0 disables verification
+  int NumHashes() const { return num_bands * rows_per_band; }
+  bool IsValid(std::string* error) const;
+};
+
+// Probability that a pair with Jaccard similarity s becomes a candidate: 1 − (1 − s^r)^b.
+double CandidateProbability(double s, int num_bands, int rows_per_band);
+
+// The lowercase/punctuation/digit normalisation applied before shingling.
+std::string ShingleNormalize(std::string_view text);
+
+// Word n-gram shingle hashes of a text (after ShingleNormalize), deduplicated and sorted.
+std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram);
+
+// Exact Jaccard similarity of two texts' shingle sets (for tests and diagnostics).
+double ShingleJaccard(std::string_view a, std::string_view b, int ngram);
+
+class MinHasher {
+ public:
+  explicit MinHasher(const MinHashOptions& options);
+  // Fills `signature` (NumHashes() values) for `text`. Thread-safe (const).
+  void Signature(std::string_view text, uint32_t* signature) const;
+  std::vector<uint32_t> Signature(std::string_view text) const;
+  const MinHashOptions& options() const { return options_; }
+
+ private:
+  MinHashOptions options_;
+  std::vector<uint64_t> a_, b_;
+};
+
+// Fraction of equal positions: the MinHash estimate of Jaccard similarity.
+double EstimatedJaccard(const uint32_t* a, const uint32_t* b, int num_hashes);
+
+// Union–find over [0, n) (path halving; the root of a set is its smallest element, so the
+// survivor of each cluster is the earliest document).
+class UnionFind {
+ public:
+  explicit UnionFind(size_t n);
+  uint32_t Find(uint32_t x);
+  void Union(uint32_t a, uint32_t b);
+
+ private:
+  std::vector<uint32_t> parent_;
+};
+
+struct NearDedupResult {
+  std::vector<uint32_t> representative;  // per document: the kept document of its cluster
+  int64_t candidate_pairs = 0;           // pairs compared after banding
+  int64_t verified_pairs = 0;            // pairs that passed verification and were joined
+  int64_t clusters_with_duplicates = 0;
+};
+
+// Clusters `count` documents from their signatures (row-major, NumHashes() per document).
+// Memory: the signatures plus 16 bytes per document per band processed.
+NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, size_t count,
+                                      const MinHashOptions& options, int threads = 1);
+
+}  // namespace isoflop::data
+
+#endif  // ISOFLOP_DEDUP_H_

@@ -1,0 +1,158 @@
+// Options validation and configs/data/*.yaml loading.
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "isoflop/data_pipeline.h"
+
+namespace isoflop::data {
+
+bool InputOptions::IsValid(std::string* error) const {
+  if (format != "auto" && format != "jsonl" && format != "text") {
+    return *error = "input.format must be auto, jsonl or text (got '" + format + "')", false;
+  }
+  if (text_unit != "file" && text_unit != "paragraph") {
+    return *error = "input.text_unit must be file or paragraph (got '" + text_unit + "')", false;
+  }
+  if (text_field.empty()) return *error = "input.text_field is empty", false;
+  return true;
+}
+
+bool BuildOptions::IsValid(std::string* error) const {
+  if (inputs.empty()) return *error = "no input given (--input PATH...)", false;
+  if (out_dir.empty()) return *error = "no output directory given (--out DIR)", false;
+  if (threads < 1 || threads > 1024) return *error = "threads must be in [1, 1024]", false;
+  if (!input.IsValid(error)) return false;
+  if (!minhash.IsValid(error)) return false;
+  if (tokenizer_path.empty() && !tokenizer.IsValid(error)) return false;
+  if (val_fraction < 0 || val_fraction >= 1) return *error = "val_fraction must be in [0, 1)", false;
+  if (max_tokens_per_shard < 1) return *error = "max_tokens_per_shard must be >= 1", false;
+  if (batch_bytes < 1) return *error = "batch_bytes must be >= 1", false;
+  const auto& rep = quality.gopher_repetition;
+  if (rep.max_top_ngram_char_fraction.size() > 3) {
+    return *error = "gopher_repetition.max_top_ngram_char_fraction has at most 3 values (n = 2, 3, 4)", false;
+  }
+  if (rep.max_duplicate_ngram_char_fraction.size() > 6) {
+    return *error = "gopher_repetition.max_duplicate_ngram_char_fraction has at most 6 values (n = 5..10)",
+           false;
+  }
+  return true;
+}
+
+bool TokenizerTrainOptions::IsValid(std::string* error) const {
+  if (inputs.empty()) return *error = "no input given (--input PATH...)", false;
+  if (out_path.empty()) return *error = "no output file given (--out tokenizer.json)", false;
+  return input.IsValid(error) && trainer.IsValid(error);
+}
+
+bool SampleOptions::IsValid(std::string* error) const {
+  if (dir.empty()) return *error = "no shard directory given", false;
+  if (count < 1) return *error = "-n must be >= 1", false;
+  if (seq_len < 1) return *error = "--seq-len must be >= 1", false;
+  return true;
+}
+
+namespace {
+
+// Binds a YAML key path to a field; every key in the file must be bound.
+class Binder {
+ public:
+  template <typename T>
+  void Bind(const std::string& key, T* field) {
+    setters_[key] = [field](const YAML::Node& node) { *field = node.as<T>(); };
+  }
+  Status Apply(const YAML::Node& node, const std::string& prefix, const std::string& path) {
+    for (const auto& entry : node) {
+      std::string key = prefix + entry.first.as<std::string>();
+      if (entry.second.IsMap()) {
+        ISOFLOP_RETURN_IF_ERROR(Apply(entry.second, key + ".", path));
+        continue;
+      }
+      auto it = setters_.find(key);
+      if (it == setters_.end()) {
+        return Status::InvalidArgument(path + ":" + std::to_string(entry.first.Mark().line + 1) +
+                                       ": unknown key '" + key + "'");
+      }
+      try {
+        it->second(entry.second);
+      } catch (const YAML::Exception& e) {
+        return Status::InvalidArgument(path + ":" + std::to_string(entry.second.Mark().line + 1) +
+                                       ": bad value for '" + key + "'");
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::map<std::string, std::function<void(const YAML::Node&)>> setters_;
+};
+
+}  // namespace
+
+StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOptions o) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(yaml_path);
+  } catch (const YAML::BadFile&) {
+    return Status::InvalidArgument("config " + yaml_path + " cannot be read");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(yaml_path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (root.IsNull()) return o;
+  if (!root.IsMap()) return Status::InvalidArgument(yaml_path + ": expected a mapping of keys");
+  Binder b;
+  b.Bind("input.format", &o.input.format);
+  b.Bind("input.text_field", &o.input.text_field);
+  b.Bind("input.id_field", &o.input.id_field);
+  b.Bind("input.text_unit", &o.input.text_unit);
+  b.Bind("normalize.nfc", &o.normalize.nfc);
+  b.Bind("normalize.clean_whitespace", &o.normalize.clean_whitespace);
+  b.Bind("min_document_bytes", &o.min_document_bytes);
+  auto& gq = o.quality.gopher_quality;
+  b.Bind("gopher_quality.enabled", &gq.enabled);
+  b.Bind("gopher_quality.min_words", &gq.min_words);
+  b.Bind("gopher_quality.max_words", &gq.max_words);
+  b.Bind("gopher_quality.min_mean_word_length", &gq.min_mean_word_length);
+  b.Bind("gopher_quality.max_mean_word_length", &gq.max_mean_word_length);
+  b.Bind("gopher_quality.max_hash_to_word_ratio", &gq.max_hash_to_word_ratio);
+  b.Bind("gopher_quality.max_ellipsis_to_word_ratio", &gq.max_ellipsis_to_word_ratio);
+  b.Bind("gopher_quality.max_bullet_line_fraction", &gq.max_bullet_line_fraction);
+  b.Bind("gopher_quality.max_ellipsis_line_fraction", &gq.max_ellipsis_line_fraction);
+  b.Bind("gopher_quality.min_alpha_word_fraction", &gq.min_alpha_word_fraction);
+  b.Bind("gopher_quality.min_stop_words", &gq.min_stop_words);
+  auto& gr = o.quality.gopher_repetition;
+  b.Bind("gopher_repetition.enabled", &gr.enabled);
+  b.Bind("gopher_repetition.max_duplicate_line_fraction", &gr.max_duplicate_line_fraction);
+  b.Bind("gopher_repetition.max_duplicate_paragraph_fraction", &gr.max_duplicate_paragraph_fraction);
+  b.Bind("gopher_repetition.max_duplicate_line_char_fraction", &gr.max_duplicate_line_char_fraction);
+  b.Bind("gopher_repetition.max_duplicate_paragraph_char_fraction",
+         &gr.max_duplicate_paragraph_char_fraction);
+  b.Bind("gopher_repetition.max_top_ngram_char_fraction", &gr.max_top_ngram_char_fraction);
+  b.Bind("gopher_repetition.max_duplicate_ngram_char_fraction", &gr.max_duplicate_ngram_char_fraction);
+  auto& c4 = o.quality.c4;
+  b.Bind("c4.enabled", &c4.enabled);
+  b.Bind("c4.filter_lines", &c4.filter_lines);
+  b.Bind("c4.min_words_per_line", &c4.min_words_per_line);
+  b.Bind("c4.min_sentences", &c4.min_sentences);
+  b.Bind("c4.drop_lorem_ipsum", &c4.drop_lorem_ipsum);
+  b.Bind("c4.drop_curly_brace", &c4.drop_curly_brace);
+  b.Bind("c4.drop_policy_lines", &c4.drop_policy_lines);
+  b.Bind("c4.bad_words", &c4.bad_words);
+  b.Bind("minhash.ngram", &o.minhash.ngram);
+  b.Bind("minhash.bands", &o.minhash.num_bands);
+  b.Bind("minhash.rows", &o.minhash.rows_per_band);
+  b.Bind("minhash.seed", &o.minhash.seed);
+  b.Bind("minhash.verify_threshold", &o.minhash.verify_threshold);
+  b.Bind("tokenizer.vocab_size", &o.tokenizer.vocab_size);
+  b.Bind("tokenizer.max_train_bytes", &o.tokenizer.max_train_bytes);
+  b.Bind("tokenizer.min_pair_count", &o.tokenizer.min_pair_count);
+  b.Bind("tokenizer.path", &o.tokenizer_path);
+  b.Bind("split.val_fraction", &o.val_fraction);
+  b.Bind("shards.max_tokens_per_shard", &o.max_tokens_per_shard);
+  ISOFLOP_RETURN_IF_ERROR(b.Apply(root, "", yaml_path));
+  return o;
+}
+
+}  // namespace isoflop::data

@@ -1,0 +1,57 @@
+// fit.json: the stable schema (docs/fit.md) and a lossless round trip through FromJson.
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "isoflop/fitter.h"
+
+namespace isoflop {
+namespace {
+
+FitSummary SmallFit() {
+  auto runs = LoadRunsCsv(std::string(ISOFLOP_TEST_DATA_DIR) + "/chinchilla_epoch.csv", CsvOptions{});
+  EXPECT_TRUE(runs.ok());
+  FitOptions options;
+  options.method = FitMethod::kAll;
+  options.drop_highest_loss = 5;
+  options.starts = {StartPoint{6, 7.5, 0.5, 0.3, 0.3}, StartPoint{5, 5, 0.5, 0.5, 0.5}};
+  options.bootstrap_resamples = 20;
+  options.ci_budgets_flops = {1e24};
+  FitSummary summary;
+  EXPECT_TRUE(Fit(*runs, options, &summary).ok());
+  return summary;
+}
+
+TEST(FitJson, HasTheDocumentedKeys) {
+  const auto j = nlohmann::json::parse(SmallFit().ToJson());
+  for (const char* key : {"schema", "method", "n_points", "law", "objective", "starts", "starts_at_optimum",
+                          "allocation", "ci", "parabolas", "parabola_fit", "envelope", "envelope_fit"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  for (const char* key : {"E", "A", "B", "alpha", "beta"}) EXPECT_TRUE(j["law"].contains(key)) << key;
+  for (const char* key : {"a", "b", "G"}) EXPECT_TRUE(j["allocation"].contains(key)) << key;
+  EXPECT_EQ(j["ci"]["alpha"].size(), 2u);
+  EXPECT_TRUE(j["ci"].contains("N_opt@1e+24"));
+  EXPECT_EQ(j["method"], "all");
+  EXPECT_EQ(j["n_points"], 240);
+  EXPECT_EQ(j["schema"], "isoflop.fit/1");
+}
+
+TEST(FitJson, RoundTripsExactly) {
+  const FitSummary s = SmallFit();
+  auto back = FitSummary::FromJson(s.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->ToJson(), s.ToJson());
+  EXPECT_EQ(back->law.alpha, s.law.alpha);  // doubles survive bit for bit
+  EXPECT_EQ(back->parabolas.size(), s.parabolas.size());
+}
+
+TEST(FitJson, RejectsMalformedInput) {
+  EXPECT_EQ(FitSummary::FromJson("not json").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(FitSummary::FromJson("{\"method\": \"approach3\"}").status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(FitSummary::FromJson("{\"method\": \"nope\", \"n_points\": 3}").status().code(),
+            Status::Code::kCorruption);
+}
+
+}  // namespace
+}  // namespace isoflop

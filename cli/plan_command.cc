@@ -1,14 +1,203 @@
-// Placeholder until the component lands: the subcommand exists and says so.
+// `isoflop plan` and `isoflop perf`: parse flags, call the planner library, print.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
 #include "commands.h"
+#include "isoflop/planner.h"
 
 namespace isoflop::cli {
+namespace {
+
+using namespace isoflop::planner;
+
+// A missing input file is bad input for the user (exit 2), whatever the library calls it.
+Status AsBadInput(const Status& s) {
+  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
+}
+
+struct PlanFlags {
+  double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
+  std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";
+  double inference_tokens = 0;
+  int seq_len = 2048, vocab = 51200, gpus = 0, top = 5;
+  bool exact_flops = false, json = false;
+};
+
+struct PerfFlags {
+  std::string model, cluster, recompute = "selective", validate;
+  int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1, micro_batch = 1, global_batch = 0, zero = 1, gpus = 0;
+  bool no_flash = false, json = false;
+};
+
+int RunPlan(const PlanFlags& f) {
+  PlanOptions options;
+  int budgets = 0;
+  if (f.budget_flops > 0)
+    options.budget_kind = BudgetKind::kFlops, options.budget = f.budget_flops, ++budgets;
+  if (f.budget_gpu_hours > 0)
+    options.budget_kind = BudgetKind::kGpuHours, options.budget = f.budget_gpu_hours, ++budgets;
+  if (f.budget_usd > 0) options.budget_kind = BudgetKind::kUsd, options.budget = f.budget_usd, ++budgets;
+  if (f.budget_kwh > 0) options.budget_kind = BudgetKind::kKwh, options.budget = f.budget_kwh, ++budgets;
+  if (budgets != 1)
+    return ReportError("plan", Status::InvalidArgument("give exactly one positive budget: --budget-flops, "
+                                                       "--budget-gpu-hours, --budget-usd or --budget-kwh"));
+  if (f.mlp != "swiglu" && f.mlp != "gelu")
+    return ReportError("plan", Status::InvalidArgument("--mlp must be gelu or swiglu"));
+  options.mlp = f.mlp == "gelu" ? Mlp::kGelu : Mlp::kSwiglu;
+  options.inference_tokens = f.inference_tokens;
+  options.seq_len = f.seq_len;
+  options.vocab = f.vocab;
+  options.gpus = f.gpus;
+  options.top_k = f.top;
+  options.exact_flops = f.exact_flops;
+  auto cluster = LoadClusterYaml(f.cluster);
+  if (!cluster.ok()) return ReportError("plan", AsBadInput(cluster.status()));
+  auto law = LoadScalingLaw(f.law);
+  if (!law.ok()) return ReportError("plan", AsBadInput(law.status()));
+  PlanSummary plan;
+  Status st = Plan(options, *law, *cluster, &plan);
+  if (!st.ok()) return ReportError("plan", st);
+  if (!f.model_out.empty()) {
+    Status saved = SaveModelYaml(plan.shape, f.model_out);
+    if (!saved.ok()) return ReportError("plan", saved);
+  }
+  if (!f.sbatch.empty()) {
+    // big-run.sh -> big-run.yaml beside it: the trainer's run config.
+    std::string config_path = f.sbatch;
+    const size_t dot = config_path.rfind('.');
+    const size_t slash = config_path.rfind('/');
+    if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) config_path.resize(dot);
+    config_path += ".yaml";
+    for (const auto& [path, text] : {std::pair{config_path, plan.RunConfigYaml()},
+                                     std::pair{f.sbatch, plan.SbatchScript(config_path)}}) {
+      std::ofstream out(path, std::ios::trunc);
+      out << text;
+      if (!out.flush()) return ReportError("plan", Status::IOError(path + ": write failed"));
+    }
+    std::fprintf(stderr, "isoflop plan: wrote %s (Slurm script) and %s (run config)\n", f.sbatch.c_str(),
+                 config_path.c_str());
+  }
+  std::printf("%s\n", f.json ? plan.ToJson().c_str() : plan.FullReport().c_str());
+  return kExitOk;
+}
+
+int RunPerf(const PerfFlags& f) {
+  auto cluster = LoadClusterYaml(f.cluster);
+  if (!cluster.ok()) return ReportError("perf", AsBadInput(cluster.status()));
+  if (f.gpus > 0) cluster->nodes = (f.gpus + cluster->gpus_per_node - 1) / cluster->gpus_per_node;
+  PerfOptions options;
+  options.flash_attention = !f.no_flash;
+  if (!f.validate.empty()) {
+    auto runs = LoadPublishedRuns(f.validate);
+    if (!runs.ok()) return ReportError("perf", AsBadInput(runs.status()));
+    auto results = ValidateAgainstPublished(*runs, *cluster, options);
+    if (!results.ok()) return ReportError("perf", results.status());
+    double worst = 0;
+    for (const auto& r : *results) worst = std::max(worst, r.worst_abs_error());
+    std::printf("%sworst |predicted/published - 1| = %.1f%%\n", ValidationMarkdown(*results).c_str(),
+                worst * 100);
+    return kExitOk;
+  }
+  if (f.model.empty())
+    return ReportError("perf", Status::InvalidArgument("--model is required (or --validate CSV)"));
+  auto model = LoadModelYaml(f.model);
+  if (!model.ok()) return ReportError("perf", AsBadInput(model.status()));
+  auto recompute = ParseRecompute(f.recompute);
+  if (!recompute.ok()) return ReportError("perf", recompute.status());
+  ParallelConfig cfg;
+  cfg.tp = f.tp;
+  cfg.pp = f.pp;
+  cfg.dp = f.dp;
+  cfg.cp = f.cp;
+  cfg.vpp = f.vpp;
+  cfg.micro_batch = f.micro_batch;
+  cfg.global_batch = f.global_batch > 0 ? f.global_batch : f.dp * f.micro_batch;
+  cfg.zero = f.zero;
+  cfg.recompute = *recompute;
+  PerfSummary summary;
+  Status st = EvaluatePerf(*model, *cluster, cfg, options, &summary);
+  if (!st.ok()) return ReportError("perf", st);
+  std::printf("%s\n", f.json ? summary.ToJson().c_str() : summary.FullReport().c_str());
+  if (!summary.feasible) {
+    return ReportError("perf",
+                       Status::FailedPrecondition("the layout does not fit: " + summary.infeasible_reason));
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
-  auto* cmd = app.add_subcommand("plan", "(not built yet)");
-  cmd->allow_extras();
-  cmd->callback([&ctx] {
-    ctx.exit_code = ReportError("plan", Status::FailedPrecondition("this subcommand has not landed yet"));
-  });
+  auto plan_flags = std::make_shared<PlanFlags>();
+  auto* plan = app.add_subcommand(
+      "plan",
+      "Compute-optimal N, D, shape and parallel layout for a budget on a cluster, with predicted step time,\n"
+      "MFU, wall-clock, GPU-hours, cost, energy and CO2 (docs/planner.md).\n"
+      "Examples:\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --gpus 1024\n"
+      "  isoflop plan --budget-gpu-hours 2e6 --cluster configs/clusters/h200.yaml --law fit.json --top 10\n"
+      "  isoflop plan --budget-usd 5e6 --cluster configs/clusters/a100-80gb.yaml --law epoch --json\n"
+      "  isoflop plan --budget-flops 3e23 --cluster configs/clusters/h100-sxm.yaml --inference-tokens 2e13\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --sbatch big-run.sh");
+  auto* budget = plan->add_option_group("budget", "exactly one");
+  budget->add_option("--budget-flops", plan_flags->budget_flops, "training FLOPs");
+  budget->add_option("--budget-gpu-hours", plan_flags->budget_gpu_hours,
+                     "GPU-hours (converted with the predicted MFU)");
+  budget->add_option("--budget-usd", plan_flags->budget_usd, "dollars (the cluster's price per GPU-hour)");
+  budget->add_option("--budget-kwh", plan_flags->budget_kwh, "energy in kWh (GPU power x utilisation x PUE)");
+  budget->require_option(1);
+  plan->add_option("--cluster", plan_flags->cluster, "cluster YAML (configs/clusters/)")->required();
+  plan->add_option("--law", plan_flags->law, "fit.json from `isoflop fit`, or hoffmann | epoch")
+      ->capture_default_str();
+  plan->add_option("--inference-tokens", plan_flags->inference_tokens,
+                   "lifetime inference tokens: minimise training + inference FLOPs (Sardana et al. 2024)");
+  plan->add_option("--seq-len", plan_flags->seq_len, "sequence length")->capture_default_str();
+  plan->add_option("--vocab", plan_flags->vocab, "vocabulary size")->capture_default_str();
+  plan->add_option("--mlp", plan_flags->mlp, "gelu | swiglu")->capture_default_str();
+  plan->add_option("--gpus", plan_flags->gpus, "use this many GPUs instead of the cluster file's size");
+  plan->add_option("--top", plan_flags->top, "alternative layouts to list")->capture_default_str();
+  plan->add_flag("--exact-flops", plan_flags->exact_flops,
+                 "use the shape's exact FLOPs/token (attention, output layer) instead of 6N");
+  plan->add_option(
+      "--sbatch", plan_flags->sbatch,
+      "write a ready-to-submit Slurm script for the big run (and its run config, .yaml beside it)");
+  plan->add_option("--model-out", plan_flags->model_out, "write the chosen shape as a model YAML");
+  plan->add_flag("--json", plan_flags->json, "print JSON");
+  plan->callback([plan_flags, &ctx] { ctx.exit_code = RunPlan(*plan_flags); });
+
+  auto perf_flags = std::make_shared<PerfFlags>();
+  auto* perf = app.add_subcommand(
+      "perf",
+      "Predict step time, MFU/HFU and memory per GPU of one parallel layout; explain why it does not fit.\n"
+      "Examples:\n"
+      "  isoflop perf --model configs/models/gpt3-175b.yaml --cluster configs/clusters/a100-80gb.yaml \\\n"
+      "      --tp 8 --pp 8 --vpp 3 --dp 1 --micro-batch 1 --global-batch 64 --zero 0 --recompute selective\n"
+      "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
+      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --json\n"
+      "  isoflop perf --validate tests/data/parallel_configs.csv --cluster configs/clusters/a100-80gb.yaml");
+  perf->add_option("--model", perf_flags->model, "model YAML (configs/models/)");
+  perf->add_option("--cluster", perf_flags->cluster, "cluster YAML (configs/clusters/)")->required();
+  perf->add_option("--tp", perf_flags->tp, "tensor parallel")->capture_default_str();
+  perf->add_option("--pp", perf_flags->pp, "pipeline stages")->capture_default_str();
+  perf->add_option("--dp", perf_flags->dp, "data parallel")->capture_default_str();
+  perf->add_option("--cp", perf_flags->cp, "context parallel")->capture_default_str();
+  perf->add_option("--vpp", perf_flags->vpp, "interleaved virtual stages per pipeline rank")
+      ->capture_default_str();
+  perf->add_option("--micro-batch", perf_flags->micro_batch, "sequences per micro-batch")
+      ->capture_default_str();
+  perf->add_option("--global-batch", perf_flags->global_batch,
+                   "sequences per step (default dp x micro-batch)");
+  perf->add_option("--zero", perf_flags->zero, "ZeRO stage 0..3")->capture_default_str();
+  perf->add_option("--recompute", perf_flags->recompute, "none | selective | full")->capture_default_str();
+  perf->add_option("--gpus", perf_flags->gpus, "override the cluster's size");
+  perf->add_flag("--no-flash-attention", perf_flags->no_flash,
+                 "store the s^2 attention scores (pre-2022 kernels)");
+  perf->add_option("--validate", perf_flags->validate,
+                   "evaluate every published run in this CSV and print predicted vs published");
+  perf->add_flag("--json", perf_flags->json, "print JSON");
+  perf->callback([perf_flags, &ctx] { ctx.exit_code = RunPerf(*perf_flags); });
 }
 
 }  // namespace isoflop::cli

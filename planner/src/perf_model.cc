@@ -447,7 +447,9 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
     }
     for (int c = 1; c <= 16; c *= 2) {
       if (c > 1 && !o.allow_cp) break;
-      if (m.seq_len % c != 0 || (c > 1 && m.seq_len / c < 1024)) {
+      // Context parallelism only for long sequences: chunks of >= 4K tokens keep the ring
+      // exchange hidden behind attention (LLaMA-3 used it for 128K-token training only).
+      if (m.seq_len % c != 0 || (c > 1 && m.seq_len / c < 4096)) {
         ++result.pruned;
         continue;
       }

@@ -72,25 +72,23 @@ TEST(PerfModel, InterleavingShrinksTheBubble) {
   EXPECT_NEAR(interleaved.bubble_s / plain.bubble_s, 0.25, 1e-9);  // (p-1)/(v m)
 }
 
-TEST(PerfModel, PlannersChoiceAtLeastAsFastAsPublishedLayout) {
-  // GPT-3 175B on 1,536 A100s (Narayanan 2021 Table 1 row 145.6B uses the same GPU count): the
-  // search, free to pick any layout of the same GPUs and batch, is not slower than the paper's.
-  ModelShape m{80, 12288, 96, 96, 49152, 51200, 2048, Mlp::kGelu};
-  ParallelConfig published;
-  published.tp = 8;
-  published.pp = 8;
-  published.dp = 24;
-  published.micro_batch = 2;
-  published.global_batch = 2304;
-  published.zero = 0;
-  published.recompute = Recompute::kFull;
-  PerfOptions options;
-  PerfSummary paper;
-  ASSERT_TRUE(EvaluatePerf(m, A100(), published, options, &paper).ok());
-  LayoutSearchOptions search;
-  search.gpus = 1536;
-  search.global_batch = 2304;
-  auto r = SearchLayouts(m, A100(), options, search);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_GE(r->ranked.front().tokens_per_s, paper.tokens_per_s * 0.999);
+TEST(PerfModel, PlannersChoiceAtLeastAsFastAsEveryPublishedLayout) {
+  // For every published configuration (tests/data/parallel_configs.csv), the search over layouts
+  // of the same model on the same number of GPUs with the same global batch predicts at least the
+  // throughput the model predicts for the paper's own layout.
+  auto runs = LoadPublishedRuns(std::string(ISOFLOP_TEST_DATA_DIR) + "/parallel_configs.csv");
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  for (const PublishedRun& run : *runs) {
+    PerfOptions options;
+    options.flash_attention = run.flash_attention;
+    PerfSummary paper;
+    ASSERT_TRUE(EvaluatePerf(run.model, A100(), run.config, options, &paper).ok()) << run.id;
+    LayoutSearchOptions search;
+    search.gpus = run.config.gpus();
+    search.global_batch = run.config.global_batch;
+    auto r = SearchLayouts(run.model, A100(), options, search);
+    ASSERT_TRUE(r.ok()) << run.id << ": " << r.status().ToString();
+    EXPECT_GE(r->ranked.front().tokens_per_s, paper.tokens_per_s * 0.999)
+        << run.id << ": search " << r->ranked.front().BriefReport() << " vs paper " << paper.BriefReport();
+  }
 }

@@ -297,8 +297,13 @@ struct PlanSummary {
   std::string BriefReport() const;
   std::string FullReport() const;
   std::string ToJson() const;
-  // A ready-to-submit Slurm script for the big run (docs/planner.md, "--sbatch").
-  std::string SbatchScript(const std::string& model_yaml_path) const;
+  // The trainer's flat run config for the big run: the model keys plus tokens, batch_tokens and
+  // micro_batch (docs/interfaces.md, "Run config").
+  std::string RunConfigYaml() const;
+  // A ready-to-submit Slurm script for the big run (docs/planner.md, "--sbatch"): nodes, GPUs,
+  // time limit from the predicted wall-clock plus margin, and the trainer command reading
+  // `run_config_path` (written from RunConfigYaml()).
+  std::string SbatchScript(const std::string& run_config_path) const;
 };
 
 // Budget -> N, D -> shape -> fastest layout -> predictions. kInvalidArgument for a budget too

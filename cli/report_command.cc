@@ -1,13 +1,159 @@
-// Placeholder until the component lands: the subcommand exists and says so.
+// isoflop report: the scaling-curve report as one self-contained HTML file, or a terminal
+// summary. Parses flags, loads the inputs (report library loaders, or the orchestrator's
+// database), calls RenderHtml / RenderText, writes the result.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
+#include "isoflop/report.h"
+#ifdef ISOFLOP_HAVE_ORCHESTRATOR
+#include "isoflop/orchestrator.h"
+#endif
 
 namespace isoflop::cli {
+namespace {
+
+struct ReportFlags {
+  std::string db, runs, fit, plan, out, title;
+  bool text = false;
+  bool json = false;
+};
+
+#ifdef ISOFLOP_HAVE_ORCHESTRATOR
+// The daemon's runs, fit and plan, as the report's plain structs.
+Status LoadFromDb(const std::string& db, report::ReportInput* input) {
+  auto status = orchestrator::GetStatus(db);
+  if (!status.ok()) return status.status();
+  for (const orchestrator::RunStatus& r : status->runs) {
+    report::RunRecord rec;
+    rec.id = r.sweep.empty() ? r.name : r.sweep + "/" + r.name;
+    rec.params = r.params;
+    rec.tokens = r.tokens;
+    rec.flops = r.budget_flops > 0 ? r.budget_flops : report::kUnknown;
+    auto state = report::ParseRunState(r.state);
+    if (!state.ok()) return state.status().WithContext(db + ": run " + rec.id);
+    rec.state = *state;
+    rec.loss = r.final_eval_loss ? *r.final_eval_loss : report::kUnknown;
+    rec.attempts = r.attempt;
+    input->runs.push_back(rec);
+  }
+  if (input->runs.empty()) return Status::FailedPrecondition(db + ": no runs in the database yet");
+  if (!input->fit && status->fit_json != "null" && !status->fit_json.empty()) {
+    auto fit = report::ParseFitJson(status->fit_json, db + " (latest fit)");
+    if (fit.ok()) input->fit = *fit;
+  }
+  if (!input->plan && status->plan_json != "null" && !status->plan_json.empty()) {
+    auto plan = report::ParsePlanJson(status->plan_json, db + " (latest plan)");
+    if (plan.ok()) input->plan = *plan;
+  }
+  return Status::OK();
+}
+#endif
+
+Status RunReport(const ReportFlags& f) {
+  if (f.db.empty() == f.runs.empty()) return Status::InvalidArgument("give exactly one of --db or --runs");
+  if (f.out.empty() && !f.text) return Status::InvalidArgument("give --out report.html, or --text");
+  report::ReportInput input;
+  if (!f.fit.empty()) {
+    auto fit = report::LoadFitJson(f.fit);
+    if (!fit.ok()) return fit.status();
+    input.fit = *fit;
+  }
+  if (!f.plan.empty()) {
+    auto plan = report::LoadPlanJson(f.plan);
+    if (!plan.ok()) return plan.status();
+    input.plan = *plan;
+  }
+  if (!f.runs.empty()) {
+    auto runs = report::LoadRunsCsv(f.runs);
+    if (!runs.ok()) return runs.status();
+    input.runs = *runs;
+    input.source = f.runs;
+  } else {
+#ifdef ISOFLOP_HAVE_ORCHESTRATOR
+    ISOFLOP_RETURN_IF_ERROR(LoadFromDb(f.db, &input));
+    input.source = f.db;
+#else
+    return Status::FailedPrecondition(
+        "--db needs the orchestrator, which is not built into this binary; use --runs");
+#endif
+  }
+  report::ReportOptions options;
+  if (!f.title.empty()) options.title = f.title;
+  report::ReportSummary summary;
+  if (!f.out.empty()) {
+    auto html = report::RenderHtml(input, options, &summary);
+    if (!html.ok()) return html.status();
+    // Write beside the target, then rename: a reader (or a browser refresh) never sees half a page.
+    const std::string tmp = f.out + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      if (!out) return Status::IOError(f.out + ": cannot write");
+      out << *html;
+      if (!out.flush()) return Status::IOError(f.out + ": write failed");
+    }
+    if (std::rename(tmp.c_str(), f.out.c_str()) != 0)
+      return Status::IOError(f.out + ": cannot rename " + tmp);
+  }
+  if (f.text) {
+    auto text = report::RenderText(input, options, &summary);
+    if (!text.ok()) return text.status();
+    std::cout << *text;
+  }
+  if (f.json) {
+    nlohmann::json j{{"out", f.out},
+                     {"runs", summary.n_runs},
+                     {"done", summary.n_done},
+                     {"running", summary.n_running},
+                     {"pending", summary.n_pending},
+                     {"failed", summary.n_failed},
+                     {"diverged", summary.n_diverged},
+                     {"budgets", summary.n_budgets},
+                     {"parabolas", summary.n_parabolas},
+                     {"flagged", summary.n_outliers},
+                     {"plots", summary.n_plots},
+                     {"has_fit", summary.has_fit},
+                     {"has_band", summary.has_band},
+                     {"has_plan", summary.has_plan},
+                     {"notes", summary.notes}};
+    std::cout << j.dump(2) << "\n";
+  } else if (!f.out.empty()) {
+    std::cerr << summary.BriefReport() << "\n";
+    for (const auto& n : summary.notes) std::cerr << "  note: " << n << "\n";
+    std::cerr << "report written to " << f.out << "\n";
+  }
+  return Status::OK();
+}
+
+}  // namespace
 
 void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
-  auto* cmd = app.add_subcommand("report", "(not built yet)");
-  cmd->allow_extras();
-  cmd->callback([&ctx] {
-    ctx.exit_code = ReportError("report", Status::FailedPrecondition("this subcommand has not landed yet"));
+  auto flags = std::make_shared<ReportFlags>();
+  auto* cmd = app.add_subcommand("report", "Scaling-curve report: self-contained HTML (inline SVG), or text");
+  cmd->footer(
+      "Examples:\n"
+      "  isoflop report --runs tests/data/chinchilla_epoch.csv --fit fit.json --out report.html\n"
+      "  isoflop report --db state.db --out report.html          # runs, latest fit and plan from the "
+      "daemon\n"
+      "  isoflop report --runs runs.csv --fit fit.json --plan plan.json --text\n"
+      "The runs CSV needs params, tokens, loss; optional run_id, flops, state, attempts, tokens_per_s,\n"
+      "mfu, energy_kwh. See docs/report.md.");
+  auto* db = cmd->add_option("--db", flags->db, "orchestrator state database (runs, latest fit and plan)");
+  auto* runs = cmd->add_option("--runs", flags->runs, "runs CSV (header; params, tokens, loss, ...)");
+  db->excludes(runs);
+  cmd->add_option("--fit", flags->fit, "fit.json from `isoflop fit --out`");
+  cmd->add_option("--plan", flags->plan, "plan.json from `isoflop plan --out`");
+  cmd->add_option("--out", flags->out, "HTML file to write (self-contained; no network, no scripts)");
+  cmd->add_option("--title", flags->title, "page title");
+  cmd->add_flag("--text", flags->text, "print the findings as text on stdout");
+  cmd->add_flag("--json", flags->json, "print what was rendered as JSON on stdout");
+  cmd->callback([flags, &ctx] {
+    const Status s = RunReport(*flags);
+    ctx.exit_code = s.ok() ? kExitOk : ReportError("report", s);
   });
 }
 

@@ -1,0 +1,43 @@
+// RenderText: the same findings on a terminal — law with intervals next to the published
+// values, per-budget minima, flagged runs, the plan.
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "isoflop/report.h"
+#include "report_fixtures.h"
+
+namespace isoflop::report {
+namespace {
+
+TEST(ReportText, ChinchillaSummaryShowsLawIntervalsAndReferences) {
+  ReportSummary summary;
+  auto text = RenderText(testing::ChinchillaInput(), ReportOptions{}, &summary);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("runs: 245 (245 done"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Epoch 2024"), std::string::npos);
+  EXPECT_NE(text->find("Hoffmann 2022"), std::string::npos);
+  EXPECT_NE(text->find("Kaplan 2020: 0.73"), std::string::npos);
+  // Epoch's published α = 0.3478 and Hoffmann's 0.34 sit in the α row.
+  const size_t alpha_row = text->find("\n  α ");
+  ASSERT_NE(alpha_row, std::string::npos);
+  const std::string row = text->substr(alpha_row, text->find('\n', alpha_row + 1) - alpha_row);
+  EXPECT_NE(row.find("0.3478"), std::string::npos) << row;
+  EXPECT_NE(row.find("0.34"), std::string::npos) << row;
+  EXPECT_NE(row.find("["), std::string::npos) << row;  // the bootstrap interval
+  EXPECT_NE(text->find("Plan: C = 1.00e+23 FLOP"), std::string::npos) << *text;
+  EXPECT_NE(text->find("Flagged runs"), std::string::npos);
+}
+
+TEST(ReportText, LiveSweepListsBudgetMinimaAndTheDivergedRun) {
+  auto text = RenderText(testing::LlamaSweepInput(), ReportOptions{});
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_NE(text->find("1 running"), std::string::npos);
+  EXPECT_NE(text->find("1 failed"), std::string::npos);
+  EXPECT_NE(text->find("in 10 compute budgets"), std::string::npos);
+  EXPECT_NE(text->find("llama3-008"), std::string::npos);  // the diverged one, flagged
+  EXPECT_NE(text->find("diverged"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace isoflop::report

@@ -21,7 +21,7 @@ struct PlanFlags {
   double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
   std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";
   double inference_tokens = 0;
-  int seq_len = 2048, vocab = 51200, gpus = 0, top = 5;
+  int seq_len = 2048, vocab = 51200, gpus = 0, top = 5, global_batch = 0;
   bool exact_flops = false, json = false;
 };
 
@@ -50,6 +50,7 @@ int RunPlan(const PlanFlags& f) {
   options.seq_len = f.seq_len;
   options.vocab = f.vocab;
   options.gpus = f.gpus;
+  options.global_batch = f.global_batch;
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
   auto cluster = LoadClusterYaml(f.cluster);
@@ -157,6 +158,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--vocab", plan_flags->vocab, "vocabulary size")->capture_default_str();
   plan->add_option("--mlp", plan_flags->mlp, "gelu | swiglu")->capture_default_str();
   plan->add_option("--gpus", plan_flags->gpus, "use this many GPUs instead of the cluster file's size");
+  plan->add_option("--global-batch", plan_flags->global_batch,
+                   "sequences per optimiser step (default ~4M tokens, at most 1/100 of the run)");
   plan->add_option("--top", plan_flags->top, "alternative layouts to list")->capture_default_str();
   plan->add_flag("--exact-flops", plan_flags->exact_flops,
                  "use the shape's exact FLOPs/token (attention, output layer) instead of 6N");

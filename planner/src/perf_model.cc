@@ -470,7 +470,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
         const double shard = static_cast<double>(d) * c;
         const double lower =
             p > 1 || !o.allow_zero3 ? params_stage * (4 + 12 / shard) : params_stage * 16 / shard;
-        if (lower > usable) {
+        if (o.prune && lower > usable) {
           ++result.pruned;
           if (lower - usable < smallest_excess) {
             smallest_excess = lower - usable;

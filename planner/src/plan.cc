@@ -22,6 +22,7 @@ bool PlanOptions::IsValid(std::string* error) const {
   if (seq_len < 1) return fail("--seq-len must be >= 1");
   if (vocab < 1) return fail("vocab must be >= 1");
   if (gpus < 0) return fail("--gpus must be >= 0");
+  if (global_batch < 0) return fail("--global-batch must be >= 0");
   if (top_k < 1) return fail("--top must be >= 1");
   std::string perf_error;
   if (!perf.IsValid(&perf_error)) {
@@ -187,9 +188,12 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
     }
     // Global batch: ~4M tokens (Hoffmann et al. 2022 used 1.5M-3M; LLaMA-3 4M-16M), but no more
     // than 1/100 of the run's tokens so that small runs still take >= 100 steps.
-    layout_options.global_batch = static_cast<int>(std::max(
-        min_replicas,
-        std::min(4194304.0 / s.shape.seq_len, std::floor(s.train_tokens / (100.0 * s.shape.seq_len)))));
+    layout_options.global_batch =
+        options.global_batch > 0
+            ? options.global_batch
+            : static_cast<int>(
+                  std::max(min_replicas, std::min(4194304.0 / s.shape.seq_len,
+                                                  std::floor(s.train_tokens / (100.0 * s.shape.seq_len)))));
     auto layouts = SearchLayouts(s.shape, cluster, options.perf, layout_options);
     if (!layouts.ok()) return layouts.status();
     s.layouts = std::move(layouts).value();

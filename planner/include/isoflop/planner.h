@@ -211,6 +211,9 @@ struct LayoutSearchOptions {
   bool allow_zero3 = true;
   int max_micro_batch = 8;
   int top_k = 5;
+  // Skip layouts whose weights + gradients + optimizer states alone exceed memory before scoring
+  // them (false only to measure what the pruning saves; the result is the same).
+  bool prune = true;
   bool IsValid(std::string* error) const;
 };
 
@@ -268,6 +271,7 @@ struct PlanOptions {
   Mlp mlp = Mlp::kSwiglu;
   bool exact_flops = false;  // use the shape's exact FLOPs/token instead of 6N
   int gpus = 0;              // 0: the cluster's size
+  int global_batch = 0;      // sequences per step; 0: ~4M tokens, at most 1/100 of the run
   int top_k = 5;
   PerfOptions perf;
   bool IsValid(std::string* error) const;

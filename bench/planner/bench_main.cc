@@ -1,0 +1,73 @@
+// Planner speed (docs/benchmarks.md, "Planner"):
+//   1. the full layout search for LLaMA-3 405B on 16,384 H100s (target < 1 s on one core), with the
+//      same search without memory pruning as the peer;
+//   2. a whole plan (law -> N, D -> shape -> layout search) for the LLaMA-3 405B budget, 3.8e25
+//      FLOPs (target < 2 s).
+// Usage: planner_bench [REPEATS]   (run from the repository root; pin with taskset -c 0)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#include "isoflop/planner.h"
+
+using namespace isoflop::planner;
+
+namespace {
+struct Timing {
+  double min_s, median_s;
+};
+
+Timing Measure(int repeats, const std::function<void()>& body) {
+  std::vector<double> t;
+  for (int i = 0; i < repeats; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    body();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(t.begin(), t.end());
+  return {t.front(), t[t.size() / 2]};
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int repeats = argc > 1 ? std::atoi(argv[1]) : 5;
+  auto cluster = LoadClusterYaml("configs/clusters/h100-sxm.yaml");
+  auto model = LoadModelYaml("configs/models/llama3-405b.yaml");
+  if (!cluster.ok() || !model.ok()) {
+    std::fprintf(stderr, "run from the repository root: %s\n",
+                 (!cluster.ok() ? cluster.status() : model.status()).ToString().c_str());
+    return 2;
+  }
+  PerfOptions perf;
+  LayoutSearchOptions search;
+  search.global_batch = 2048;  // 16M tokens at 8K (LLaMA-3 405B's batch)
+  LayoutSearchResult result;
+  const Timing pruned = Measure(repeats, [&] { result = *SearchLayouts(*model, *cluster, perf, search); });
+  std::printf("search 405B on %d GPUs (pruned):   min %.3f s, median %.3f s, %lld scored, %lld pruned\n",
+              cluster->total_gpus(), pruned.min_s, pruned.median_s, static_cast<long long>(result.evaluated),
+              static_cast<long long>(result.pruned));
+  std::printf("  best: %s\n", result.ranked.front().BriefReport().c_str());
+  search.prune = false;
+  const Timing unpruned = Measure(repeats, [&] { result = *SearchLayouts(*model, *cluster, perf, search); });
+  std::printf("search 405B on %d GPUs (no pruning, peer): min %.3f s, median %.3f s, %lld scored\n",
+              cluster->total_gpus(), unpruned.min_s, unpruned.median_s,
+              static_cast<long long>(result.evaluated));
+
+  PlanOptions plan_options;
+  plan_options.budget = 3.8e25;  // LLaMA-3 405B's training compute (Dubey et al. 2024, Sec. 3.2.1)
+  plan_options.seq_len = 8192;
+  plan_options.vocab = 128256;
+  PlanSummary plan;
+  const Timing whole = Measure(repeats, [&] {
+    isoflop::Status st = Plan(plan_options, HoffmannLaw(), *cluster, &plan);
+    if (!st.ok()) std::fprintf(stderr, "%s\n", st.ToString().c_str());
+  });
+  std::printf("whole plan 3.8e25 FLOPs on %d GPUs: min %.3f s, median %.3f s (%lld layouts scored)\n",
+              cluster->total_gpus(), whole.min_s, whole.median_s,
+              static_cast<long long>(plan.layouts.evaluated));
+  std::printf("%s", plan.BriefReport().c_str());
+  return 0;
+}

@@ -1,14 +1,211 @@
-// Placeholder until the component lands: the subcommand exists and says so.
+// `isoflop data build | tokenizer train | stats | sample`: flags → one data_pipeline call → print.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "commands.h"
+#include "isoflop/data_pipeline.h"
 
 namespace isoflop::cli {
+namespace {
+
+struct DataBuildFlags {
+  std::vector<std::string> inputs;
+  std::string out_dir;
+  std::string config;
+  int threads = 1;
+  std::string report;
+  bool strict = false;
+  std::vector<std::string> skip;
+  std::string tokenizer;
+  bool json = false;
+  bool quiet = false;
+};
+
+void RegisterBuild(CLI::App& data, CommandContext& ctx) {
+  auto flags = std::make_shared<DataBuildFlags>();
+  auto* cmd =
+      data.add_subcommand("build",
+                          "Raw text → normalised, filtered, deduplicated, tokenized shards + manifest.json.\n"
+                          "Examples:\n"
+                          "  isoflop data build --input corpus.jsonl --out shards/\n"
+                          "  isoflop data build --input a.jsonl.zst b/ --out shards/ --threads 2 "
+                          "--report dropped.jsonl\n"
+                          "  isoflop data build --input books/ --config configs/data/books.yaml --out s/ "
+                          "--skip near --json");
+  cmd->add_option("--input", flags->inputs, "JSONL, text, .gz or .zst files, or directories")
+      ->required()
+      ->expected(1, -1);
+  cmd->add_option("--out", flags->out_dir,
+                  "output directory (shards, index.tsv, tokenizer.json, manifest.json)")
+      ->required();
+  cmd->add_option("--config", flags->config,
+                  "YAML stage settings (default: built-in, = configs/data/default.yaml)");
+  cmd->add_option("--threads", flags->threads, "worker threads; output is identical for any value")
+      ->default_val(1)
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--report", flags->report,
+                  "write one JSON line per dropped document (id, reason, kept_id)");
+  cmd->add_flag("--strict", flags->strict, "an invalid input record is fatal instead of skipped");
+  cmd->add_option("--skip", flags->skip, "stages to skip: quality, exact, near, tokenize")
+      ->check(CLI::IsMember({"quality", "exact", "near", "tokenize"}))
+      ->expected(1, -1);
+  cmd->add_option("--tokenizer", flags->tokenizer, "use this tokenizer.json instead of training one");
+  cmd->add_flag("--json", flags->json, "print the summary as JSON on stdout");
+  cmd->add_flag("--quiet", flags->quiet, "no progress on stderr");
+  cmd->callback([flags, &ctx] {
+    data::BuildOptions options;
+    if (!flags->config.empty()) {
+      auto loaded = data::LoadBuildConfig(flags->config);
+      if (!loaded.ok()) {
+        ctx.exit_code = ReportError("data build", loaded.status());
+        return;
+      }
+      options = *loaded;
+    }
+    options.inputs = flags->inputs;
+    options.out_dir = flags->out_dir;
+    options.threads = flags->threads;
+    options.report_path = flags->report;
+    options.strict = flags->strict;
+    options.progress = !flags->quiet;
+    if (!flags->tokenizer.empty()) options.tokenizer_path = flags->tokenizer;
+    for (const auto& stage : flags->skip) {
+      options.skip_quality |= stage == "quality";
+      options.skip_exact |= stage == "exact";
+      options.skip_near |= stage == "near";
+      options.skip_tokenize |= stage == "tokenize";
+    }
+    auto summary = data::BuildDataset(options);
+    if (!summary.ok()) {
+      ctx.exit_code = ReportError("data build", summary.status());
+      return;
+    }
+    std::cout << (flags->json ? summary->ToJson() + "\n" : summary->FullReport());
+  });
+}
+
+void RegisterTokenizerTrain(CLI::App& data, CommandContext& ctx) {
+  auto* tokenizer = data.add_subcommand("tokenizer", "Byte-level BPE tokenizer tools.");
+  tokenizer->require_subcommand(1);
+  auto options = std::make_shared<data::TokenizerTrainOptions>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd =
+      tokenizer->add_subcommand("train",
+                                "Train a byte-level BPE tokenizer and save tokenizer.json.\n"
+                                "Examples:\n"
+                                "  isoflop data tokenizer train --input corpus.jsonl --vocab 8192 "
+                                "--out tokenizer.json\n"
+                                "  isoflop data build --input corpus.jsonl --tokenizer tokenizer.json "
+                                "--out shards/");
+  cmd->add_option("--input", options->inputs, "JSONL, text, .gz or .zst files, or directories")
+      ->required()
+      ->expected(1, -1);
+  cmd->add_option("--vocab", options->trainer.vocab_size, "vocabulary size incl. 256 bytes + <|endoftext|>")
+      ->default_val(8192);
+  cmd->add_option("--max-train-bytes", options->trainer.max_train_bytes,
+                  "at most this many bytes of text are counted")
+      ->default_val(256 << 20);
+  cmd->add_option("--out", options->out_path, "tokenizer.json to write")->required();
+  cmd->add_flag("--json", *json, "print the summary as JSON");
+  cmd->callback([options, json, &ctx] {
+    auto summary = data::TrainTokenizer(*options);
+    if (!summary.ok()) {
+      ctx.exit_code = ReportError("data tokenizer train", summary.status());
+      return;
+    }
+    if (*json) {
+      std::printf(
+          "{\"vocab_size\": %u, \"documents\": %lld, \"bytes\": %lld, \"seconds\": %.3f, \"sha256\": "
+          "\"%s\"}\n",
+          summary->vocab_size, static_cast<long long>(summary->documents),
+          static_cast<long long>(summary->bytes_counted), summary->seconds, summary->sha256.c_str());
+    } else {
+      std::cout << summary->BriefReport();
+    }
+  });
+}
+
+void RegisterStats(CLI::App& data, CommandContext& ctx) {
+  auto dir = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = data.add_subcommand("stats",
+                                  "Summarise a built dataset's manifest.json.\n"
+                                  "Examples:\n"
+                                  "  isoflop data stats shards/\n"
+                                  "  isoflop data stats shards/ --json | jq .counters");
+  cmd->add_option("dir", *dir, "the --out directory of `isoflop data build`")->required();
+  cmd->add_flag("--json", *json, "print the whole manifest");
+  cmd->callback([dir, json, &ctx] {
+    auto stats = data::ReadDatasetStats(*dir);
+    if (!stats.ok()) {
+      ctx.exit_code = ReportError("data stats", stats.status());
+      return;
+    }
+    std::cout << (*json ? stats->manifest_json : stats->BriefReport());
+  });
+}
+
+void RegisterSample(CLI::App& data, CommandContext& ctx) {
+  auto options = std::make_shared<data::SampleOptions>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd =
+      data.add_subcommand("sample",
+                          "Decode a few training windows back to text (as the trainer will read them).\n"
+                          "Examples:\n"
+                          "  isoflop data sample shards/ -n 5\n"
+                          "  isoflop data sample shards/ -n 2 --split val --seq-len 64 --seed 3");
+  cmd->add_option("dir", options->dir, "the --out directory of `isoflop data build`")->required();
+  cmd->add_option("-n", options->count, "windows to print")->default_val(5);
+  cmd->add_option("--split", options->split, "train or val")
+      ->default_val("train")
+      ->check(CLI::IsMember({"train", "val"}));
+  cmd->add_option("--seq-len", options->seq_len, "tokens per window")->default_val(128);
+  cmd->add_option("--seed", options->seed, "shuffle seed (as the trainer's)")->default_val(0);
+  cmd->add_flag("--json", *json, "print a JSON array of strings");
+  cmd->callback([options, json, &ctx] {
+    auto windows = data::SampleWindows(*options);
+    if (!windows.ok()) {
+      ctx.exit_code = ReportError("data sample", windows.status());
+      return;
+    }
+    if (*json) {
+      std::cout << "[";
+      for (size_t i = 0; i < windows->size(); ++i) {
+        std::cout << (i ? ",\n " : "\n ") << '"';
+        for (unsigned char c : (*windows)[i]) {
+          if (c == '"' || c == '\\') {
+            std::cout << '\\' << c;
+          } else if (c < 0x20) {
+            char esc[8];
+            std::snprintf(esc, sizeof(esc), "\\u%04x", c);
+            std::cout << esc;
+          } else {
+            std::cout << c;
+          }
+        }
+        std::cout << '"';
+      }
+      std::cout << "\n]\n";
+    } else {
+      for (size_t i = 0; i < windows->size(); ++i) {
+        std::cout << "--- window " << i << " ---\n" << (*windows)[i] << "\n";
+      }
+    }
+  });
+}
+
+}  // namespace
 
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx) {
-  auto* cmd = app.add_subcommand("data", "(not built yet)");
-  cmd->allow_extras();
-  cmd->callback([&ctx] {
-    ctx.exit_code = ReportError("data", Status::FailedPrecondition("this subcommand has not landed yet"));
-  });
+  auto* data = app.add_subcommand("data", "Curate raw text into deduplicated token shards (docs/data.md).");
+  data->require_subcommand(1);
+  RegisterBuild(*data, ctx);
+  RegisterTokenizerTrain(*data, ctx);
+  RegisterStats(*data, ctx);
+  RegisterSample(*data, ctx);
 }
 
 }  // namespace isoflop::cli

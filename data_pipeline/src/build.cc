@@ -89,7 +89,10 @@ class SpillWriter {
     out_.open(path, std::ios::binary | std::ios::trunc);
     return out_ ? Status::OK() : Status::IOError("cannot create " + path);
   }
-  void Write(const std::string& id, const std::string& text, const ContentHash& hash) {
+  // Returns the record's offset, for random access by SpillReader::ReadAt.
+  uint64_t Write(const std::string& id, const std::string& text, const ContentHash& hash) {
+    uint64_t offset = offset_;
+    offset_ += sizeof(uint32_t) + id.size() + sizeof(uint64_t) + text.size() + sizeof(ContentHash);
     uint32_t id_length = static_cast<uint32_t>(id.size());
     uint64_t text_length = text.size();
     out_.write(reinterpret_cast<const char*>(&id_length), sizeof(id_length));
@@ -97,6 +100,7 @@ class SpillWriter {
     out_.write(reinterpret_cast<const char*>(&text_length), sizeof(text_length));
     out_.write(text.data(), static_cast<std::streamsize>(text.size()));
     out_.write(reinterpret_cast<const char*>(&hash), sizeof(hash));
+    return offset;
   }
   Status Close() {
     out_.close();
@@ -105,6 +109,7 @@ class SpillWriter {
 
  private:
   std::ofstream out_;
+  uint64_t offset_ = 0;
 };
 
 struct SpilledDocument {
@@ -130,9 +135,54 @@ class SpillReader {
     in_.read(reinterpret_cast<char*>(&doc->hash), sizeof(doc->hash));
     return static_cast<bool>(in_);
   }
+  bool ReadAt(uint64_t offset, SpilledDocument* doc) {
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    return Read(doc);
+  }
 
  private:
   std::ifstream in_;
+};
+
+// Exact shingle Jaccard of two kept documents, read back from the spill file; shingle sets
+// of recent documents are cached (a cluster's first member is compared again and again).
+class ExactSimilarity {
+ public:
+  ExactSimilarity(const std::string& spill_path, const std::vector<uint64_t>& offsets, int ngram)
+      : offsets_(offsets), ngram_(ngram) {
+    reader_.Open(spill_path);
+  }
+  double operator()(uint32_t a, uint32_t b) {
+    const auto& sa = Shingles(a);
+    const auto& sb = Shingles(b);
+    size_t common = 0;
+    for (size_t i = 0, j = 0; i < sa.size() && j < sb.size();) {
+      if (sa[i] == sb[j]) {
+        ++common, ++i, ++j;
+      } else if (sa[i] < sb[j]) {
+        ++i;
+      } else {
+        ++j;
+      }
+    }
+    size_t total = sa.size() + sb.size() - common;
+    return total == 0 ? 1.0 : static_cast<double>(common) / total;
+  }
+
+ private:
+  const std::vector<uint64_t>& Shingles(uint32_t doc) {
+    auto it = cache_.find(doc);
+    if (it != cache_.end()) return it->second;
+    if (cache_.size() >= 4096) cache_.clear();
+    SpilledDocument text;
+    reader_.ReadAt(offsets_[doc], &text);
+    return cache_[doc] = ShingleHashes(text.text, ngram_);
+  }
+  SpillReader reader_;
+  const std::vector<uint64_t>& offsets_;
+  int ngram_;
+  std::unordered_map<uint32_t, std::vector<uint64_t>> cache_;
 };
 
 void ProcessRecord(const RawRecord& record, const std::vector<InputFileInfo>& inputs,
@@ -320,6 +370,7 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
   SpillWriter spill;
   ISOFLOP_RETURN_IF_ERROR(spill.Open(spill_path));
   std::vector<std::string> kept_ids;
+  std::vector<uint64_t> spill_offsets;
   std::vector<uint32_t> signatures;
   std::unordered_map<ContentHash, uint32_t, ContentHashHasher> first_seen;
   double stage_core_seconds[4] = {0, 0, 0, 0};
@@ -379,7 +430,7 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
         }
       }
       kept_ids.push_back(r.id);
-      spill.Write(r.id, r.text, r.hash);
+      spill_offsets.push_back(spill.Write(r.id, r.text, r.hash));
       if (hasher) {
         signatures.insert(signatures.end(), batch_signatures.begin() + i * num_hashes,
                           batch_signatures.begin() + (i + 1) * num_hashes);
@@ -410,7 +461,9 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
   for (size_t d = 0; d < kept_count; ++d) representative[d] = static_cast<uint32_t>(d);
   if (hasher) {
     auto t = Clock::now();
-    NearDedupResult near = ClusterNearDuplicates(signatures, kept_count, options.minhash, options.threads);
+    ExactSimilarity exact(spill_path, spill_offsets, options.minhash.ngram);
+    NearDedupResult near = ClusterNearDuplicates(signatures, kept_count, options.minhash, options.threads,
+                                                 [&exact](uint32_t a, uint32_t b) { return exact(a, b); });
     representative = std::move(near.representative);
     counters["near_dup_candidate_pairs"] = near.candidate_pairs;
     counters["near_dup_verified_pairs"] = near.verified_pairs;

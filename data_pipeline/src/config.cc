@@ -144,6 +144,7 @@ StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOption
   b.Bind("minhash.bands", &o.minhash.num_bands);
   b.Bind("minhash.rows", &o.minhash.rows_per_band);
   b.Bind("minhash.seed", &o.minhash.seed);
+  b.Bind("minhash.verify", &o.minhash.verify);
   b.Bind("minhash.verify_threshold", &o.minhash.verify_threshold);
   b.Bind("tokenizer.vocab_size", &o.tokenizer.vocab_size);
   b.Bind("tokenizer.max_train_bytes", &o.tokenizer.max_train_bytes);

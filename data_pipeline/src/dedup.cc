@@ -157,7 +157,8 @@ void UnionFind::Union(uint32_t a, uint32_t b) {
 }
 
 NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, size_t count,
-                                      const MinHashOptions& options, int threads) {
+                                      const MinHashOptions& options, int threads,
+                                      const PairSimilarity& exact_similarity) {
   const int num_hashes = options.NumHashes();
   const int rows = options.rows_per_band;
   NearDedupResult result;
@@ -196,10 +197,15 @@ NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, s
             uint32_t other = entries[k].second;
             if (clusters.Find(doc) == clusters.Find(other)) break;
             ++result.candidate_pairs;
-            if (options.verify_threshold <= 0 ||
-                EstimatedJaccard(signatures.data() + size_t{doc} * num_hashes,
-                                 signatures.data() + size_t{other} * num_hashes,
-                                 num_hashes) >= options.verify_threshold) {
+            bool similar = true;
+            if (options.verify == "exact" && exact_similarity) {
+              similar = exact_similarity(other, doc) >= options.verify_threshold;
+            } else if (options.verify != "none") {
+              similar = EstimatedJaccard(signatures.data() + size_t{doc} * num_hashes,
+                                         signatures.data() + size_t{other} * num_hashes,
+                                         num_hashes) >= options.verify_threshold;
+            }
+            if (similar) {
               clusters.Union(doc, other);
               ++result.verified_pairs;
               break;

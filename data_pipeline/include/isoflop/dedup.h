@@ -11,14 +11,16 @@
 //    h_k(x) = (a_k·x + b_k mod 2⁶⁴) >> 32 (multiply-add-shift, Dietzfelbinger 1996) keep
 //    their minimum: P[min_k(A) = min_k(B)] ≈ J(A, B);
 //  - a pair is a candidate when all rows of one band agree: P = 1 − (1 − s^r)^b;
-//  - candidates are verified by the fraction of agreeing minhashes (an unbiased estimate of
-//    J) ≥ verify_threshold, then joined with union–find; each cluster keeps its earliest
-//    document in input order (deterministic whatever the thread count).
+//  - candidates are verified (by default by their exact shingle Jaccard, computed from the
+//    two texts; or by the fraction of agreeing minhashes, an unbiased estimate of J) against
+//    verify_threshold, then joined with union–find; each cluster keeps its earliest document
+//    in input order (deterministic whatever the thread count).
 #ifndef ISOFLOP_DEDUP_H_
 #define ISOFLOP_DEDUP_H_
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,11 +35,14 @@ struct ContentHash {
 ContentHash HashContent(std::string_view text);
 
 struct MinHashOptions {
-  int ngram = 5;                  // words per shingle
-  int num_bands = 14;             // b
-  int rows_per_band = 8;          // r
-  uint64_t seed = 1;              // of the hash functions' coefficients
-  double verify_threshold = 0.7;  // estimated Jaccard a candidate needs; 0 disables verification
+  int ngram = 5;          // words per shingle
+  int num_bands = 14;     // b
+  int rows_per_band = 8;  // r
+  uint64_t seed = 1;      // of the hash functions' coefficients
+  // How a candidate pair is checked: "exact" (shingle Jaccard of the two texts), "estimate"
+  // (fraction of equal minhashes) or "none" (every candidate is a duplicate, as datatrove).
+  std::string verify = "exact";
+  double verify_threshold = 0.8;  // Jaccard a candidate needs to be joined
   int NumHashes() const { return num_bands * rows_per_band; }
   bool IsValid(std::string* error) const;
 };
@@ -89,10 +94,15 @@ struct NearDedupResult {
   int64_t clusters_with_duplicates = 0;
 };
 
+// Similarity of documents a and b for verify = "exact" (their exact shingle Jaccard).
+using PairSimilarity = std::function<double(uint32_t a, uint32_t b)>;
+
 // Clusters `count` documents from their signatures (row-major, NumHashes() per document).
+// `exact_similarity` is required when options.verify == "exact".
 // Memory: the signatures plus 16 bytes per document per band processed.
 NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, size_t count,
-                                      const MinHashOptions& options, int threads = 1);
+                                      const MinHashOptions& options, int threads = 1,
+                                      const PairSimilarity& exact_similarity = {});
 
 }  // namespace isoflop::data
 

@@ -1,14 +1,146 @@
-// Placeholder until the component lands: the subcommand exists and says so.
+// isoflop fit: parse flags, call isoflop::Fit, print a table or fit.json. No logic lives here.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "commands.h"
+#include "isoflop/fitter.h"
 
 namespace isoflop::cli {
+namespace {
+
+struct FitFlags {
+  std::string runs;
+  std::string method = "approach3";
+  std::string law = "chinchilla";
+  double huber_delta = 1e-3;
+  int drop_highest_loss = 0;
+  std::string grid = "hoffmann";
+  int bootstrap = 0;
+  uint64_t seed = 0;
+  int threads = 0;
+  bool json = false;
+  std::string out;
+  std::string columns;
+  std::vector<std::string> where;
+  std::vector<double> ci_budgets;
+};
+
+// Writes text to path atomically (temporary file, then rename), so a crash never leaves half a fit.json.
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::IOError(tmp + ": cannot open for writing");
+    out << text;
+    out.flush();
+    if (!out) return Status::IOError(tmp + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IOError(path + ": " + ec.message());
+  return Status::OK();
+}
+
+int RunFit(const FitFlags& flags) {
+  CsvOptions csv;
+  if (!flags.columns.empty()) {
+    Status s = csv.ParseColumns(flags.columns);
+    if (!s.ok()) return ReportError("fit", s);
+  }
+  for (const auto& w : flags.where) {
+    Status s = csv.ParseWhere(w);
+    if (!s.ok()) return ReportError("fit", s);
+  }
+  auto runs = LoadRunsCsv(flags.runs, csv);
+  if (!runs.ok()) return ReportError("fit", runs.status());
+
+  FitOptions options;
+  auto method = ParseFitMethod(flags.method);
+  if (!method.ok()) return ReportError("fit", method.status().WithContext("--method"));
+  options.method = *method;
+  auto law = ParseLawForm(flags.law);
+  if (!law.ok()) return ReportError("fit", law.status().WithContext("--law"));
+  options.law = *law;
+  options.huber_delta = flags.huber_delta;
+  options.drop_highest_loss = flags.drop_highest_loss;
+  if (flags.grid != "hoffmann") {
+    auto starts = LoadStartGrid(flags.grid);
+    if (!starts.ok()) return ReportError("fit", starts.status().WithContext("--grid"));
+    options.starts = *starts;
+  }
+  options.bootstrap_resamples = flags.bootstrap;
+  options.seed = flags.seed;
+  options.threads = flags.threads;
+  options.ci_budgets_flops = flags.ci_budgets;
+  std::string error;
+  if (!options.IsValid(&error)) return ReportError("fit", Status::InvalidArgument(error));
+
+  std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s, %s law); fitting...\n", runs->size(),
+               flags.runs.c_str(), FitMethodName(options.method), LawFormName(options.law));
+  FitSummary summary;
+  Status s = Fit(*runs, options, &summary);
+  if (!s.ok()) return ReportError("fit", s);
+  std::fprintf(stderr, "isoflop fit: done in %.2f s\n", summary.wall_time_s);
+
+  const std::string json = summary.ToJson();
+  if (!flags.out.empty()) {
+    Status w = WriteFileAtomically(flags.out, json);
+    if (!w.ok()) return ReportError("fit", w);
+    std::fprintf(stderr, "isoflop fit: wrote %s\n", flags.out.c_str());
+  }
+  std::fputs(flags.json ? json.c_str() : summary.FullReport().c_str(), stdout);
+  return kExitOk;
+}
+
+}  // namespace
 
 void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
-  auto* cmd = app.add_subcommand("fit", "(not built yet)");
-  cmd->allow_extras();
-  cmd->callback([&ctx] {
-    ctx.exit_code = ReportError("fit", Status::FailedPrecondition("this subcommand has not landed yet"));
-  });
+  auto flags = std::make_shared<FitFlags>();
+  auto* cmd = app.add_subcommand(
+      "fit",
+      "Fit a Chinchilla-style scaling law to finished runs (Hoffmann et al. 2022, Approaches 1-3; "
+      "docs/fit.md).\n"
+      "Examples:\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --bootstrap 4000 --seed 1 "
+      "\\\n"
+      "      --ci-budget 5.76e23 --out fit.json\n"
+      "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
+      "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
+      "  isoflop fit --runs misfitting.csv --columns 'params=N,tokens=D,loss=C4 Eval Loss,flops=C' --json\n"
+      "  isoflop fit --runs tests/data/muennighoff2023_datablations_c4_runs_fitset182.csv --law "
+      "data-constrained");
+  cmd->add_option("--runs", flags->runs,
+                  "CSV of runs with a header: params, tokens, loss [, flops, unique_tokens, run_id]")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--method", flags->method, "approach3 | envelope | parabola | all")->capture_default_str();
+  cmd->add_option("--law", flags->law, "chinchilla | data-constrained (needs unique_tokens)")
+      ->capture_default_str();
+  cmd->add_option("--huber-delta", flags->huber_delta, "Huber delta on log loss (Hoffmann et al.: 1e-3)")
+      ->capture_default_str();
+  cmd->add_option("--drop-highest-loss", flags->drop_highest_loss,
+                  "drop the K highest-loss runs first (Epoch: 5)")
+      ->capture_default_str();
+  cmd->add_option("--grid", flags->grid,
+                  "starts: 'hoffmann' (4,500-point grid) or a CSV with columns a,b,e,alpha,beta")
+      ->capture_default_str();
+  cmd->add_option("--bootstrap", flags->bootstrap,
+                  "bootstrap resamples for 95% percentile intervals (0 = none)")
+      ->capture_default_str();
+  cmd->add_option("--seed", flags->seed, "bootstrap seed (same seed, same output)")->capture_default_str();
+  cmd->add_option("--threads", flags->threads, "threads (0 = all cores; results never depend on it)")
+      ->capture_default_str();
+  cmd->add_option("--ci-budget", flags->ci_budgets, "FLOP budget for N_opt/D_opt intervals (repeatable)");
+  cmd->add_option("--columns", flags->columns, "map columns: params=N,tokens=D,loss=C4 Eval Loss,flops=C");
+  cmd->add_option("--where", flags->where, "keep rows where column=value (repeatable)");
+  cmd->add_flag("--json", flags->json, "print fit.json to stdout instead of the table");
+  cmd->add_option("--out", flags->out, "also write fit.json here (atomically)");
+  cmd->callback([flags, &ctx] { ctx.exit_code = RunFit(*flags); });
 }
 
 }  // namespace isoflop::cli

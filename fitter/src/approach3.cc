@@ -97,6 +97,26 @@ SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions&
   return out;
 }
 
+std::vector<StartPoint> ScreenStarts(const Points& points, LawForm form, double delta,
+                                     const std::vector<StartPoint>& starts, int keep, int threads) {
+  const int n = static_cast<int>(starts.size());
+  std::vector<double> value(n);
+  ParallelFor(n, threads, [&](int i) {
+    double x[7];
+    StartToVector(starts[i], form, x);
+    value[i] = Objective(points, form, delta, x, nullptr);
+    if (!std::isfinite(value[i])) value[i] = std::numeric_limits<double>::infinity();
+  });
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](int l, int r) { return value[l] < value[r]; });
+  order.resize(std::min(keep, n));
+  std::sort(order.begin(), order.end());
+  std::vector<StartPoint> out;
+  for (int i : order) out.push_back(starts[i]);
+  return out;
+}
+
 Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoint>& starts,
                   const FitOptions& options, int threads, MultiStartResult* result) {
   const int n = static_cast<int>(starts.size());

@@ -14,6 +14,8 @@ namespace {
 // R_D*, R_N* in {4, 16} (log-parameterised, so R* stays positive). Muennighoff et al. 2023 (Appendix A)
 // start from R* in {0, 4, ..., 20}; 0 is not representable in log space and the two ends bracket
 // their optimum (R_D* = 15.4, R_N* = 5.3).
+constexpr int kDataConstrainedScreenKeep = 64;
+
 std::vector<StartPoint> DataConstrainedGrid() {
   std::vector<StartPoint> out;
   for (const StartPoint& s : HoffmannGrid())
@@ -37,6 +39,7 @@ bool FitOptions::IsValid(std::string* error) const {
   if (!(huber_delta > 0) || !std::isfinite(huber_delta))
     return fail("huber_delta must be positive and finite");
   if (drop_highest_loss < 0) return fail("drop_highest_loss must be >= 0");
+  if (screen_keep < 0) return fail("screen_keep must be >= 0 (0 = no screening)");
   if (bootstrap_resamples < 0) return fail("bootstrap_resamples must be >= 0");
   if (bootstrap_warm_starts < 1) return fail("bootstrap_warm_starts must be >= 1");
   if (threads < 0) return fail("threads must be >= 0 (0 = all cores)");
@@ -102,7 +105,15 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
                                      " parameters (need at least " + std::to_string(k) + ")");
     const auto points = fitter_internal::Prepare(runs);
     std::vector<StartPoint> starts = options.starts;
-    if (starts.empty()) starts = options.law == LawForm::kChinchilla ? HoffmannGrid() : DataConstrainedGrid();
+    int screen_keep = options.screen_keep;
+    if (starts.empty()) {
+      starts = options.law == LawForm::kChinchilla ? HoffmannGrid() : DataConstrainedGrid();
+      if (options.law == LawForm::kDataConstrained && screen_keep == 0)
+        screen_keep = kDataConstrainedScreenKeep;
+    }
+    if (screen_keep > 0 && screen_keep < static_cast<int>(starts.size()))
+      starts = fitter_internal::ScreenStarts(points, options.law, options.huber_delta, starts, screen_keep,
+                                             threads);
     fitter_internal::MultiStartResult ms;
     ISOFLOP_RETURN_IF_ERROR(fitter_internal::MultiStart(points, options.law, starts, options, threads, &ms));
     out.has_law = true;

@@ -51,6 +51,10 @@ struct SolveResult {
 };
 SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x);
 
+// The K starts with the lowest objective (ties: lower index), in their original order.
+std::vector<StartPoint> ScreenStarts(const Points& points, LawForm form, double delta,
+                                     const std::vector<StartPoint>& starts, int keep, int threads);
+
 // The multi-start optimisation: every start solved independently (in parallel), the best objective
 // kept, ties broken by the lower start index, so the answer never depends on the thread count.
 struct MultiStartResult {

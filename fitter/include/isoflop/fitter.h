@@ -131,6 +131,10 @@ struct FitOptions {
   // Starts for Approach 3; empty = HoffmannGrid() (for data-constrained: the grid crossed with a few
   // R_D*, R_N* values, see docs/fit.md).
   std::vector<StartPoint> starts;
+  // 0 = run L-BFGS from every start. K > 0: evaluate the objective at every start and run L-BFGS only
+  // from the K lowest (ties: lower index). The data-constrained default grid (18,000 starts, autodiff
+  // gradient) uses K = 64 unless set; see docs/fit.md.
+  int screen_keep = 0;
   int bootstrap_resamples = 0;  // 0 = no intervals
   uint64_t seed = 0;            // bootstrap resampling seed; identical seed -> identical output
   // Each resample is refitted from the full-data fit's best distinct local optima (best first), not from

@@ -578,8 +578,13 @@ StatusOr<bool> Daemon::AllFinal() {
 }
 
 double Daemon::NextRetryIn() {
-  auto q = db_->Prepare("SELECT MIN(next_attempt_at) FROM runs WHERE state = 'pending'");
-  if (!q.ok() || !(*q)->Step() || (*q)->IsNull(0)) return 1e9;
+  // Only retries still backing off: pending runs already due wait for a free slot, and slots
+  // free up on completions, which the (backed-off) poll finds.
+  auto q =
+      db_->Prepare("SELECT MIN(next_attempt_at) FROM runs WHERE state = 'pending' AND next_attempt_at > ?1");
+  if (!q.ok()) return 1e9;
+  (*q)->Bind(1, NowSeconds());
+  if (!(*q)->Step() || (*q)->IsNull(0)) return 1e9;
   return std::max(0.0, (*q)->Double(0) - NowSeconds());
 }
 

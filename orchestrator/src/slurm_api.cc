@@ -26,8 +26,11 @@ std::string SlurmError(const char* what) {
   return std::string(what) + ": " + slurm_strerror(err) + " (" + std::to_string(err) + ")";
 }
 
-std::string StateName(uint32_t state) {
+std::string StateName(uint32_t state, uint32_t priority) {
   if (state & JOB_COMPLETING) return "COMPLETING";
+  // Held: e.g. "launch failed requeued held" after a controller restart reused a job id that a
+  // slurmd still ran. A held job never starts by itself.
+  if ((state & JOB_STATE_BASE) == JOB_PENDING && ((state & JOB_REQUEUE_HOLD) || priority == 0)) return "HELD";
   switch (state & JOB_STATE_BASE) {
     case JOB_PENDING:
       return "PENDING";
@@ -124,7 +127,7 @@ class LibSlurmApi : public SlurmApi {
       SlurmJobInfo info;
       info.job_id = std::to_string(j.job_id);
       info.name = j.name ? j.name : "";
-      info.state = StateName(j.job_state);
+      info.state = StateName(j.job_state, j.priority);
       // exit_code is a wait(2) status: 1280 is exit 5.
       if (WIFSIGNALED(j.exit_code)) {
         info.exit_signal = WTERMSIG(j.exit_code);

@@ -71,6 +71,9 @@ class SlurmBackend : public Backend {
     for (const TrackedJob& job : jobs) {
       JobState s;
       auto it = by_id.find(job.job_id);
+      // A controller that lost its recent state (kill -9) hands out job ids again: an id whose
+      // job carries another name is not ours any more.
+      if (it != by_id.end() && it->second->name != job.key) it = by_id.end();
       if (it == by_id.end()) {
         if (auto code = ReadExitFile(job.run_dir, job.key)) {
           s.phase = JobPhase::kFinished;
@@ -86,8 +89,14 @@ class SlurmBackend : public Backend {
       }
       const SlurmJobInfo& j = *it->second;
       const std::string& st = j.state;
-      if (st == "PENDING" || st == "REQUEUED" || st == "REQUEUE_HOLD" || st == "REQUEUE_FED" ||
-          st == "CONFIGURING") {
+      if (st == "HELD") {
+        // Held jobs never start by themselves: cancel, and retry as an infrastructure failure.
+        api_->Cancel(job.job_id);
+        s.phase = JobPhase::kFinished;
+        s.infrastructure = true;
+        s.reason = "job " + job.job_id + " held by Slurm (" + j.reason + "); cancelled";
+      } else if (st == "PENDING" || st == "REQUEUED" || st == "REQUEUE_HOLD" || st == "REQUEUE_FED" ||
+                 st == "CONFIGURING") {
         s.phase = JobPhase::kQueued;
       } else if (st == "RUNNING" || st == "SUSPENDED" || st == "COMPLETING" || st == "STOPPED" ||
                  st == "RESIZING" || st == "SIGNALING" || st == "STAGE_OUT") {

@@ -67,6 +67,7 @@ class SlurmCliApi : public SlurmApi {
     while (std::getline(lines, line)) {
       if (line.rfind("JobId=", 0) != 0) continue;  // "No jobs in the system"
       SlurmJobInfo info;
+      bool held = false;
       std::istringstream fields(line);
       std::string f;
       while (fields >> f) {
@@ -86,6 +87,7 @@ class SlurmCliApi : public SlurmApi {
           if (auto c = v.find(':'); c != std::string::npos) info.exit_signal = std::atoi(v.c_str() + c + 1);
         }
       }
+      if (info.state == "PENDING" && held) info.state = "HELD";  // as slurm_api.cc
       if (!info.job_id.empty()) jobs.push_back(std::move(info));
     }
     return jobs;

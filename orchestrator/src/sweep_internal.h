@@ -11,7 +11,7 @@
 namespace isoflop::orchestrator {
 
 std::string FormatNumber(double v);                                        // %.6g
-std::string RunName(double budget, const ModelShape& shape);               // "C1e+12" -> "C1ep12-L2-d64"
+std::string RunName(double budget, const ModelShape& shape);               // "C1e+12" -> "C1e12-L2-d64"
 std::string ConfigYaml(const std::map<std::string, std::string>& config);  // flat key: "value" lines
 
 // `auto_sizes`: `count` shapes log-spaced over [N_opt / factor, N_opt * factor] for `budget`.

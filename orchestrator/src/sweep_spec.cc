@@ -2,6 +2,7 @@
 // (yaml-cpp's marks are 0-based; users count from 1).
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -303,9 +304,7 @@ std::string RunName(double budget, const ModelShape& shape) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "C%.3g", budget);
   std::string b = buf;
-  for (char& c : b) {
-    if (c == '+') c = 'p';
-  }
+  b.erase(std::remove(b.begin(), b.end(), '+'), b.end());  // "C1e+13" -> "C1e13"
   return b + "-" + shape.name;
 }
 

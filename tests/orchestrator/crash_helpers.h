@@ -29,7 +29,9 @@ inline int KillDaemonUntilDone(const std::string& db, const std::string& log, in
     }
     pid_t pid = Spawn({ISOFLOP_DAEMON_HELPER, db}, log);
     ::unsetenv("ISOFLOP_DAEMON_CRASH_AT");
-    if (!by_point && kills < max_kills) {
+    if (kills < max_kills) {
+      // A crash point not reached in time (e.g. no refit due) falls back to a timed kill; a
+      // daemon already dead is an unreaped zombie here, so the kill cannot hit another process.
       std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 400));
       ::kill(pid, SIGKILL);
     }
@@ -50,20 +52,27 @@ inline int KillDaemonUntilDone(const std::string& db, const std::string& log, in
   return kills;
 }
 
-// Every attempt key was launched exactly once (one line per key in each run's launches.log) and
-// every run ran exactly once (the stand-in counts its own starts).
-inline void ExpectNoDuplicateLaunches(const StatusReport& report) {
+// strict: every run was launched exactly once (one line in its launches.log, one start of the
+// stand-in). Otherwise (a cluster that lost jobs, e.g. slurmctld kill -9): retries are allowed,
+// but no attempt key was ever started under two different Slurm jobs -- i.e. never submitted twice.
+inline void ExpectNoDuplicateLaunches(const StatusReport& report, bool strict = true) {
   for (const RunStatus& r : report.runs) {
     std::ifstream in(r.run_dir + "/.isoflop/launches.log");
-    std::map<std::string, int> per_key;
+    std::map<std::string, std::set<std::string>> jobs_per_key;
     std::string when, key, pid, job;
     int lines = 0;
     while (in >> when >> key >> pid >> job) {
-      ++per_key[key];
+      jobs_per_key[key].insert(job);
       ++lines;
     }
-    EXPECT_EQ(lines, 1) << r.name << " was launched " << lines << " times";
-    EXPECT_EQ(ReadFile(r.run_dir + "/fake_attempts"), "1\n") << r.name;
+    if (strict) {
+      EXPECT_EQ(lines, 1) << r.name << " was launched " << lines << " times";
+      EXPECT_EQ(ReadFile(r.run_dir + "/fake_attempts"), "1\n") << r.name;
+    } else {
+      EXPECT_GE(lines, 1) << r.name;
+    }
+    for (const auto& [k, ids] : jobs_per_key)
+      EXPECT_EQ(ids.size(), 1u) << r.name << ": key " << k << " submitted as " << ids.size() << " jobs";
   }
 }
 

@@ -17,7 +17,7 @@ TEST(CrashTest, KillNineAtRandomPointsNeverLaunchesTwiceOrLosesAResult) {
   TempDir dir;
   std::string db = dir / "state.db";
   testing::WriteFile(dir / "s.yaml",
-                     testing::TinySpec("crash", dir / "runs", "local", "  fake_sleep_s: 0.3\n"));
+                     testing::TinySpec("crash", dir / "runs", "local", "  fake_sleep_s: 0.5\n"));
   auto spec = ParseSweepSpec(dir / "s.yaml");
   ASSERT_TRUE(spec.ok());
   SubmitOptions o;

@@ -214,7 +214,7 @@ TEST(DaemonLocalTest, StatusApiServesReadOnlyJsonOnLoopback) {
   std::string db = dir / "state.db";
   ASSERT_TRUE(
       SubmitText(dir / "s.yaml", TinySpec("api", dir / "runs", "local", "  fake_sleep_s: 2\n", 1), db).ok());
-  int port = 20000 + (::getpid() % 20000);
+  int port = 40000 + (::getpid() % 20000);  // clear of slurm-local's 20000-28000
   std::string listen = "127.0.0.1:" + std::to_string(port);
   pid_t daemon = testing::Spawn({ISOFLOP_DAEMON_HELPER, db, "0.05", "0.2", listen}, dir / "daemon.log");
   std::string body;

@@ -27,10 +27,7 @@ class SlurmTest : public ::testing::Test {
     ::setenv("SLURM_CONF", conf_.c_str(), 1);
     ::unsetenv("ISOFLOP_SLURM_API");
   }
-  void TearDown() override {
-    ::unsetenv("ISOFLOP_SLURM_API");
-    Scontrol({"update", "nodename=localhost", "state=resume"});
-  }
+  void TearDown() override { ::unsetenv("ISOFLOP_SLURM_API"); }
 
   std::string Submit(const TempDir& dir, const std::string& name, const std::string& train, int budgets = 2) {
     std::string spec = testing::TinySpec(name, dir / "runs", "slurm", train, budgets,
@@ -45,6 +42,7 @@ class SlurmTest : public ::testing::Test {
     return o.db_path;
   }
 
+ public:
   std::string Scontrol(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {"scontrol"};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -140,7 +138,9 @@ TEST_F(SlurmTest, SurvivesSlurmctldKilledAndRestartedMidSweep) {
   auto report = GetStatus(db);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->counts["done"], 10) << report->ToText() << ReadFile(dir / "daemon.log");
-  testing::ExpectNoDuplicateLaunches(*report);
+  // slurmctld kill -9 loses the jobs submitted since its last state save; the daemon resubmits
+  // those as new attempts (new keys), and never one key twice.
+  testing::ExpectNoDuplicateLaunches(*report, /*strict=*/false);
 }
 
 TEST_F(SlurmTest, ARequeuedJobResumesFromItsCheckpoint) {
@@ -202,6 +202,13 @@ TEST_F(SlurmTest, ADrainedNodeLetsRunningJobsFinishAndHoldsTheRest) {
       },
       60));
   Scontrol({"update", "nodename=localhost", "state=drain", "reason=isoflop-test"});
+  struct ResumeOnExit {  // a failed assertion must not leave the node drained for the next test
+    SlurmTest* test;
+    bool done = false;
+    ~ResumeOnExit() {
+      if (!done) test->Scontrol({"update", "nodename=localhost", "state=resume"});
+    }
+  } resume{this};
   // Running jobs finish; nothing new starts while drained; nothing fails.
   std::this_thread::sleep_for(std::chrono::seconds(5));
   auto mid = GetStatus(db);
@@ -210,6 +217,7 @@ TEST_F(SlurmTest, ADrainedNodeLetsRunningJobsFinishAndHoldsTheRest) {
   EXPECT_EQ(mid->counts["running"], 0) << mid->ToText();
   EXPECT_GE(mid->counts["queued"], 1) << mid->ToText();
   Scontrol({"update", "nodename=localhost", "state=resume"});
+  resume.done = true;
   EXPECT_EQ(testing::WaitExit(daemon), 0) << ReadFile(dir / "daemon.log");
   auto report = GetStatus(db);
   ASSERT_TRUE(report.ok());

@@ -138,6 +138,33 @@ StatusOr<ScalingLaw> LoadScalingLaw(const std::string& name_or_path) {
     }
     break;
   }
+  // Optional fitter intervals at fixed budgets: "ci": {"N_opt@1e+21": [lo, hi], "D_opt@1e+21": [lo, hi]}.
+  if (root.contains("ci") && root["ci"].is_object()) {
+    for (const auto& [key, value] : root["ci"].items()) {
+      if (key.rfind("N_opt@", 0) != 0) continue;
+      const std::string budget_text = key.substr(6);
+      const std::string tokens_key = "D_opt@" + budget_text;
+      const auto& ci = root["ci"];
+      auto pair_ok = [](const nlohmann::json& v) {
+        return v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number();
+      };
+      if (!pair_ok(value) || !ci.contains(tokens_key) || !pair_ok(ci[tokens_key])) {
+        return Status::InvalidArgument(name_or_path + ": 'ci." + key + "' and 'ci." + tokens_key +
+                                       "' must be [lo, hi] pairs");
+      }
+      ScalingLaw::BudgetInterval interval;
+      try {
+        interval.budget_flops = std::stod(budget_text);
+      } catch (const std::exception&) {
+        return Status::InvalidArgument(name_or_path + ": 'ci." + key + "': budget is not a number");
+      }
+      interval.params_lo = value[0].get<double>();
+      interval.params_hi = value[1].get<double>();
+      interval.tokens_lo = ci[tokens_key][0].get<double>();
+      interval.tokens_hi = ci[tokens_key][1].get<double>();
+      law.ci_at_budgets.push_back(interval);
+    }
+  }
   return law;
 }
 

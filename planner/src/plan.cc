@@ -239,6 +239,14 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
     s.params_interval = Interval{Percentile(ns, 0.05), Percentile(ns, 0.95)};
     s.tokens_interval = Interval{Percentile(ds, 0.05), Percentile(ds, 0.95)};
     s.loss_interval = Interval{Percentile(ls, 0.05), Percentile(ls, 0.95)};
+    s.interval_source = "bootstrap replicates, 5th-95th percentile";
+  } else {
+    for (const auto& ci : law.ci_at_budgets) {
+      if (std::abs(ci.budget_flops / s.budget_flops - 1) > 1e-6) continue;
+      s.params_interval = Interval{ci.params_lo, ci.params_hi};
+      s.tokens_interval = Interval{ci.tokens_lo, ci.tokens_hi};
+      s.interval_source = "fit.json ci at this budget";
+    }
   }
   s.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *out = std::move(s);
@@ -286,11 +294,17 @@ std::string PlanSummary::FullReport() const {
                 budget_flops, params_opt, tokens_opt, loss_pred);
   out << buf;
   if (params_interval) {
-    std::snprintf(buf, sizeof buf,
-                  "  90%% bootstrap: N [%.4g, %.4g], D [%.4g, %.4g], loss [%.4f, %.4f] (%zu replicates)\n",
-                  params_interval->lo, params_interval->hi, tokens_interval->lo, tokens_interval->hi,
-                  loss_interval->lo, loss_interval->hi, law.bootstrap.size());
+    std::snprintf(buf, sizeof buf, "  interval (%s): N [%.4g, %.4g], D [%.4g, %.4g]", interval_source.c_str(),
+                  params_interval->lo, params_interval->hi, tokens_interval->lo, tokens_interval->hi);
     out << buf;
+    if (loss_interval) {
+      std::snprintf(buf, sizeof buf, ", loss [%.4f, %.4f] (%zu replicates)", loss_interval->lo,
+                    loss_interval->hi, law.bootstrap.size());
+      out << buf;
+    }
+    out << "\n";
+  } else if (!law.bootstrap.empty() || !law.ci_at_budgets.empty()) {
+    out << "  (no interval: fit.json has no bootstrap replicates and no ci at this budget)\n";
   }
   out << "== shape\n  " << ShapeLine(shape) << "\n";
   std::snprintf(buf, sizeof buf, "  %.4g FLOPs/token (%s), trained on %.4g tokens (%.1f tokens/param)\n",
@@ -331,7 +345,8 @@ std::string PlanSummary::ToJson() const {
   if (params_interval) {
     j["intervals"] = {{"params", {params_interval->lo, params_interval->hi}},
                       {"tokens", {tokens_interval->lo, tokens_interval->hi}},
-                      {"loss", {loss_interval->lo, loss_interval->hi}}};
+                      {"source", interval_source}};
+    if (loss_interval) j["intervals"]["loss"] = {loss_interval->lo, loss_interval->hi};
   }
   auto shape_json = [](const ModelShape& m) {
     return nlohmann::json{{"layers", m.layers},     {"d_model", m.d_model},  {"heads", m.heads},

@@ -102,3 +102,27 @@ TEST(Consistency, BootstrapSamplesGiveIntervals) {
   EXPECT_LT(plan.params_interval->lo, plan.params_interval->hi);
   EXPECT_LE(plan.loss_interval->lo, plan.loss_interval->hi);
 }
+
+TEST(Consistency, FitterCiAtTheBudgetGivesIntervals) {
+  // The fitter's fit.json carries intervals at fixed budgets ("ci": "N_opt@<C>", "D_opt@<C>").
+  const std::string path = testing::TempDir() + "/fit_with_ci.json";
+  {
+    std::ofstream out(path);
+    out << R"({"law": {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
+              "ci": {"E": [1.77, 1.87], "N_opt@1e+23": [2.2e10, 4.3e10], "D_opt@1e+23": [3.9e11, 7.4e11]}})";
+  }
+  auto law = LoadScalingLaw(path);
+  ASSERT_TRUE(law.ok()) << law.status().ToString();
+  ASSERT_EQ(law->ci_at_budgets.size(), 1u);
+  PlanOptions options;
+  options.budget = 1e23;
+  PlanSummary plan;
+  ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());
+  ASSERT_TRUE(plan.params_interval.has_value());
+  EXPECT_DOUBLE_EQ(plan.params_interval->lo, 2.2e10);
+  EXPECT_DOUBLE_EQ(plan.tokens_interval->hi, 7.4e11);
+  EXPECT_FALSE(plan.loss_interval.has_value());
+  options.budget = 2e23;  // no ci at this budget: no interval rather than a made-up one
+  ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());
+  EXPECT_FALSE(plan.params_interval.has_value());
+}

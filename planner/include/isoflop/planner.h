@@ -91,6 +91,12 @@ struct ScalingLaw {
   std::string source;  // "hoffmann", "epoch", or the fit.json path
   // Bootstrap replicates of the same law (from fit.json), for intervals; may be empty.
   std::vector<ScalingLaw> bootstrap;
+  // Intervals the fitter already computed at given budgets (fit.json "ci": "N_opt@<C>",
+  // "D_opt@<C>" -> [lo, hi]); used when there are no replicates and the plan's budget matches.
+  struct BudgetInterval {
+    double budget_flops = 0, params_lo = 0, params_hi = 0, tokens_lo = 0, tokens_hi = 0;
+  };
+  std::vector<BudgetInterval> ci_at_budgets;
 
   double Loss(double n, double d) const;
   // Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, Eq. 4):
@@ -289,6 +295,7 @@ struct PlanSummary {
   double tokens_opt = 0;    // D from the law
   double loss_pred = 0;
   std::optional<Interval> params_interval, tokens_interval, loss_interval;
+  std::string interval_source;  // "bootstrap replicates (5th-95th percentile)" or "fit.json ci"
   ModelShape shape;
   std::vector<ModelShape> alternative_shapes;
   double shape_params = 0;

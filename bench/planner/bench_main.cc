@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "isoflop/planner.h"
@@ -55,6 +56,47 @@ int main(int argc, char** argv) {
   std::printf("search 405B on %d GPUs (no pruning, peer): min %.3f s, median %.3f s, %lld scored\n",
               cluster->total_gpus(), unpruned.min_s, unpruned.median_s,
               static_cast<long long>(result.evaluated));
+
+  // Peer 2: the naive way — the public, validating EvaluatePerf on every combination of the same
+  // grid (no loop bounds, no pruning), keeping the fastest feasible one.
+  {
+    double best_tokens_per_s = 0;
+    std::string best_layout;
+    long long evaluated = 0;
+    const Timing naive = Measure(1, [&] {
+      const int gpus = cluster->total_gpus();
+      for (int t : {1, 2, 4, 8})
+        for (int c : {1, 2, 4, 8, 16})
+          for (int p = 1; p <= std::min(model->layers, 128); ++p)
+            for (int v = 1; v <= 8; ++v)
+              for (int b : {1, 2, 4, 8})
+                for (int zero = 0; zero <= 3; ++zero)
+                  for (Recompute rc : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
+                    ParallelConfig cfg;
+                    cfg.tp = t;
+                    cfg.cp = c;
+                    cfg.pp = p;
+                    cfg.vpp = v;
+                    cfg.dp = std::max(1, gpus / (t * c * p));
+                    cfg.micro_batch = b;
+                    const int unit = cfg.dp * b;
+                    cfg.global_batch = std::max(unit, (2048 + unit / 2) / unit * unit);
+                    cfg.zero = zero;
+                    cfg.recompute = rc;
+                    PerfSummary s;
+                    ++evaluated;
+                    if (!EvaluatePerf(*model, *cluster, cfg, perf, &s).ok() || !s.feasible) continue;
+                    if (s.tokens_per_s > best_tokens_per_s) {
+                      best_tokens_per_s = s.tokens_per_s;
+                      best_layout = cfg.ToString();
+                    }
+                  }
+    });
+    std::printf(
+        "naive grid with the public EvaluatePerf (peer): %.3f s, %lld combinations, best %.0f tokens/s "
+        "(%s)\n",
+        naive.min_s, evaluated, best_tokens_per_s, best_layout.c_str());
+  }
 
   PlanOptions plan_options;
   plan_options.budget = 3.8e25;  // LLaMA-3 405B's training compute (Dubey et al. 2024, Sec. 3.2.1)

@@ -134,36 +134,12 @@ double ActivationBytesPerLayer(const ModelShape& m, int b, int t, int c, bool fl
 
 }  // namespace
 
-Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const ParallelConfig& cfg,
-                    const PerfOptions& options, PerfSummary* out) {
-  std::string error;
-  if (!m.IsValid(&error)) return Status::InvalidArgument("model: " + error);
-  if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
-  if (!options.IsValid(&error)) return Status::InvalidArgument("perf options: " + error);
-  auto bad = [](const std::string& what) { return Status::InvalidArgument(what); };
-  if (cfg.tp < 1 || cfg.pp < 1 || cfg.dp < 1 || cfg.cp < 1 || cfg.vpp < 1 || cfg.micro_batch < 1 ||
-      cfg.global_batch < 1)
-    return bad("--tp, --pp, --dp, --cp, --vpp, --micro-batch and --global-batch must be >= 1");
-  if (cfg.zero < 0 || cfg.zero > 3) return bad("--zero must be 0, 1, 2 or 3");
-  if (m.heads % cfg.tp != 0 || m.kv_heads % cfg.tp != 0)
-    return bad("--tp " + std::to_string(cfg.tp) + " must divide heads (" + std::to_string(m.heads) +
-               ") and kv_heads (" + std::to_string(m.kv_heads) + ")");
-  // Uneven splits are allowed (Megatron and LLaMA-3 put fewer layers on the first/last stage);
-  // the model charges every stage the largest stage's ceil(l/p) layers.
-  if (cfg.pp > m.layers)
-    return bad("--pp (" + std::to_string(cfg.pp) + ") exceeds layers (" + std::to_string(m.layers) + ")");
-  if (cfg.vpp > (m.layers + cfg.pp - 1) / cfg.pp)
-    return bad("--vpp (" + std::to_string(cfg.vpp) + ") exceeds the layers per pipeline stage");
-  if (cfg.vpp > 1 && cfg.pp == 1) return bad("--vpp > 1 needs --pp > 1");
-  if (m.seq_len % cfg.cp != 0) return bad("--cp must divide seq_len");
-  if (cfg.global_batch % (cfg.dp * cfg.micro_batch) != 0)
-    return bad("--global-batch (" + std::to_string(cfg.global_batch) +
-               ") must be a multiple of --dp x --micro-batch (" + std::to_string(cfg.dp * cfg.micro_batch) +
-               ")");
-  if (cfg.gpus() > cluster.total_gpus())
-    return bad("the layout needs " + std::to_string(cfg.gpus()) + " GPUs; " + cluster.path + " has " +
-               std::to_string(cluster.total_gpus()));
+namespace {
 
+// The model itself, on a layout EvaluatePerf has validated. `explain` formats the reason of an
+// infeasible layout (the search skips it: formatting costs more than the model).
+void EvaluateUnchecked(const ModelShape& m, const ClusterSpec& cluster, const ParallelConfig& cfg,
+                       const PerfOptions& options, bool explain, PerfSummary* out) {
   PerfSummary r;
   r.config = cfg;
   const int t = cfg.tp, p = cfg.pp, d = cfg.dp, c = cfg.cp, v = cfg.vpp, b = cfg.micro_batch;
@@ -294,7 +270,9 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
 
   // Feasibility: the sum of the terms against the usable HBM.
   const double total = r.memory.total();
-  if (total > r.memory_capacity_bytes) {
+  if (total > r.memory_capacity_bytes && !explain) {
+    r.feasible = false;
+  } else if (total > r.memory_capacity_bytes) {
     struct Term {
       const char* name;
       double bytes;
@@ -316,7 +294,42 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
   } else {
     r.feasible = true;
   }
-  *out = r;
+  *out = std::move(r);
+}
+
+}  // namespace
+
+Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const ParallelConfig& cfg,
+                    const PerfOptions& options, PerfSummary* out) {
+  std::string error;
+  if (!m.IsValid(&error)) return Status::InvalidArgument("model: " + error);
+  if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
+  if (!options.IsValid(&error)) return Status::InvalidArgument("perf options: " + error);
+  auto bad = [](const std::string& what) { return Status::InvalidArgument(what); };
+  if (cfg.tp < 1 || cfg.pp < 1 || cfg.dp < 1 || cfg.cp < 1 || cfg.vpp < 1 || cfg.micro_batch < 1 ||
+      cfg.global_batch < 1)
+    return bad("--tp, --pp, --dp, --cp, --vpp, --micro-batch and --global-batch must be >= 1");
+  if (cfg.zero < 0 || cfg.zero > 3) return bad("--zero must be 0, 1, 2 or 3");
+  if (m.heads % cfg.tp != 0 || m.kv_heads % cfg.tp != 0)
+    return bad("--tp " + std::to_string(cfg.tp) + " must divide heads (" + std::to_string(m.heads) +
+               ") and kv_heads (" + std::to_string(m.kv_heads) + ")");
+  // Uneven splits are allowed (Megatron and LLaMA-3 put fewer layers on the first/last stage);
+  // the model charges every stage the largest stage's ceil(l/p) layers.
+  if (cfg.pp > m.layers)
+    return bad("--pp (" + std::to_string(cfg.pp) + ") exceeds layers (" + std::to_string(m.layers) + ")");
+  if (cfg.vpp > (m.layers + cfg.pp - 1) / cfg.pp)
+    return bad("--vpp (" + std::to_string(cfg.vpp) + ") exceeds the layers per pipeline stage");
+  if (cfg.vpp > 1 && cfg.pp == 1) return bad("--vpp > 1 needs --pp > 1");
+  if (m.seq_len % cfg.cp != 0) return bad("--cp must divide seq_len");
+  if (cfg.global_batch % (cfg.dp * cfg.micro_batch) != 0)
+    return bad("--global-batch (" + std::to_string(cfg.global_batch) +
+               ") must be a multiple of --dp x --micro-batch (" + std::to_string(cfg.dp * cfg.micro_batch) +
+               ")");
+  if (cfg.gpus() > cluster.total_gpus())
+    return bad("the layout needs " + std::to_string(cfg.gpus()) + " GPUs; " + cluster.path + " has " +
+               std::to_string(cluster.total_gpus()));
+
+  EvaluateUnchecked(m, cluster, cfg, options, /*explain=*/true, out);
   return Status::OK();
 }
 
@@ -436,6 +449,8 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
   std::vector<PerfSummary> feasible;
   double smallest_excess = std::numeric_limits<double>::infinity();
   std::string smallest_reason;
+  ParallelConfig closest_infeasible;
+  bool have_closest = false;
   const double usable = cluster.hbm_gib * kGiB * (1 - perf.memory_fragmentation);
   const double h = m.d_model;
   const double layer_params = internal::MatmulWeightsPerLayer(m);
@@ -474,6 +489,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
           ++result.pruned;
           if (lower - usable < smallest_excess) {
             smallest_excess = lower - usable;
+            have_closest = false;
             smallest_reason = "TP" + std::to_string(t) + " PP" + std::to_string(p) + " DP" +
                               std::to_string(d) + ": weights, gradients and optimizer states alone need " +
                               internal::FormatBytes(lower) + " per GPU, " + internal::FormatBytes(usable) +
@@ -508,15 +524,16 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
                 cfg.global_batch = static_cast<int>(gb);
                 cfg.zero = zero;
                 cfg.recompute = rc;
+                // Every loop bound above keeps the layout well-formed: no re-validation here.
                 PerfSummary summary;
-                Status st = EvaluatePerf(m, cluster, cfg, perf, &summary);
+                EvaluateUnchecked(m, cluster, cfg, perf, /*explain=*/false, &summary);
                 ++result.evaluated;
-                if (!st.ok()) continue;
                 if (!summary.feasible) {
                   const double excess = summary.memory.total() - summary.memory_capacity_bytes;
                   if (excess < smallest_excess) {
                     smallest_excess = excess;
-                    smallest_reason = cfg.ToString() + ": " + summary.infeasible_reason;
+                    closest_infeasible = cfg;
+                    have_closest = true;
                   }
                   continue;
                 }
@@ -527,6 +544,11 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
         }
       }
     }
+  }
+  if (have_closest) {
+    PerfSummary closest;
+    EvaluateUnchecked(m, cluster, closest_infeasible, perf, /*explain=*/true, &closest);
+    smallest_reason = closest_infeasible.ToString() + ": " + closest.infeasible_reason;
   }
   if (feasible.empty()) {
     std::string why = "no parallel layout of this model fits on " + std::to_string(gpus) + " x " +

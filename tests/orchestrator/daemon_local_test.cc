@@ -49,9 +49,11 @@ TEST(DaemonLocalTest, RunsTheSweepIngestsEveryResultAndRefitsAfterEachCompletion
   EXPECT_EQ(report->counts["done"], 10) << report->ToText();
   for (const RunStatus& r : report->runs) {
     ASSERT_TRUE(r.final_eval_loss.has_value()) << r.name;
-    // The stand-in's loss is Hoffmann's law at (12 L d^2, D): ingested exactly.
+    // The stand-in's loss is Hoffmann's law at (12 L d^2, D) within its +-1% noise.
     double expected = 1.69 + 406.4 / std::pow(r.params, 0.34) + 410.7 / std::pow(r.tokens, 0.28);
-    EXPECT_NEAR(*r.final_eval_loss, expected, 1e-9) << r.name;
+    EXPECT_NEAR(*r.final_eval_loss, expected, 0.0101 * expected) << r.name;
+    EXPECT_EQ(r.final_eval_loss,
+              json::parse(ReadFile(r.run_dir + "/summary.json"))["final_eval_loss"].get<double>());
     EXPECT_EQ(r.last_step, 3) << r.name;
     EXPECT_EQ(r.corrupt_lines, 1) << r.name;  // one corrupt metrics line: skipped and counted
     EXPECT_EQ(r.attempt, 1);
@@ -70,8 +72,14 @@ TEST(DaemonLocalTest, RunsTheSweepIngestsEveryResultAndRefitsAfterEachCompletion
   ASSERT_TRUE(status["fit"].is_object()) << report->ToJson();
   EXPECT_EQ(status["fit"]["n_points"], 10);
   EXPECT_TRUE(status["fit"]["ci"].is_object());
-  EXPECT_TRUE(status["narrowing"].is_object());
+  ASSERT_TRUE(status["narrowing"].is_object());
   EXPECT_EQ(status["narrowing"]["n_points_now"], 10);
+  // Intervals with width: the narrowing of N_opt's interval at the target budget is a number.
+  bool some_fraction = false;
+  for (const auto& [key, v] : status["narrowing"].items()) {
+    if (v.is_object() && v["narrowed_fraction"].is_number()) some_fraction = true;
+  }
+  EXPECT_TRUE(some_fraction) << status["narrowing"].dump();
   ASSERT_TRUE(status["plan"].is_object());
   EXPECT_GT(status["plan"]["params_opt"].get<double>(), 0);
   // Every run's trainer saw its own config and run dir.
@@ -207,6 +215,28 @@ TEST(DaemonLocalTest, CancelStopsARunningRunAndItIsNotRetried) {
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->counts["cancelled"], 5) << report->ToText();
   for (const auto& r : report->runs) EXPECT_LE(r.attempt, 1) << r.name;
+}
+
+TEST(DaemonLocalTest, SighupReReadsTheSpecAndAddsItsNewRuns) {
+  TempDir dir;
+  std::string db = dir / "state.db";
+  ASSERT_TRUE(
+      SubmitText(dir / "s.yaml", TinySpec("hup", dir / "runs", "local", "  fake_sleep_s: 1\n", 1), db).ok());
+  pid_t daemon = testing::Spawn({ISOFLOP_DAEMON_HELPER, db}, dir / "daemon.log");
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = GetStatus(db);
+        return r.ok() && r->counts["running"] >= 1;
+      },
+      30));
+  // Add the second budget to the spec on disk, then SIGHUP: its five runs join the sweep.
+  WriteFile(dir / "s.yaml", TinySpec("hup", dir / "runs", "local", "  fake_sleep_s: 1\n", 2));
+  ASSERT_EQ(::kill(daemon, SIGHUP), 0);
+  EXPECT_EQ(testing::WaitExit(daemon), 0) << ReadFile(dir / "daemon.log");
+  auto report = GetStatus(db);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->runs.size(), 10u);
+  EXPECT_EQ(report->counts["done"], 10) << report->ToText();
 }
 
 TEST(DaemonLocalTest, StatusApiServesReadOnlyJsonOnLoopback) {

@@ -2,7 +2,8 @@
 # A stand-in for `isoflop train` in the orchestrator's tests: it follows the trainer's contract
 # (docs/interfaces.md: flags, run dir files, exit codes) in milliseconds, so daemon behaviour can
 # be tested without libtorch. Its loss follows a known law, L = E + A/N^alpha + B/D^beta with
-# Hoffmann et al. 2022's Approach 3 constants, so the refit loop has a truth to recover.
+# Hoffmann et al. 2022's Approach 3 constants (times +-1% deterministic noise), so the refit loop
+# has a truth to recover.
 # Test knobs (read from run.yaml): fake_fail_first (attempts that exit fake_fail_code first),
 # fake_fail_code, fake_sleep_s, fake_corrupt_line (write one corrupt metrics line), fake_wait_signal
 # (sleep until SIGUSR1/SIGTERM, checkpoint, exit 75).
@@ -33,7 +34,10 @@ echo "fake_trainer attempt $n resume=$resume args: config=$config"
 [ "$resume" = 1 ] && echo "$n" >> "$out/fake_resumed"
 if [ "$n" -le "$fail_first" ]; then echo "fake_trainer: failing on purpose with $fail_code"; exit "$fail_code"; fi
 params=$(awk -v l="$layers" -v d="$d_model" 'BEGIN { printf "%.17g", 12 * l * d * d }')
-loss=$(awk -v n="$params" -v t="$tokens" 'BEGIN { printf "%.17g", 1.69 + 406.4 / n^0.34 + 410.7 / t^0.28 }')
+# Deterministic +-1% noise per run, so bootstrap intervals have a width that can narrow.
+loss=$(awk -v n="$params" -v t="$tokens" -v l="$layers" -v d="$d_model" 'BEGIN {
+  u = ((l * 7919 + d * 104729 + t) % 1000) / 1000.0 - 0.5
+  printf "%.17g", (1.69 + 406.4 / n^0.34 + 410.7 / t^0.28) * (1 + 0.02 * u) }')
 if [ "$wait_signal" = 1 ] && [ "$resume" = 0 ]; then
   trap 'echo ckpt > "$out/checkpoint.pt"; echo "fake_trainer: checkpointed"; exit 75' USR1 TERM
   printf '{"step": 1, "tokens": 1, "train_loss": %s}\n' "$loss" >> "$out/metrics.jsonl"

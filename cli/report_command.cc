@@ -38,7 +38,14 @@ Status LoadFromDb(const std::string& db, report::ReportInput* input) {
     if (!state.ok()) return state.status().WithContext(db + ": run " + rec.id);
     rec.state = *state;
     rec.loss = r.final_eval_loss ? *r.final_eval_loss : report::kUnknown;
+    // A live run is drawn at its latest training loss (hollow marker) until it has an eval loss.
+    if (rec.state == report::RunState::kRunning && !r.final_eval_loss && r.last_train_loss)
+      rec.loss = *r.last_train_loss;
     rec.attempts = r.attempt;
+    if (!r.run_dir.empty()) {
+      const Status filled = report::FillFromRunDir(r.run_dir, &rec);
+      if (!filled.ok()) std::fprintf(stderr, "isoflop report: %s (skipped)\n", filled.message().c_str());
+    }
     input->runs.push_back(rec);
   }
   if (input->runs.empty()) return Status::FailedPrecondition(db + ": no runs in the database yet");

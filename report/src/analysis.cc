@@ -1,5 +1,7 @@
 #include "analysis.h"
 
+#include "svg_plot.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -411,6 +413,57 @@ StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& option
   if (!s.has_plan) s.notes.push_back("no plan given (--plan): no plan table");
   if (s.n_done == 0) s.notes.push_back("no finished runs yet");
   return an;
+}
+
+}  // namespace isoflop::report::internal
+
+namespace isoflop::report::internal {
+
+std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
+  std::map<std::string, std::string> by_key;
+  for (const auto& r : plan.rows) by_key[r.section + "/" + r.name] = r.value;
+  struct Headline {
+    const char* key;
+    const char* label;
+    double scale;  // multiply a numeric value by this for display (e.g. s -> h)
+  };
+  static const Headline kHeadlines[] = {
+      {"plan/budget_flops", "training budget [FLOP]", 1},
+      {"plan/shape_params", "parameters of the chosen shape N", 1},
+      {"plan/train_tokens", "training tokens D", 1},
+      {"plan/loss_pred", "predicted final loss [nats/token]", 1},
+      {"shape/layers", "layers", 1},
+      {"shape/d_model", "d_model", 1},
+      {"shape/heads", "heads", 1},
+      {"shape/kv_heads", "kv heads", 1},
+      {"shape/ffn", "ffn width", 1},
+      {"cluster/gpu_model", "GPU", 1},
+      {"layouts/layouts[0].config.gpus", "GPUs used", 1},
+      {"layouts/layouts[0].config.tp", "tensor parallel", 1},
+      {"layouts/layouts[0].config.pp", "pipeline stages", 1},
+      {"layouts/layouts[0].config.dp", "data parallel", 1},
+      {"layouts/layouts[0].config.cp", "context parallel", 1},
+      {"layouts/layouts[0].config.global_batch", "global batch [sequences]", 1},
+      {"layouts/layouts[0].mfu", "predicted MFU [%]", 100},
+      {"plan/steps", "optimizer steps", 1},
+      {"plan/wall_clock_s", "wall-clock [h]", 1.0 / 3600},
+      {"plan/gpu_hours", "GPU-hours", 1},
+      {"plan/cost_usd", "cost [USD]", 1},
+      {"plan/energy_kwh", "energy [kWh]", 1},
+      {"plan/co2_kg", "CO₂ [kg]", 1},
+  };
+  std::vector<PlanHeadline> out;
+  for (const Headline& h : kHeadlines) {
+    auto it = by_key.find(h.key);
+    if (it == by_key.end()) continue;
+    std::string value = it->second;
+    char* end = nullptr;
+    const double v = std::strtod(value.c_str(), &end);
+    if (end != value.c_str() && *end == '\0') value = FormatNumber(v * h.scale, 4);
+    const std::string key = h.key;
+    out.push_back({h.label, value, key.substr(key.find('/') + 1)});
+  }
+  return out;
 }
 
 }  // namespace isoflop::report::internal

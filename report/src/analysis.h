@@ -69,6 +69,13 @@ struct Analysis {
 
 StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& options);
 
+// The plan's headline numbers (the planner's plan.json keys, docs/planner.md), labelled with
+// units and converted for reading (MFU in %, wall-clock in hours); absent keys are skipped.
+struct PlanHeadline {
+  std::string label, value, key;
+};
+std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan);
+
 // q-quantile (0..1) of the finite values, linear interpolation; NaN when none.
 double Quantile(std::vector<double> values, double q);
 

@@ -418,61 +418,20 @@ std::string LawTable(const ReportInput& in, const Analysis& an) {
   return o.str();
 }
 
-// The planner's headline numbers (docs/planner.md keys), then every field in a <details>.
+// The planner's headline numbers, then every field of plan.json in a <details>.
 std::string PlanTable(const PlanInfo& plan) {
-  std::map<std::string, std::string> by_key;
-  for (const auto& r : plan.rows) by_key[r.section + "/" + r.name] = r.value;
-  struct Headline {
-    const char* key;
-    const char* label;
-    double scale;  // multiply a numeric value by this for display (e.g. s -> h)
-  };
-  const Headline headlines[] = {
-      {"plan/budget_flops", "training budget [FLOP]", 1},
-      {"plan/shape_params", "parameters of the chosen shape N", 1},
-      {"plan/train_tokens", "training tokens D", 1},
-      {"plan/loss_pred", "predicted final loss [nats/token]", 1},
-      {"shape/layers", "layers", 1},
-      {"shape/d_model", "d_model", 1},
-      {"shape/heads", "heads", 1},
-      {"shape/kv_heads", "kv heads", 1},
-      {"shape/ffn", "ffn width", 1},
-      {"cluster/gpu_model", "GPU", 1},
-      {"layouts/layouts[0].config.gpus", "GPUs used", 1},
-      {"layouts/layouts[0].config.tp", "tensor parallel", 1},
-      {"layouts/layouts[0].config.pp", "pipeline stages", 1},
-      {"layouts/layouts[0].config.dp", "data parallel", 1},
-      {"layouts/layouts[0].config.cp", "context parallel", 1},
-      {"layouts/layouts[0].config.global_batch", "global batch [sequences]", 1},
-      {"layouts/layouts[0].mfu", "predicted MFU [%]", 100},
-      {"plan/steps", "optimizer steps", 1},
-      {"plan/wall_clock_s", "wall-clock [h]", 1.0 / 3600},
-      {"plan/gpu_hours", "GPU-hours", 1},
-      {"plan/cost_usd", "cost [USD]", 1},
-      {"plan/energy_kwh", "energy [kWh]", 1},
-      {"plan/co2_kg", "CO₂ [kg]", 1},
-  };
   std::ostringstream o;
   o << "<p>Target budget <b>" << FormatNumber(plan.budget_flops) << " FLOP</b>: N = <b>"
     << FormatNumber(plan.params) << "</b> parameters, D = <b>" << FormatNumber(plan.tokens)
     << "</b> tokens.</p>";
   o << "<table class=\"plan\"><thead><tr><th>quantity</th><th>value</th><th>plan.json "
        "key</th></tr></thead><tbody>";
-  int shown = 0;
-  for (const Headline& h : headlines) {
-    auto it = by_key.find(h.key);
-    if (it == by_key.end()) continue;
-    std::string value = it->second;
-    char* end = nullptr;
-    const double v = std::strtod(value.c_str(), &end);
-    if (end != value.c_str() && *end == '\0') value = FormatNumber(v * h.scale, 4);
-    const std::string key = std::string(h.key);
-    o << "<tr><td>" << Esc(h.label) << "</td><td class=\"num\">" << Esc(value) << "</td><td><code>"
-      << Esc(key.substr(key.find('/') + 1)) << "</code></td></tr>";
-    ++shown;
-  }
+  const auto headlines = internal::PlanHeadlines(plan);
+  for (const auto& h : headlines)
+    o << "<tr><td>" << Esc(h.label) << "</td><td class=\"num\">" << Esc(h.value) << "</td><td><code>"
+      << Esc(h.key) << "</code></td></tr>";
   o << "</tbody></table>";
-  o << "<details" << (shown == 0 ? " open" : "") << "><summary>all " << plan.rows.size()
+  o << "<details" << (headlines.empty() ? " open" : "") << "><summary>all " << plan.rows.size()
     << " fields of plan.json</summary><table class=\"plan-all\"><thead><tr><th>section</th><th>key</th>"
        "<th>value</th></tr></thead><tbody>";
   for (const auto& r : plan.rows)

@@ -328,3 +328,38 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
 }
 
 }  // namespace isoflop::report
+
+namespace isoflop::report {
+
+Status FillFromRunDir(const std::string& run_dir, RunRecord* run) {
+  {
+    std::ifstream in(run_dir + "/metrics.jsonl");
+    std::string line, last;
+    // The last line may be half-written while the run is alive: keep the last that parses.
+    nlohmann::json last_good;
+    while (std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.is_object()) last_good = std::move(j);
+    }
+    if (last_good.is_object()) {
+      const double tps = JsonNumber(last_good, "tokens_per_s");
+      const double mfu = JsonNumber(last_good, "mfu");
+      const double energy = JsonNumber(last_good, "energy_kwh");
+      if (std::isfinite(tps)) run->tokens_per_s = tps;
+      if (std::isfinite(mfu)) run->mfu = mfu;
+      if (std::isfinite(energy)) run->energy_kwh = energy;
+    }
+  }
+  auto text = ReadFile(run_dir + "/summary.json");
+  if (!text.ok()) return Status::OK();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return Status::Corruption(run_dir + "/summary.json: not a JSON object");
+  const double energy = JsonNumber(j, "energy_kwh");
+  if (std::isfinite(energy)) run->energy_kwh = energy;
+  const double tokens = JsonNumber(j, "tokens"), wall = JsonNumber(j, "wall_time_s");
+  if (!std::isfinite(run->tokens_per_s) && tokens > 0 && wall > 0) run->tokens_per_s = tokens / wall;
+  return Status::OK();
+}
+
+}  // namespace isoflop::report

@@ -105,7 +105,12 @@ StatusOr<std::string> RenderText(const ReportInput& input, const ReportOptions& 
     const PlanInfo& p = *input.plan;
     o << "Plan: C = " << FormatNumber(p.budget_flops) << " FLOP → N = " << FormatNumber(p.params)
       << ", D = " << FormatNumber(p.tokens) << "\n";
-    for (const auto& r : p.rows) o << "  " << Pad(r.section, 14) << Pad(r.name, 28) << r.value << "\n";
+    const auto headlines = internal::PlanHeadlines(p);
+    for (const auto& h : headlines) o << "  " << Pad(h.label, 36) << h.value << "\n";
+    if (headlines.empty())
+      for (const auto& r : p.rows) o << "  " << Pad(r.section, 14) << Pad(r.name, 28) << r.value << "\n";
+    else
+      o << "  (" << p.rows.size() << " fields in plan.json)\n";
     o << "\n";
   }
   for (const auto& n : s.notes) o << "note: " << n << "\n";

@@ -2,6 +2,7 @@
 // schema, a plan.json; bad input names file, line and column.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -131,6 +132,31 @@ TEST(ReportLoaders, PlanJsonBecomesLabelledRows) {
   }
   EXPECT_TRUE(saw_layers);
   EXPECT_TRUE(saw_wall);
+}
+
+TEST(ReportLoaders, RunDirGivesThroughputMfuAndEnergyAndSkipsAHalfWrittenLine) {
+  // The run-directory contract of docs/interfaces.md; the last line is cut mid-write.
+  const std::string dir = ::testing::TempDir() + "/report_run_dir";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/metrics.jsonl")
+      << "{\"step\": 10, \"tokens\": 5120, \"tokens_per_s\": 900.5, \"mfu\": 0.021}\n"
+      << "{\"step\": 20, \"tokens\": 10240, \"tokens_per_s\": 950.25, \"mfu\": 0.023}\n"
+      << "{\"step\": 30, \"tokens\": 153";
+  std::ofstream(dir + "/summary.json")
+      << "{\"final_eval_loss\": 5.1, \"tokens\": 10240, \"wall_time_s\": 12.0, "
+         "\"energy_kwh\": 0.0003, \"status\": \"done\"}";
+  RunRecord r;
+  ASSERT_TRUE(FillFromRunDir(dir, &r).ok());
+  EXPECT_DOUBLE_EQ(r.tokens_per_s, 950.25);
+  EXPECT_DOUBLE_EQ(r.mfu, 0.023);
+  EXPECT_DOUBLE_EQ(r.energy_kwh, 0.0003);
+  RunRecord none;
+  EXPECT_TRUE(FillFromRunDir(dir + "/absent", &none).ok());
+  EXPECT_TRUE(std::isnan(none.tokens_per_s));
+  std::ofstream(dir + "/summary.json") << "{ broken";
+  const Status bad = FillFromRunDir(dir, &r);
+  EXPECT_EQ(bad.code(), Status::Code::kCorruption);
+  EXPECT_NE(bad.message().find("summary.json"), std::string::npos);
 }
 
 }  // namespace

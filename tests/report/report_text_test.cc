@@ -26,6 +26,8 @@ TEST(ReportText, ChinchillaSummaryShowsLawIntervalsAndReferences) {
   EXPECT_NE(row.find("0.34"), std::string::npos) << row;
   EXPECT_NE(row.find("["), std::string::npos) << row;  // the bootstrap interval
   EXPECT_NE(text->find("Plan: C = 1.00e+23 FLOP"), std::string::npos) << *text;
+  EXPECT_NE(text->find("predicted MFU [%]                   45.04"), std::string::npos) << *text;
+  EXPECT_NE(text->find("wall-clock [h]                      64.35"), std::string::npos);
   EXPECT_NE(text->find("Flagged runs"), std::string::npos);
 }
 

@@ -181,6 +181,13 @@ StatusOr<PlanInfo> LoadPlanJson(const std::string& path);
 StatusOr<FitInfo> ParseFitJson(const std::string& text, const std::string& source);
 StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& source);
 
+// Fills a run's throughput, MFU and energy from its run directory (docs/interfaces.md): the
+// last complete line of RUN_DIR/metrics.jsonl (`tokens_per_s`, `mfu`, `energy_kwh`) and
+// RUN_DIR/summary.json (`energy_kwh`; tokens / wall_time_s when metrics give no throughput).
+// Missing files leave the fields unknown and are not an error (the run may not have started);
+// a summary.json that does not parse is kCorruption naming the file.
+Status FillFromRunDir(const std::string& run_dir, RunRecord* run);
+
 // ---- Building blocks, exposed for tests ----
 
 // Groups budgets: sorted distinct C values merged while within `factor` of the group's first.

@@ -6,20 +6,20 @@
 #   bench/trainer/cpu_bench.sh BUILD_DIR [OUT_DIR]       (or: cmake --build BUILD --target bench_trainer_cpu)
 #
 # Prints a markdown table of tokens/s (mean over logged windows after the first, and over
-# REPEATS runs) for two shapes: the tests' 115K-parameter model and a 7.4M one.
+# REPEATS runs) for two shapes: the tests' 115K-parameter model and a 0.66M one (vocab 2048).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: cpu_bench.sh BUILD_DIR [OUT_DIR]}
 out=${2:-/tmp/isoflop-cpu-bench}
 repeats=${REPEATS:-3}
-steps=${STEPS:-30}
+steps=${STEPS:-20}
 train="$build/bin/isoflop-train"
 py=/usr/bin/python3
 mkdir -p "$out"
 peak=80e9  # 1 core x 32 FLOP/cycle x 2.5 GHz: the trainer's nominal CPU peak (docs/trainer.md)
 
 # name layers d_model heads kv_heads ffn mlp norm vocab seq micro_batch
-models=("115K 2 64 4 2 192 swiglu rmsnorm 256 32 8" "7.4M 4 256 4 0 1024 gelu layernorm 8192 256 8")
+models=("115K 2 64 4 2 192 swiglu rmsnorm 256 32 8" "0.66M 2 128 4 0 512 gelu layernorm 2048 128 8")
 results="$out/results.jsonl"
 : > "$results"
 for m in "${models[@]}"; do

@@ -29,6 +29,14 @@ TEST(RunConfig, ParsesKeysCommentsAndQuotes) {
   EXPECT_EQ(c->steps(1), 245);             // ceil(1e6 / 4096)
 }
 
+TEST(RunConfig, FfnDefaultsToFourTimesDModel) {
+  auto c = ParseRunConfigText("d_model: 32\nheads: 2\n", "f.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->model.effective_ffn(), 128);
+  c->model.vocab = 100;
+  EXPECT_EQ(CountParams(c->model).non_embedding, 2 * (4 * 32 * 32 + 2 * 32 * 128 + 2 * 32) + 32);
+}
+
 TEST(RunConfig, ErrorsNameFileLineAndKey) {
   auto unknown = ParseRunConfigText("layers: 2\nlayer_count: 3\n", "a.yaml");
   ASSERT_FALSE(unknown.ok());

@@ -94,9 +94,9 @@ GptModel::GptModel(const ModelShape& s, uint64_t seed) : shape_(s) {
     b.wo = Matrix(p + "attn_wo", d, s.heads * hd, resid_std);
     b.norm2_w = Vector(p + "norm2_w", d, 1.0);
     if (ln) b.norm2_b = Vector(p + "norm2_b", d, 0.0);
-    b.w1 = Matrix(p + "mlp_w1", s.ffn, d, std);
-    if (s.mlp == MlpKind::kSwiGlu) b.w3 = Matrix(p + "mlp_w3", s.ffn, d, std);
-    b.w2 = Matrix(p + "mlp_w2", d, s.ffn, resid_std);
+    b.w1 = Matrix(p + "mlp_w1", s.effective_ffn(), d, std);
+    if (s.mlp == MlpKind::kSwiGlu) b.w3 = Matrix(p + "mlp_w3", s.effective_ffn(), d, std);
+    b.w2 = Matrix(p + "mlp_w2", d, s.effective_ffn(), resid_std);
     blocks_.push_back(std::move(b));
   }
   final_norm_w_ = Vector("final_norm_w", d, 1.0);

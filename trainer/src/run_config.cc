@@ -100,7 +100,7 @@ bool ModelShape::IsValid(std::string* error) const {
   if (head_dim() % 2 != 0) return fail("d_model / heads must be even (RoPE rotates pairs)");
   if (kv_heads < 0 || effective_kv_heads() > heads || heads % effective_kv_heads() != 0)
     return fail("kv_heads must divide heads (0 means heads)");
-  if (ffn < 1) return fail("ffn must be >= 1");
+  if (ffn < 0) return fail("ffn must be >= 0 (0: 4 * d_model)");
   if (vocab < 0) return fail("vocab must be >= 0 (0: the shards' vocabulary)");
   if (seq_len < 2) return fail("seq_len must be >= 2");
   if (!(rope_theta > 0)) return fail("rope_theta must be > 0");
@@ -286,7 +286,7 @@ ParamCounts CountParams(const ModelShape& s) {
   const int64_t d = s.d_model, hd = s.head_dim(), kv = s.effective_kv_heads();
   const int64_t norm = s.norm == NormKind::kLayerNorm ? 2 * d : d;  // weight (+ bias)
   const int64_t attn = d * (s.heads * hd) + 2 * d * (kv * hd) + (s.heads * hd) * d;
-  const int64_t mlp = s.mlp == MlpKind::kSwiGlu ? 3 * d * s.ffn : 2 * d * s.ffn;
+  const int64_t mlp = (s.mlp == MlpKind::kSwiGlu ? 3 : 2) * d * s.effective_ffn();
   const int64_t per_layer = attn + mlp + 2 * norm;
   ParamCounts p;
   p.embedding = s.vocab * d * (s.tied_embeddings ? 1 : 2);

@@ -25,8 +25,8 @@ struct ModelShape {
   int64_t d_model = 64;
   int64_t heads = 4;
   int64_t kv_heads = 0;  // 0 means heads (plain multi-head attention)
-  int64_t ffn = 256;
-  int64_t vocab = 0;  // 0 means "the shards' vocabulary size"
+  int64_t ffn = 0;       // MLP hidden width; 0 means 4 * d_model (GPT-2's ratio)
+  int64_t vocab = 0;     // 0 means "the shards' vocabulary size"
   int64_t seq_len = 64;
   MlpKind mlp = MlpKind::kGelu;
   NormKind norm = NormKind::kRmsNorm;
@@ -35,6 +35,7 @@ struct ModelShape {
 
   int64_t head_dim() const { return d_model / heads; }
   int64_t effective_kv_heads() const { return kv_heads == 0 ? heads : kv_heads; }
+  int64_t effective_ffn() const { return ffn == 0 ? 4 * d_model : ffn; }
   bool IsValid(std::string* error) const;
 };
 

@@ -126,3 +126,18 @@ TEST(Consistency, FitterCiAtTheBudgetGivesIntervals) {
   ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());
   EXPECT_FALSE(plan.params_interval.has_value());
 }
+
+TEST(Consistency, DollarAndKwhBudgetsAreSpent) {
+  PlanOptions usd;
+  usd.budget_kind = BudgetKind::kUsd;
+  usd.budget = 2e6;
+  PlanSummary plan;
+  ASSERT_TRUE(Plan(usd, HoffmannLaw(), H100(), &plan).ok());
+  EXPECT_NEAR(plan.cost_usd / 2e6, 1.0, 0.03);
+  PlanOptions kwh;
+  kwh.budget_kind = BudgetKind::kKwh;
+  kwh.budget = 5e5;
+  ASSERT_TRUE(Plan(kwh, HoffmannLaw(), H100(), &plan).ok());
+  EXPECT_NEAR(plan.energy_kwh / 5e5, 1.0, 0.03);
+  EXPECT_NEAR(plan.co2_kg, plan.energy_kwh * 390 / 1000, 1e-6 * plan.co2_kg);
+}

@@ -317,8 +317,36 @@ std::string PlanSummary::FullReport() const {
   }
   out << "== layouts (" << layouts.evaluated << " scored, " << layouts.pruned << " pruned; fastest first)\n";
   int rank = 1;
+  const PerfSummary& first = layouts.ranked.front();
   for (const auto& l : layouts.ranked) {
     std::snprintf(buf, sizeof buf, "  %d. %s\n", rank++, l.BriefReport().c_str());
+    out << buf;
+    if (&l == &first) continue;
+    // Why it ranks below the first: the time term (per token) that grew the most.
+    const double scale = first.tokens_per_s / l.tokens_per_s;  // compare at equal tokens
+    struct Term {
+      const char* name;
+      double mine, theirs;
+    } terms[] = {{"matmul compute", l.compute_s, first.compute_s},
+                 {"element-wise", l.elementwise_s, first.elementwise_s},
+                 {"TP collectives", l.tp_comm_s, first.tp_comm_s},
+                 {"CP exchange", l.cp_comm_s, first.cp_comm_s},
+                 {"PP send/recv", l.pp_comm_s, first.pp_comm_s},
+                 {"pipeline bubble", l.bubble_s, first.bubble_s},
+                 {"DP/ZeRO exposed", l.dp_comm_exposed_s, first.dp_comm_exposed_s},
+                 {"optimizer", l.optimizer_s, first.optimizer_s}};
+    const double tokens_l = l.tokens_per_s * l.step_time_s, tokens_f = first.tokens_per_s * first.step_time_s;
+    const Term* worst = &terms[0];
+    double worst_delta = -1e300;
+    for (const auto& t : terms) {
+      const double delta = t.mine / tokens_l - t.theirs / tokens_f;  // seconds per token
+      if (delta > worst_delta) {
+        worst_delta = delta;
+        worst = &t;
+      }
+    }
+    std::snprintf(buf, sizeof buf, "     %.1f%% slower than #1, mostly %s (+%.3g s per step)\n",
+                  (scale - 1) * 100, worst->name, worst_delta * tokens_l);
     out << buf;
   }
   out << "== chosen layout\n" << layouts.ranked.front().FullReport();

@@ -121,6 +121,7 @@ void RegisterStatus(CLI::App& app, CommandContext& ctx) {
   struct Flags {
     std::string db = "isoflop.db";
     bool json = false;
+    bool all = false;
     double watch = 0;
   };
   auto flags = std::make_shared<Flags>();
@@ -132,12 +133,15 @@ void RegisterStatus(CLI::App& app, CommandContext& ctx) {
                                  "  isoflop status --db state.db --watch 5");
   cmd->add_option("--db", flags->db, "state database")->capture_default_str();
   cmd->add_flag("--json", flags->json, "print JSON");
+  cmd->add_flag("--all", flags->all, "list every run (default: in flight and the 20 most recently finished)");
   cmd->add_option("--watch", flags->watch, "refresh every SECONDS")->expected(0, 1)->default_str("2");
   cmd->callback([flags, cmd, &ctx] {
     bool watch = cmd->count("--watch") > 0;
     double every = flags->watch > 0 ? flags->watch : 2;
     for (;;) {
-      auto report = orch::GetStatus(flags->db);
+      orch::StatusOptions options;
+      options.all_runs = flags->all;
+      auto report = orch::GetStatus(flags->db, options);
       if (!report.ok()) {
         ctx.exit_code = ReportError("status", report.status());
         return;

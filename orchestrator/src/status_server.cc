@@ -23,7 +23,9 @@ namespace {
 
 std::pair<http::status, std::string> Route(const std::string& target, const std::string& db_path) {
   std::string path = target.substr(0, target.find('?'));
-  auto report = GetStatus(db_path);
+  StatusOptions options;
+  options.all_runs = path == "/api/runs";  // the other endpoints list only live and recent runs
+  auto report = GetStatus(db_path, options);
   if (!report.ok()) {
     return {http::status::service_unavailable, json{{"error", report.status().message()}}.dump()};
   }

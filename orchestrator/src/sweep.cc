@@ -111,19 +111,34 @@ StatusOr<SubmitSummary> SubmitSweep(const SweepSpec& spec_in, const SubmitOption
 
 // ---------------------------------------------------------------------------------------------
 
-StatusOr<StatusReport> GetStatus(const std::string& db_path) {
+StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions& options) {
   auto dbor = Database::Open(db_path, /*create=*/false);
   if (!dbor.ok()) return dbor.status();
   Database& db = **dbor;
   StatusReport report;
   // One read transaction: a consistent snapshot while the daemon writes (WAL).
   ISOFLOP_RETURN_IF_ERROR(db.ExecFixed("BEGIN"));
-  auto q = db.Prepare(
+  auto counts = db.Prepare("SELECT state, COUNT(*) FROM runs GROUP BY state");
+  if (!counts.ok()) return counts.status();
+  while ((*counts)->Step()) {
+    report.counts[(*counts)->Text(0)] = static_cast<int>((*counts)->Int(1));
+    report.runs_total += static_cast<int>((*counts)->Int(1));
+  }
+  ISOFLOP_RETURN_IF_ERROR((*counts)->status());
+  std::string select =
       "SELECT s.name, r.name, r.state, r.attempt, COALESCE(r.job_id, ''), r.run_dir, r.budget_flops, "
       "r.params, "
-      "r.tokens, r.final_eval_loss, r.last_train_loss, r.last_step, r.corrupt_lines, r.reason "
-      "FROM runs r JOIN sweeps s ON s.id = r.sweep_id ORDER BY r.id");
+      "r.tokens, r.final_eval_loss, r.last_step, r.last_train_loss, r.corrupt_lines, r.reason "
+      "FROM runs r JOIN sweeps s ON s.id = r.sweep_id ";
+  if (!options.all_runs) {
+    select +=
+        "WHERE r.state IN ('submitting', 'queued', 'running') OR r.id IN (SELECT id FROM runs WHERE state IN "
+        "('done', 'failed', 'diverged', 'bad_config', 'cancelled') ORDER BY updated_at DESC LIMIT ?1) ";
+  }
+  select += "ORDER BY r.id";
+  auto q = db.Prepare(select);
   if (!q.ok()) return q.status();
+  if (!options.all_runs) (*q)->Bind(1, options.recent_finished);
   while ((*q)->Step()) {
     RunStatus r;
     r.sweep = (*q)->Text(0);
@@ -136,11 +151,10 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path) {
     r.params = (*q)->Double(7);
     r.tokens = (*q)->Double(8);
     r.final_eval_loss = (*q)->OptDouble(9);
-    r.last_train_loss = (*q)->OptDouble(10);
-    r.last_step = (*q)->Int(11);
+    r.last_step = (*q)->Int(10);
+    r.last_train_loss = (*q)->OptDouble(11);
     r.corrupt_lines = (*q)->Int(12);
     r.reason = (*q)->Text(13);
-    report.counts[r.state]++;
     report.runs.push_back(std::move(r));
   }
   ISOFLOP_RETURN_IF_ERROR((*q)->status());
@@ -159,6 +173,7 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path) {
 std::string StatusReport::ToJson() const {
   json j;
   j["counts"] = counts;
+  j["runs_total"] = runs_total;
   json runs_j = json::array();
   for (const RunStatus& r : runs) {
     json o = {{"sweep", r.sweep},
@@ -186,7 +201,7 @@ std::string StatusReport::ToJson() const {
 
 std::string StatusReport::ToText() const {
   std::ostringstream out;
-  out << runs.size() << " runs:";
+  out << runs_total << " runs:";
   for (const auto& [state, n] : counts) out << " " << state << "=" << n;
   out << "\n";
   char line[512];
@@ -200,6 +215,10 @@ std::string StatusReport::ToText() const {
                   r.state.c_str(), r.attempt, r.job_id.c_str(), r.params, r.tokens, loss.c_str(),
                   r.reason.c_str());
     out << line;
+  }
+  if (static_cast<int>(runs.size()) < runs_total) {
+    out << "(" << runs.size() << " of " << runs_total
+        << " runs listed: in flight and recently finished; --all lists every run)\n";
   }
   out << "fit: " << (fit_json == "null" ? "none yet" : json::parse(fit_json, nullptr, false).dump()) << "\n";
   if (narrowing_json != "null") out << "narrowing: " << narrowing_json << "\n";

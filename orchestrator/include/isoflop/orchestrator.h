@@ -172,9 +172,17 @@ struct RunStatus {
   std::string reason;
 };
 
+struct StatusOptions {
+  // true: every run. false: the runs in flight plus the `recent_finished` most recently finished
+  // (what a person reads; `status` answers in milliseconds at 10,000 runs).
+  bool all_runs = true;
+  int recent_finished = 20;
+};
+
 struct StatusReport {
-  std::vector<RunStatus> runs;
-  std::map<std::string, int> counts;  // state -> runs
+  std::vector<RunStatus> runs;        // all, or the selection of StatusOptions
+  int runs_total = 0;                 // in the database
+  std::map<std::string, int> counts;  // state -> runs (all runs)
   std::string fit_json;               // latest fit (JSON object) or "null"
   std::string plan_json;              // latest plan or "null"
   std::string narrowing_json;         // interval widths now vs. previous fit, or "null"
@@ -182,7 +190,7 @@ struct StatusReport {
   std::string ToText() const;
 };
 
-StatusOr<StatusReport> GetStatus(const std::string& db_path);
+StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions& options = {});
 
 // Cancels one run (by name, or sweep/name) or every live run. Returns how many were cancelled.
 StatusOr<int> CancelRuns(const std::string& db_path, const std::string& run, bool all);

@@ -118,17 +118,26 @@ double RingAllReduceSeconds(double bytes, int n, double link_gb_s, double effici
   return 2.0 * (n - 1) / n * bytes / (link_gb_s * kGB * efficiency);
 }
 
-// Activation bytes stored per transformer layer per micro-batch without recomputation,
-// Korthikanti et al. 2022 Eq. 1 (s b h (34 + 5 a s / h)) generalised to any FFN width: attention
-// 11 sbh + LayerNorms 4 sbh + MLP (3 sbh + 4 sbf for GELU; 3 sbh + 6 sbf for SwiGLU, whose two
-// input projections and the product are stored) + the a s^2 b score terms (5 a s^2 b), which
-// FlashAttention (Dao et al. 2022) does not materialise. Divided by t for tensor + sequence
-// parallelism (Korthikanti Eq. 5) and by the context-parallel degree c (the sequence is split).
+// Activation bytes stored per transformer layer per micro-batch without recomputation, in bf16.
+// GELU (GPT/Megatron, with dropout): Korthikanti et al. 2022 Eq. 1, s b h (34 + 5 a s / h) =
+// attention 11 sbh + LayerNorm inputs 4 sbh + MLP 3 sbh + 4 sbf (f = 4h gives 19 sbh) + the score
+// terms 5 a s^2 b (QK^T 2, softmax 2, dropout mask 1 byte per score).
+// SwiGLU (LLaMA: RMSNorm, no dropout), the same bookkeeping without the dropout masks and outputs:
+// attention: norm input 2h, QKV input 2h, Q 2h, K and V 2 x 2 kv_width, attention output 2h; MLP:
+// norm input 2h, MLP input 2h, gate, up and their product 3 x 2f; scores (QK^T and softmax) 4 a s.
+// FlashAttention (Dao et al. 2022) does not materialise the a s^2 b terms. Divided by t for tensor +
+// sequence parallelism (Korthikanti Eq. 5) and by the context-parallel degree c.
 double ActivationBytesPerLayer(const ModelShape& m, int b, int t, int c, bool flash) {
   const double s = m.seq_len, h = m.d_model, f = m.ffn, a = m.heads;
-  const double mlp = m.mlp == Mlp::kSwiglu ? 3 * h + 6 * f : 3 * h + 4 * f;
-  double bytes = s * b * (15 * h + mlp);
-  if (!flash) bytes += 5.0 * a * s * s * b;
+  double bytes = 0;
+  if (m.mlp == Mlp::kSwiglu) {
+    const double kv_width = static_cast<double>(m.kv_heads) * m.head_dim();
+    bytes = s * b * (12 * h + 4 * kv_width + 6 * f);
+    if (!flash) bytes += 4.0 * a * s * s * b;
+  } else {
+    bytes = s * b * (15 * h + 3 * h + 4 * f);
+    if (!flash) bytes += 5.0 * a * s * s * b;
+  }
   return bytes / (static_cast<double>(t) * c);
 }
 

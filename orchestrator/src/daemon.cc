@@ -155,15 +155,11 @@ StatusOr<std::vector<LiveRunRow>> Daemon::LiveRuns() {
 }
 
 std::vector<std::string> Daemon::TrainerArgv(const SweepSpec& spec, const std::string& run_dir) const {
+  // The trainer's command line (docs/interfaces.md); the wrapper appends --resume when a
+  // checkpoint exists.
   std::vector<std::string> argv = spec.trainer_command;
-  for (const char* a : {"--config"}) argv.push_back(a);
-  argv.push_back(run_dir + "/run.yaml");
-  argv.push_back("--data");
-  argv.push_back(spec.data);
-  argv.push_back("--out");
-  argv.push_back(run_dir);
-  argv.push_back("--device");
-  argv.push_back(spec.device);
+  argv.insert(argv.end(), {"--config", run_dir + "/run.yaml", "--data", spec.data, "--out", run_dir, "--device",
+                           spec.device});
   return argv;
 }
 

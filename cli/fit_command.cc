@@ -83,7 +83,7 @@ int RunFit(const FitFlags& flags) {
                flags.runs.c_str(), FitMethodName(options.method), LawFormName(options.law));
   FitSummary summary;
   Status s = Fit(*runs, options, &summary);
-  if (!s.ok()) return ReportError("fit", s);
+  if (!s.ok()) return ReportError("fit", s.WithContext(flags.runs));
   std::fprintf(stderr, "isoflop fit: done in %.2f s\n", summary.wall_time_s);
 
   const std::string json = summary.ToJson();

@@ -31,11 +31,11 @@ Result Isoflop(std::vector<std::string> args, const std::string& dir) {
 TEST(OrchestratorCliTest, MalformedSpecExitsTwoNamingFileLineFieldAndWritesNothing) {
   TempDir dir;
   testing::WriteFile(dir / "bad.yaml",
-                     testing::TinySpec("bad", dir / "runs", "local") + "retry: {max_attempts: lots}\n");
+                     testing::TinySpec("bad", dir / "runs", "local") + "max_in_flight: lots\n");
   Result r = Isoflop({"sweep", "submit", dir / "bad.yaml", "--db", dir / "state.db"}, dir.path());
   EXPECT_EQ(r.code, 2) << r.out;
   EXPECT_NE(r.out.find("bad.yaml:"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("retry"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max_in_flight: expected an integer"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir / "state.db"));
 }
 

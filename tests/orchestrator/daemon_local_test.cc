@@ -92,6 +92,32 @@ TEST(DaemonLocalTest, RunsTheSweepIngestsEveryResultAndRefitsAfterEachCompletion
   EXPECT_EQ(*check, "ok");
 }
 
+TEST(DaemonLocalTest, AHalfWrittenLastMetricsLineWaitsAndIsNotCountedCorrupt) {
+  TempDir dir;
+  std::string db = dir / "state.db";
+  std::string text = TinySpec("partial", dir / "runs", "local", "  fake_partial_line: 1\n", 1);
+  auto pos = text.find("  - {layers: 2, d_model: 64");
+  text.erase(pos, text.find("train:") - pos);
+  ASSERT_TRUE(SubmitText(dir / "s.yaml", text, db).ok());
+  pid_t daemon = testing::Spawn({ISOFLOP_DAEMON_HELPER, db}, dir / "daemon.log");
+  // While the last line is half-written the daemon has ingested steps 1 and 2 only.
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = GetStatus(db);
+        return r.ok() && r->runs[0].last_step == 2;
+      },
+      30));
+  auto mid = GetStatus(db);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(mid->runs[0].corrupt_lines, 0);
+  EXPECT_EQ(testing::WaitExit(daemon), 0) << ReadFile(dir / "daemon.log");
+  auto report = GetStatus(db);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->runs[0].state, "done");
+  EXPECT_EQ(report->runs[0].last_step, 3);  // the completed line was read once it was whole
+  EXPECT_EQ(report->runs[0].corrupt_lines, 0);
+}
+
 TEST(DaemonLocalTest, RetryPolicyFollowsTheTrainerExitCodes) {
   TempDir dir;
   std::string db = dir / "state.db";

@@ -5,7 +5,8 @@
 # Hoffmann et al. 2022's Approach 3 constants (times +-1% deterministic noise), so the refit loop
 # has a truth to recover.
 # Test knobs (read from run.yaml): fake_fail_first (attempts that exit fake_fail_code first),
-# fake_fail_code, fake_sleep_s, fake_corrupt_line (write one corrupt metrics line), fake_wait_signal
+# fake_fail_code, fake_sleep_s, fake_corrupt_line (write one corrupt metrics line), fake_partial_line
+# (write the last metrics line in two pieces, 3 s apart), fake_wait_signal
 # (sleep until SIGUSR1/SIGTERM, checkpoint, exit 75).
 set -u
 config= out= resume=0
@@ -44,7 +45,15 @@ if [ "$wait_signal" = 1 ] && [ "$resume" = 0 ]; then
   for _ in $(seq 1 600); do sleep 0.1; done
   exit 1
 fi
+partial=$(get fake_partial_line)
 for step in 1 2 3; do
+  if [ "$step" = 3 ] && [ -n "$partial" ]; then
+    # A line written in two pieces, as a live trainer's last line can be read half-written.
+    printf '{"step": 3, "tokens"' >> "$out/metrics.jsonl"
+    sleep 3
+    printf ': 3, "train_loss": %s}\n' "$loss" >> "$out/metrics.jsonl"
+    continue
+  fi
   printf '{"step": %d, "tokens": %d, "train_loss": %s, "lr": 0.001}\n' "$step" "$step" "$loss" >> "$out/metrics.jsonl"
   if [ "$step" = 2 ] && [ -n "$corrupt" ]; then echo '{"step": 2, "train_loss": nan-garbage' >> "$out/metrics.jsonl"; fi
 done

@@ -371,14 +371,16 @@ const char* OutcomeName(RunOutcome o) {
 }  // namespace
 
 std::string TrainSummary::BriefReport() const {
+  char eval[32] = "not measured";
+  if (final_eval_loss >= 0) std::snprintf(eval, sizeof eval, "%.4f", final_eval_loss);
   char buf[512];
   std::snprintf(
       buf, sizeof buf,
-      "%s: %lld/%lld steps, %lld tokens, train loss %.4f -> %.4f, eval loss %.4f, %.0f tok/s, MFU %.2f%%, "
+      "%s: %lld/%lld steps, %lld tokens, train loss %.4f -> %.4f, eval loss %s, %.0f tok/s, MFU %.2f%%, "
       "%.1f s",
       OutcomeName(outcome), static_cast<long long>(steps), static_cast<long long>(total_steps),
-      static_cast<long long>(tokens), first_train_loss, final_train_loss, final_eval_loss, tokens_per_s,
-      100.0 * mfu, wall_time_s);
+      static_cast<long long>(tokens), first_train_loss, final_train_loss, eval, tokens_per_s, 100.0 * mfu,
+      wall_time_s);
   return buf;
 }
 

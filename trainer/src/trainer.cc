@@ -243,7 +243,9 @@ class Run {
   double peak_flops_ = 0;
   FlopsPerToken fpt_;
   ParamCounts params_;
-  double tokens_per_s_ = 0, mfu_ = 0;
+  double tokens_per_s_ = 0, mfu_ = 0;  // of the last logged window
+  double attempt_train_s_ = 0;         // training steps of this attempt (no eval, no checkpoints)
+  double attempt_tokens_ = 0;
   Clock::time_point attempt_start_;
   double energy_at_attempt_start_j_ = 0;
 };
@@ -547,8 +549,8 @@ TrainSummary Run::MakeSummary(RunOutcome outcome, const std::string& message) {
   s.final_train_loss = prog_.last_loss;
   s.final_eval_loss = prog_.last_eval;
   s.wall_time_s = prog_.wall_time_s + SecondsSince(attempt_start_);
-  s.tokens_per_s = tokens_per_s_;
-  s.mfu = mfu_;
+  s.tokens_per_s = attempt_train_s_ > 0 ? attempt_tokens_ / attempt_train_s_ : tokens_per_s_;
+  s.mfu = attempt_train_s_ > 0 ? s.tokens_per_s / world_ * fpt_.total() / peak_flops_ : mfu_;
   s.energy_kwh = (prog_.energy_j + (monitor_->energy_kwh() * 3.6e6 - energy_at_attempt_start_j_)) / 3.6e6;
   s.run_dir = opt_.out_dir;
   return s;
@@ -624,6 +626,8 @@ StatusOr<TrainSummary> Run::Go() {
     window_tokens += static_cast<double>(cfg_.batch_tokens);
     window_time += step_s;
     ++window_steps;
+    attempt_train_s_ += step_s;
+    attempt_tokens_ += static_cast<double>(cfg_.batch_tokens);
     if (std::isnan(prog_.first_loss)) prog_.first_loss = loss;
     prog_.last_loss = loss;
 

@@ -164,6 +164,7 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
   const int c_tps = find({"tokens_per_s"});
   const int c_mfu = find({"mfu"});
   const int c_energy = find({"energy_kwh"});
+  const int c_run_dir = find({"run_dir"});
 
   std::vector<RunRecord> runs;
   while (std::getline(in, line)) {
@@ -215,6 +216,14 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
     ISOFLOP_RETURN_IF_ERROR(number(c_tps, "tokens_per_s", false, &r.tokens_per_s));
     ISOFLOP_RETURN_IF_ERROR(number(c_mfu, "mfu", false, &r.mfu));
     ISOFLOP_RETURN_IF_ERROR(number(c_energy, "energy_kwh", false, &r.energy_kwh));
+    // A run directory (docs/interfaces.md) fills throughput, MFU and energy the CSV left empty.
+    if (c_run_dir >= 0 && !cell(c_run_dir).empty()) {
+      RunRecord from_dir;
+      ISOFLOP_RETURN_IF_ERROR(FillFromRunDir(cell(c_run_dir), &from_dir).WithContext(where));
+      if (!std::isfinite(r.tokens_per_s)) r.tokens_per_s = from_dir.tokens_per_s;
+      if (!std::isfinite(r.mfu)) r.mfu = from_dir.mfu;
+      if (!std::isfinite(r.energy_kwh)) r.energy_kwh = from_dir.energy_kwh;
+    }
     runs.push_back(std::move(r));
   }
   if (runs.empty()) return Status::InvalidArgument(path + ": no data rows after the header");

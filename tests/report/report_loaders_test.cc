@@ -153,7 +153,18 @@ TEST(ReportLoaders, RunDirGivesThroughputMfuAndEnergyAndSkipsAHalfWrittenLine) {
   RunRecord none;
   EXPECT_TRUE(FillFromRunDir(dir + "/absent", &none).ok());
   EXPECT_TRUE(std::isnan(none.tokens_per_s));
+  // The runs CSV can name run directories (scripts/demo exports them from the sweep).
+  const std::string csv =
+      WriteTemp("runs_dirs.csv", "run_id,params,tokens,loss,run_dir\nr1,1e4,1e5,6.1," + dir + "\n");
+  auto runs = LoadRunsCsv(csv);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  EXPECT_DOUBLE_EQ((*runs)[0].tokens_per_s, 950.25);
+  EXPECT_DOUBLE_EQ((*runs)[0].mfu, 0.023);
   std::ofstream(dir + "/summary.json") << "{ broken";
+  auto broken_dir = LoadRunsCsv(csv);
+  ASSERT_FALSE(broken_dir.ok());
+  EXPECT_NE(broken_dir.status().message().find(csv + ":2"), std::string::npos)
+      << broken_dir.status().message();
   const Status bad = FillFromRunDir(dir, &r);
   EXPECT_EQ(bad.code(), Status::Code::kCorruption);
   EXPECT_NE(bad.message().find("summary.json"), std::string::npos);

@@ -170,7 +170,9 @@ StatusOr<std::string> RenderText(const ReportInput& input, const ReportOptions& 
 
 // CSV with a header, columns by name, case-insensitive: `params`, `tokens`, `loss` required
 // (loss may be empty for runs not done); optional `run_id`/`id`, `flops`, `state`,
-// `attempts`, `tokens_per_s`, `mfu`, `energy_kwh`; other columns ignored.
+// `attempts`, `tokens_per_s`, `mfu`, `energy_kwh`, `run_dir` (a run directory whose
+// metrics.jsonl/summary.json fill the three before it when empty; see FillFromRunDir); other
+// columns ignored.
 StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path);
 // fit.json as written by `isoflop fit --out` (docs/fit.md); unknown keys ignored.
 StatusOr<FitInfo> LoadFitJson(const std::string& path);

@@ -98,7 +98,13 @@ StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& s
 
   // Re-plan the target budget: N_opt, D_opt (Hoffmann et al. 2022, eq. 4) and a shape near N_opt.
   json plan;
-  if (fit.has_law) {
+  if (fit.has_law && !(std::isfinite(OptimalParams(fit.law, target)) && OptimalParams(fit.law, target) > 0 &&
+                       std::isfinite(OptimalTokens(fit.law, target)) && OptimalTokens(fit.law, target) > 0)) {
+    // E.g. every finished run at one budget: the law is not identified and eq. 4 has no answer.
+    plan = {{"target_budget_flops", target},
+            {"error", "the fitted law gives no finite compute-optimal N and D (runs at " +
+                          std::string("too few distinct budgets?); not re-planned")}};
+  } else if (fit.has_law) {
     double n_opt = OptimalParams(fit.law, target);
     double d_opt = OptimalTokens(fit.law, target);
     plan = {{"target_budget_flops", target},

@@ -1,6 +1,6 @@
 // The loop with the REAL trainer (isoflop-train, libtorch on CPU) on the local backend: five
-// ~25K-parameter GPTs on byte-level shards of tests/data/trainer_corpus_gpl3.txt, launched by the
-// daemon, every summary.json ingested, the law refitted on the five results.
+// 12K-83K-parameter GPTs at two budgets on byte-level shards of tests/data/trainer_corpus_gpl3.txt, launched by the
+// daemon, every summary.json ingested, the law refitted on the ten results.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -46,7 +46,7 @@ TEST(RealTrainerTest, TheDaemonRunsIsoflopTrainAndRefitsOnItsSummaries) {
   WriteCorpusShards(dir / "shards");
   std::string spec =
       "name: real\nbackend: local\nout_dir: \"" + dir / "runs" + "\"\ndata: \"" + dir / "shards" +
-      "\"\nbudgets_flops: [2e9]\n"
+      "\"\nbudgets_flops: [1e9, 3e9]\n"
       "models:\n"
       "  - {layers: 1, d_model: 32, heads: 2}\n"
       "  - {layers: 2, d_model: 32, heads: 2}\n"
@@ -68,7 +68,7 @@ TEST(RealTrainerTest, TheDaemonRunsIsoflopTrainAndRefitsOnItsSummaries) {
   ASSERT_EQ(testing::RunDaemonToIdle(o.db_path, dir / "daemon.log"), 0) << ReadFile(dir / "daemon.log");
   auto report = GetStatus(o.db_path);
   ASSERT_TRUE(report.ok());
-  ASSERT_EQ(report->counts["done"], 5)
+  ASSERT_EQ(report->counts["done"], 10)
       << report->ToText() << ReadFile(report->runs[0].run_dir + "/train.log");
   for (const RunStatus& r : report->runs) {
     auto summary = nlohmann::json::parse(ReadFile(r.run_dir + "/summary.json"));
@@ -77,7 +77,8 @@ TEST(RealTrainerTest, TheDaemonRunsIsoflopTrainAndRefitsOnItsSummaries) {
     EXPECT_EQ(r.corrupt_lines, 0) << r.name;
   }
   auto status = nlohmann::json::parse(report->ToJson());
-  EXPECT_EQ(status["fit"]["n_points"], 5) << report->ToText();
+  EXPECT_EQ(status["fit"]["n_points"], 10) << report->ToText();
+  EXPECT_TRUE(status["plan"].is_object()) << report->ToText();
 }
 
 }  // namespace

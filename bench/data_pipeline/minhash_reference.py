@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Python MinHash reference, datasketch-style, vectorised with numpy (the peer in
 docs/benchmarks.md, "Data pipeline").
 

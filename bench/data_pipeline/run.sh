@@ -14,4 +14,4 @@ echo "== C++ (one binary; per-stage core seconds; threads 1 and 2)" >&2
 "$build/bin/data_pipeline_bench" --source "$work/corpus/austen.jsonl" --corpus "$work/bench-$mb.jsonl" \
   --mb "$mb" --out "$work/out" --threads 1,2 --minhash-mb 100 | tee "$work/cpp.json"
 echo "== Python numpy MinHash reference (datasketch-style), first 100 MB of the same corpus" >&2
-python3 "$root/bench/data_pipeline/minhash_reference.py" "$work/bench-$mb.jsonl" 100 | tee "$work/python.json"
+/usr/bin/python3 "$root/bench/data_pipeline/minhash_reference.py" "$work/bench-$mb.jsonl" 100 | tee "$work/python.json"

@@ -158,8 +158,8 @@ std::vector<std::string> Daemon::TrainerArgv(const SweepSpec& spec, const std::s
   // The trainer's command line (docs/interfaces.md); the wrapper appends --resume when a
   // checkpoint exists.
   std::vector<std::string> argv = spec.trainer_command;
-  argv.insert(argv.end(), {"--config", run_dir + "/run.yaml", "--data", spec.data, "--out", run_dir, "--device",
-                           spec.device});
+  argv.insert(argv.end(), {"--config", run_dir + "/run.yaml", "--data", spec.data, "--out", run_dir,
+                           "--device", spec.device});
   return argv;
 }
 
@@ -336,7 +336,8 @@ Status Daemon::FinishAttempt(const LiveRunRow& run, const JobState& js, bool* co
             !summary["final_eval_loss"].is_number()) {
           state = "failed";
           reason = run.run_dir + "/summary.json: missing or without a numeric final_eval_loss";
-        } else if (summary.value("status", "done") == "diverged") {
+        } else if (summary.contains("status") && summary["status"].is_string() &&
+                   summary["status"].get<std::string>() == "diverged") {
           state = "diverged";
           reason = "trainer reported divergence";
         } else {

@@ -146,9 +146,14 @@ std::string IntervalNarrowing(const std::string& previous_fit_json, const std::s
   json cur = json::parse(current_fit_json, nullptr, false);
   if (prev.is_discarded() || cur.is_discarded() || !prev.contains("ci") || !cur.contains("ci")) return "null";
   json out = json::object();
+  auto is_interval = [](const json& v) {
+    return v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number();
+  };
   for (const auto& [name, iv] : cur["ci"].items()) {
     if (!prev["ci"].contains(name)) continue;
     const json& p = prev["ci"][name];
+    // A degenerate fit has null (non-finite) bounds: nothing to compare.
+    if (!is_interval(iv) || !is_interval(p)) continue;
     double w_now = iv[1].get<double>() - iv[0].get<double>();
     double w_prev = p[1].get<double>() - p[0].get<double>();
     json o = {{"width_prev", w_prev}, {"width_now", w_now}};

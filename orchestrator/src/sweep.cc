@@ -166,7 +166,14 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions
   report.fit_json = latest.empty() ? "null" : latest[0].first;
   report.plan_json = latest.empty() ? "null" : latest[0].second;
   report.narrowing_json = "null";
-  if (latest.size() == 2) report.narrowing_json = IntervalNarrowing(latest[1].first, latest[0].first);
+  if (latest.size() == 2) {
+    try {  // no exception escapes the library, whatever a stored fit holds
+      report.narrowing_json = IntervalNarrowing(latest[1].first, latest[0].first);
+    } catch (const std::exception& e) {
+      report.narrowing_json =
+          json{{"error", std::string("cannot compare the last two fits: ") + e.what()}}.dump();
+    }
+  }
   return report;
 }
 

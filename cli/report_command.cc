@@ -107,7 +107,8 @@ Status RunReport(const ReportFlags& f) {
       return Status::IOError(f.out + ": cannot rename " + tmp);
   }
   if (f.text) {
-    auto text = report::RenderText(input, options, &summary);
+    report::ReportSummary text_summary;
+    auto text = report::RenderText(input, options, f.out.empty() ? &summary : &text_summary);
     if (!text.ok()) return text.status();
     std::cout << *text;
   }

@@ -432,6 +432,7 @@ std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
       {"plan/shape_params", "parameters of the chosen shape N", 1},
       {"plan/train_tokens", "training tokens D", 1},
       {"plan/loss_pred", "predicted final loss [nats/token]", 1},
+      {"law/source", "law used for the plan", 1},
       {"shape/layers", "layers", 1},
       {"shape/d_model", "d_model", 1},
       {"shape/heads", "heads", 1},
@@ -459,7 +460,13 @@ std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
     std::string value = it->second;
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
-    if (end != value.c_str() && *end == '\0') value = FormatNumber(v * h.scale, 4);
+    if (end != value.c_str() && *end == '\0') {
+      const double scaled = v * h.scale;
+      // Counts (layers, GPUs, widths) print whole; measures get 4 significant digits.
+      value = (scaled == std::floor(scaled) && std::fabs(scaled) < 1e7)
+                  ? std::to_string(static_cast<long long>(scaled))
+                  : FormatNumber(scaled, 4);
+    }
     const std::string key = h.key;
     out.push_back({h.label, value, key.substr(key.find('/') + 1)});
   }

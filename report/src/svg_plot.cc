@@ -175,6 +175,14 @@ std::vector<Tick> MakeTicks(Scale scale, double lo, double hi) {
       }
       if (ticks.size() >= 4) break;
     }
+    // Many ticks: keep the grid, label only 1, 2 and 5 × 10^k so labels never overlap.
+    if (ticks.size() > 7) {
+      for (Tick& t : ticks) {
+        const double m = t.value / std::pow(10.0, std::floor(std::log10(t.value) + 1e-9));
+        if (std::fabs(m - 1) > 1e-6 && std::fabs(m - 2) > 1e-6 && std::fabs(m - 5) > 1e-6)
+          t.label_svg.clear(), t.major = false;
+      }
+    }
     return ticks;
   }
   const int step = span > 16 ? 4 : span > 8 ? 2 : 1;

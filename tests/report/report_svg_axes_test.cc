@@ -26,6 +26,14 @@ TEST(ReportSvgAxes, NarrowLogRangeGetsPlainNumberTicks) {
   EXPECT_DOUBLE_EQ(ticks.back().value, 5);
 }
 
+TEST(ReportSvgAxes, CrowdedLogTicksLabelOnlyOneTwoFive) {
+  const auto ticks = MakeTicks(Scale::kLog, 11000, 160000);  // the demo's parameter range
+  int labelled = 0;
+  for (const auto& t : ticks) labelled += !t.label_svg.empty();
+  EXPECT_LE(labelled, 6);
+  EXPECT_GT(ticks.size(), static_cast<size_t>(labelled));  // unlabelled grid lines remain
+}
+
 TEST(ReportSvgAxes, LinearTicksAreNiceNumbers) {
   const auto ticks = MakeTicks(Scale::kLinear, -0.13, 0.21);
   ASSERT_FALSE(ticks.empty());

@@ -61,23 +61,28 @@ Status LoadFromDb(const std::string& db, report::ReportInput* input) {
 }
 #endif
 
+// A missing input file is bad input for the user (exit 2), whatever the library calls it.
+Status AsBadInput(const Status& s) {
+  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
+}
+
 Status RunReport(const ReportFlags& f) {
   if (f.db.empty() == f.runs.empty()) return Status::InvalidArgument("give exactly one of --db or --runs");
   if (f.out.empty() && !f.text) return Status::InvalidArgument("give --out report.html, or --text");
   report::ReportInput input;
   if (!f.fit.empty()) {
     auto fit = report::LoadFitJson(f.fit);
-    if (!fit.ok()) return fit.status();
+    if (!fit.ok()) return AsBadInput(fit.status());
     input.fit = *fit;
   }
   if (!f.plan.empty()) {
     auto plan = report::LoadPlanJson(f.plan);
-    if (!plan.ok()) return plan.status();
+    if (!plan.ok()) return AsBadInput(plan.status());
     input.plan = *plan;
   }
   if (!f.runs.empty()) {
     auto runs = report::LoadRunsCsv(f.runs);
-    if (!runs.ok()) return runs.status();
+    if (!runs.ok()) return AsBadInput(runs.status());
     input.runs = *runs;
     input.source = f.runs;
   } else {

@@ -77,8 +77,10 @@ void QuietCeresWarnings() {
 
 }  // namespace
 
-SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x) {
+SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x,
+                           Tolerances tolerances) {
   QuietCeresWarnings();
+  const bool coarse = tolerances == Tolerances::kCoarse;
   ceres::GradientProblem problem(new HuberLogLossFunction(&points, form, options.huber_delta));
   ceres::GradientProblemSolver::Options solver_options;
   solver_options.line_search_direction_type = ceres::LBFGS;
@@ -86,6 +88,12 @@ SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions&
   solver_options.function_tolerance = options.function_tolerance;
   solver_options.gradient_tolerance = options.gradient_tolerance;
   solver_options.parameter_tolerance = options.parameter_tolerance;
+  if (coarse) {
+    solver_options.function_tolerance = std::max(kCoarseFunctionTolerance, options.function_tolerance);
+    solver_options.gradient_tolerance = std::max(kCoarseGradientTolerance, options.gradient_tolerance);
+    solver_options.parameter_tolerance = std::max(kCoarseParameterTolerance, options.parameter_tolerance);
+    solver_options.max_lbfgs_rank = kCoarseLbfgsRank;
+  }
   solver_options.logging_type = ceres::SILENT;
   ceres::GradientProblemSolver::Summary summary;
   ceres::Solve(solver_options, problem, x, &summary);
@@ -121,21 +129,63 @@ Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoi
                   const FitOptions& options, int threads, MultiStartResult* result) {
   const int n = static_cast<int>(starts.size());
   const int k = NumLawParameters(form);
+
+  // Phase 1: every start, independently (in parallel), to the coarse tolerances: most
+  // of a tight solve's iterations are spent creeping along flat valleys that end at a local optimum
+  // (docs/fit.md, "Two phases"), so stopping early there loses nothing.
   std::vector<std::vector<double>> finals(n, std::vector<double>(k));
   std::vector<SolveResult> solved(n);
   ParallelFor(n, threads, [&](int i) {
     StartToVector(starts[i], form, finals[i].data());
-    solved[i] = SolveFromStart(points, form, options, finals[i].data());
+    solved[i] = SolveFromStart(points, form, options, finals[i].data(), Tolerances::kCoarse);
   });
 
-  // Deterministic reduction: lowest objective, ties to the lower start index.
+  // Deterministic order: lowest objective first, ties to the lower start index.
   std::vector<int> order;
   for (int i = 0; i < n; ++i)
     if (solved[i].usable) order.push_back(i);
   if (order.empty()) return Status::FailedPrecondition("no start converged to a finite objective");
   std::stable_sort(order.begin(), order.end(),
                    [&](int l, int r) { return solved[l].objective < solved[r].objective; });
-  const int best = order.front();
+
+  // Distinct basins, best first: a phase-1 end is a new basin if its objective differs from every kept
+  // one by more than the optimum tolerance (relative to the best phase-1 objective).
+  const double phase1_tol = options.optimum_relative_tolerance * std::fabs(solved[order.front()].objective);
+  std::vector<int> basins;
+  for (int i : order) {
+    bool is_new = true;
+    for (int b : basins)
+      if (std::fabs(solved[i].objective - solved[b].objective) <= phase1_tol) is_new = false;
+    if (!is_new) continue;
+    basins.push_back(i);
+    if (static_cast<int>(basins.size()) == kPolishBasins) break;
+  }
+
+  // Phase 2: polish the best basins' representatives to the final tolerances (in parallel, each one
+  // independent, so the result does not depend on the thread count).
+  {
+    const int polish = static_cast<int>(basins.size());
+    std::vector<std::vector<double>> polished_x(polish);
+    std::vector<SolveResult> polished(polish);
+    ParallelFor(polish, threads, [&](int j) {
+      polished_x[j] = finals[basins[j]];
+      polished[j] = SolveFromStart(points, form, options, polished_x[j].data(), Tolerances::kFinal);
+    });
+    for (int j = 0; j < polish; ++j) {
+      const int i = basins[j];
+      // A polish never raises the objective (L-BFGS with a Wolfe line search only accepts decreases);
+      // an unusable one (never seen) keeps the phase-1 end.
+      if (!polished[j].usable) continue;
+      polished[j].iterations += solved[i].iterations;
+      solved[i] = polished[j];
+      finals[i] = std::move(polished_x[j]);
+    }
+    std::sort(basins.begin(), basins.end(), [&](int l, int r) {
+      if (solved[l].objective != solved[r].objective) return solved[l].objective < solved[r].objective;
+      return l < r;
+    });
+  }
+  const int best = basins.front();
   const double best_objective = solved[best].objective;
 
   result->law = VectorToLaw(finals[best].data(), form);
@@ -143,24 +193,24 @@ Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoi
   result->starts = n;
   result->best_index = best;
   result->iterations_best = solved[best].iterations;
+  // With two phases a start counts as reaching the optimum when its phase-1 end is already within the
+  // optimum tolerance of the polished optimum (docs/fit.md defines it); the polished starts count with
+  // their polished objective.
   result->starts_at_optimum = 0;
   const double tol = options.optimum_relative_tolerance * std::fabs(best_objective);
   for (int i : order)
     if (solved[i].objective - best_objective <= tol) ++result->starts_at_optimum;
 
-  // Distinct local optima, best first: a later optimum is new if its objective differs from every kept
-  // one by more than the optimum tolerance.
+  // Distinct local optima (parameter vectors), best first, for warm-starting bootstrap resamples.
   result->distinct_optima.clear();
   std::vector<double> kept_objectives;
-  constexpr int kMaxDistinct = 8;
-  for (int i : order) {
+  for (int i : basins) {
     bool is_new = true;
     for (double o : kept_objectives)
       if (std::fabs(solved[i].objective - o) <= tol) is_new = false;
     if (!is_new) continue;
     kept_objectives.push_back(solved[i].objective);
     result->distinct_optima.push_back(finals[i]);
-    if (static_cast<int>(result->distinct_optima.size()) == kMaxDistinct) break;
   }
   return Status::OK();
 }

@@ -49,14 +49,29 @@ struct SolveResult {
   int iterations = 0;
   bool usable = false;  // finite objective and parameters
 };
-SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x);
+// Two-phase multi-start (docs/fit.md, "Two phases"). Phase 1 solves every start to these coarse
+// tolerances (never tighter than FitOptions' own) with a shorter L-BFGS memory; phase 2 polishes the
+// best kPolishBasins distinct phase-1 ends (objectives more than optimum_relative_tolerance apart) to
+// FitOptions' tolerances, and the best polished end is the fit. Chosen by measurement on the Epoch data
+// (docs/benchmarks.md, "Fitter").
+inline constexpr double kCoarseFunctionTolerance = 1e-7;
+inline constexpr double kCoarseGradientTolerance = 1e-10;
+inline constexpr double kCoarseParameterTolerance = 1e-8;
+inline constexpr int kCoarseLbfgsRank = 10;
+inline constexpr int kPolishBasins = 8;
+
+// kFinal: FitOptions' tolerances (Ceres' default L-BFGS rank); kCoarse: the phase-1 settings above.
+enum class Tolerances { kFinal, kCoarse };
+SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions& options, double* x,
+                           Tolerances tolerances = Tolerances::kFinal);
 
 // The K starts with the lowest objective (ties: lower index), in their original order.
 std::vector<StartPoint> ScreenStarts(const Points& points, LawForm form, double delta,
                                      const std::vector<StartPoint>& starts, int keep, int threads);
 
-// The multi-start optimisation: every start solved independently (in parallel), the best objective
-// kept, ties broken by the lower start index, so the answer never depends on the thread count.
+// The multi-start optimisation: every start solved independently (in parallel) to the coarse
+// tolerances, the best kPolishBasins distinct basins polished to the final ones, the best objective kept,
+// ties broken by the lower start index, so the answer never depends on the thread count.
 struct MultiStartResult {
   ScalingLaw law;
   double objective = 0;

@@ -5,13 +5,14 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "isoflop/report.h"
 #ifdef ISOFLOP_HAVE_ORCHESTRATOR
-#include "isoflop/orchestrator.h"
+#include "isoflop/orchestrator_report.h"
 #endif
 
 namespace isoflop::cli {
@@ -24,40 +25,13 @@ struct ReportFlags {
 };
 
 #ifdef ISOFLOP_HAVE_ORCHESTRATOR
-// The daemon's runs, fit and plan, as the report's plain structs.
+// The daemon's runs, fit and plan, as the report's plain structs (the orchestrator's bridge,
+// shared with the daemon's live report at `/`).
 Status LoadFromDb(const std::string& db, report::ReportInput* input) {
-  auto status = orchestrator::GetStatus(db);
-  if (!status.ok()) return status.status();
-  for (const orchestrator::RunStatus& r : status->runs) {
-    report::RunRecord rec;
-    rec.id = r.sweep.empty() ? r.name : r.sweep + "/" + r.name;
-    rec.params = r.params;
-    rec.tokens = r.tokens;
-    rec.flops = r.budget_flops > 0 ? r.budget_flops : report::kUnknown;
-    auto state = report::ParseRunState(r.state);
-    if (!state.ok()) return state.status().WithContext(db + ": run " + rec.id);
-    rec.state = *state;
-    rec.loss = r.final_eval_loss ? *r.final_eval_loss : report::kUnknown;
-    // A live run is drawn at its latest training loss (hollow marker) until it has an eval loss.
-    if (rec.state == report::RunState::kRunning && !r.final_eval_loss && r.last_train_loss)
-      rec.loss = *r.last_train_loss;
-    rec.attempts = r.attempt;
-    if (!r.run_dir.empty()) {
-      const Status filled = report::FillFromRunDir(r.run_dir, &rec);
-      if (!filled.ok()) std::fprintf(stderr, "isoflop report: %s (skipped)\n", filled.message().c_str());
-    }
-    input->runs.push_back(rec);
-  }
-  if (input->runs.empty()) return Status::FailedPrecondition(db + ": no runs in the database yet");
-  if (!input->fit && status->fit_json != "null" && !status->fit_json.empty()) {
-    auto fit = report::ParseFitJson(status->fit_json, db + " (latest fit)");
-    if (fit.ok()) input->fit = *fit;
-  }
-  if (!input->plan && status->plan_json != "null" && !status->plan_json.empty()) {
-    auto plan = report::ParsePlanJson(status->plan_json, db + " (latest plan)");
-    if (plan.ok()) input->plan = *plan;
-  }
-  return Status::OK();
+  std::vector<std::string> notes;
+  const Status s = orchestrator::FillReportInputFromDb(db, input, &notes);
+  for (const auto& n : notes) std::fprintf(stderr, "isoflop report: %s\n", n.c_str());
+  return s;
 }
 #endif
 

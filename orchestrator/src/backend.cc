@@ -131,12 +131,13 @@ StatusOr<std::string> RunProgram(const std::vector<std::string>& argv, int* exit
   return out;
 }
 
-std::unique_ptr<Backend> MakeLocalBackend(int slots);
+std::unique_ptr<Backend> MakeLocalBackend(int slots, const std::vector<int>& gpus);
 StatusOr<std::unique_ptr<Backend>> MakeSlurmBackend(const std::string& slurm_conf);
 
 StatusOr<std::unique_ptr<Backend>> MakeBackend(const std::string& backend, int local_slots,
-                                               const std::string& slurm_conf) {
-  if (backend == "local") return MakeLocalBackend(local_slots);
+                                               const std::string& slurm_conf,
+                                               const std::vector<int>& local_gpus) {
+  if (backend == "local") return MakeLocalBackend(local_slots, local_gpus);
   if (backend == "slurm") return MakeSlurmBackend(slurm_conf);
   return Status::InvalidArgument("backend: expected local or slurm, got '" + backend + "'");
 }

@@ -59,11 +59,17 @@ class Backend {
   // Runs that can be in flight at once on this backend (local: slots; Slurm: unlimited here,
   // the spec's max_in_flight throttles).
   virtual int Capacity() const = 0;
+  // GPUs free to hand out now, or -1 when this backend does not manage GPUs (Slurm's gres does;
+  // the local backend only when given GPU ids). The daemon launches a run asking for G GPUs
+  // only when at least G are free, so a run never starts without its GPUs.
+  virtual int FreeGpus() const { return -1; }
 };
 
-// backend: "local" or "slurm". slurm_conf: SLURM_CONF ("" = environment).
+// backend: "local" or "slurm". slurm_conf: SLURM_CONF ("" = environment). local_gpus: the GPU
+// ids the local backend hands out (empty: GPUs not managed).
 StatusOr<std::unique_ptr<Backend>> MakeBackend(const std::string& backend, int local_slots,
-                                               const std::string& slurm_conf);
+                                               const std::string& slurm_conf,
+                                               const std::vector<int>& local_gpus = {});
 
 // The wrapper; see backend.cc.
 extern const char* const kLaunchScript;

@@ -6,6 +6,7 @@
 // inside a transaction); SIGHUP re-reads every sweep's spec. Beast serves read-only JSON.
 #include <signal.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <utility>  // before Boost 1.74 asio under C++20 (std::exchange)
 
@@ -92,11 +93,17 @@ Status Daemon::LoadSweeps() {
     if (backends_.count(spec.backend)) continue;
     int slots = 1;
     std::string conf;
+    std::vector<int> gpus;  // the union of the local sweeps' local.gpus (one machine, one pool)
     for (const auto& [_, s] : sweeps_) {
       if (s.backend == "local") slots = std::max(slots, s.local_slots);
+      if (s.backend == "local") {
+        for (int g : s.local_gpus) {
+          if (std::find(gpus.begin(), gpus.end(), g) == gpus.end()) gpus.push_back(g);
+        }
+      }
       if (s.backend == "slurm" && conf.empty()) conf = s.slurm.conf;
     }
-    auto backend = MakeBackend(spec.backend, slots, conf);
+    auto backend = MakeBackend(spec.backend, slots, conf, gpus);
     if (!backend.ok()) return backend.status();
     Log("backend " + (*backend)->name());
     backends_[spec.backend] = std::move(*backend);
@@ -242,6 +249,8 @@ StatusOr<int> Daemon::LaunchPending() {
   if (!q.ok()) return q.status();
   (*q)->Bind(1, NowSeconds());
   std::vector<LiveRunRow> chosen;
+  std::map<std::string, int> free_gpus;  // per backend, counting the runs chosen in this tick
+  for (const auto& [name, b] : backends_) free_gpus[name] = b->FreeGpus();
   while ((*q)->Step()) {
     LiveRunRow r;
     r.id = (*q)->Int(0);
@@ -257,6 +266,11 @@ StatusOr<int> Daemon::LaunchPending() {
     if (spec.backend == "local") cap = std::min(cap, spec.local_slots);
     if (in_flight[spec.backend] >= backends_.at(spec.backend)->Capacity()) continue;
     if (in_flight_sweep[r.sweep_id] >= cap) continue;
+    int& gpus_free = free_gpus[spec.backend];
+    if (gpus_free >= 0 && spec.resources.gpus > 0) {
+      if (gpus_free < spec.resources.gpus) continue;  // waits for its GPUs
+      gpus_free -= spec.resources.gpus;
+    }
     in_flight[spec.backend]++;
     in_flight_sweep[r.sweep_id]++;
     r.key = "ifl-" + std::to_string(r.sweep_id) + "-" + std::to_string(r.id) + "-a" +

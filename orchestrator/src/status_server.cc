@@ -1,4 +1,5 @@
 // Read-only status API (Boost.Beast, on the daemon's io_context). Loopback by default; GET only.
+// `/` is the live HTML report (report library); /api/* is JSON.
 // Each request reads a consistent snapshot through its own connection (WAL), so a slow client never
 // holds the daemon's write lock.
 #include <utility>  // before Boost 1.74 asio under C++20 (std::exchange)
@@ -10,6 +11,8 @@
 
 #include "daemon_internal.h"
 #include "isoflop/orchestrator.h"
+#include "isoflop/orchestrator_report.h"
+#include "isoflop/report.h"
 
 namespace isoflop::orchestrator {
 
@@ -21,8 +24,68 @@ using nlohmann::json;
 
 namespace {
 
-std::pair<http::status, std::string> Route(const std::string& target, const std::string& db_path) {
+struct Reply {
+  http::status status = http::status::ok;
+  std::string body;
+  std::string content_type = "application/json";
+};
+
+// Escapes text for an HTML body (error pages only; the report escapes its own content).
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// The live report (issue 7): rendered by the report library from the database as it is now,
+// on every request, so a browser refresh shows the latest runs, fit and plan.
+Reply LiveReport(const std::string& db_path) {
+  Reply reply;
+  reply.content_type = "text/html; charset=utf-8";
+  report::ReportInput input;
+  input.source = db_path + " (live)";
+  const Status filled = FillReportInputFromDb(db_path, &input);
+  std::string problem;
+  if (filled.ok()) {
+    auto html = report::RenderHtml(input, report::ReportOptions{});
+    if (html.ok()) {
+      reply.body = std::move(*html);
+      return reply;
+    }
+    problem = html.status().message();
+    reply.status = http::status::internal_server_error;
+  } else if (filled.code() == Status::Code::kFailedPrecondition) {
+    problem = filled.message();  // no runs yet: a normal state at the start of a sweep
+  } else {
+    problem = filled.message();
+    reply.status = http::status::service_unavailable;
+  }
+  reply.body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>isoflop</title></head><body><p>" +
+               HtmlEscape(problem) +
+               "</p><p>JSON: /api/status, /api/runs, /api/fit, /api/plan</p></body></html>";
+  return reply;
+}
+
+Reply Route(const std::string& target, const std::string& db_path) {
   std::string path = target.substr(0, target.find('?'));
+  if (path == "/" || path == "/index.html") return LiveReport(db_path);
   StatusOptions options;
   options.all_runs = path == "/api/runs";  // the other endpoints list only live and recent runs
   auto report = GetStatus(db_path, options);
@@ -34,10 +97,11 @@ std::pair<http::status, std::string> Route(const std::string& target, const std:
   if (path == "/api/fit")
     return {http::status::ok, json{{"fit", all["fit"]}, {"narrowing", all["narrowing"]}}.dump(2)};
   if (path == "/api/plan") return {http::status::ok, all["plan"].dump(2)};
-  if (path == "/api/status" || path == "/") return {http::status::ok, all.dump(2)};
-  return {http::status::not_found, json{{"error", "no such endpoint: " + path},
-                                        {"endpoints", {"/api/runs", "/api/fit", "/api/plan", "/api/status"}}}
-                                       .dump()};
+  if (path == "/api/status") return {http::status::ok, all.dump(2)};
+  return {http::status::not_found,
+          json{{"error", "no such endpoint: " + path},
+               {"endpoints", {"/", "/api/runs", "/api/fit", "/api/plan", "/api/status"}}}
+              .dump()};
 }
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -62,9 +126,10 @@ class Session : public std::enable_shared_from_this<Session> {
       response->result(http::status::method_not_allowed);
       response->body() = R"({"error": "read-only API: GET only"})";
     } else {
-      auto [status, body] = Route(std::string(request_.target()), db_path_);
-      response->result(status);
-      response->body() = std::move(body);
+      Reply reply = Route(std::string(request_.target()), db_path_);
+      response->result(reply.status);
+      response->set(http::field::content_type, reply.content_type);
+      response->body() = std::move(reply.body);
     }
     response->keep_alive(false);
     response->prepare_payload();

@@ -277,8 +277,27 @@ StatusOr<SweepSpec> ParseSweepSpecText(const std::string& text, const std::strin
       spec.slurm.conf = r.Resolve(spec.slurm.conf);
     }
     if (const YAML::Node local = root["local"]; local.IsDefined()) {
-      ISOFLOP_RETURN_IF_ERROR(r.CheckKeys(local, "local", {"slots"}));
+      ISOFLOP_RETURN_IF_ERROR(r.CheckKeys(local, "local", {"slots", "gpus"}));
       ISOFLOP_RETURN_IF_ERROR(r.Int(local["slots"], "local.slots", &spec.local_slots, 1));
+      if (const YAML::Node gpus = local["gpus"]; gpus.IsDefined()) {
+        if (!gpus.IsSequence()) return r.Error(gpus, "local.gpus", "expected a list of GPU ids, e.g. [0, 1]");
+        for (size_t i = 0; i < gpus.size(); ++i) {
+          const std::string field = "local.gpus[" + std::to_string(i) + "]";
+          int id = 0;
+          ISOFLOP_RETURN_IF_ERROR(r.Int(gpus[i], field, &id, 0));
+          for (int seen : spec.local_gpus) {
+            if (seen == id) return r.Error(gpus[i], field, "GPU " + std::to_string(id) + " is listed twice");
+          }
+          spec.local_gpus.push_back(id);
+        }
+      }
+    }
+    // A run that asks for more GPUs than the local backend has could never start: bad input now.
+    if (spec.backend == "local" && !spec.local_gpus.empty() &&
+        spec.resources.gpus > static_cast<int>(spec.local_gpus.size())) {
+      return r.Error(root["resources"]["gpus"], "resources.gpus",
+                     std::to_string(spec.resources.gpus) + " GPUs per run, but local.gpus lists only " +
+                         std::to_string(spec.local_gpus.size()));
     }
     ISOFLOP_RETURN_IF_ERROR(r.Int(root["max_in_flight"], "max_in_flight", &spec.max_in_flight, 1));
     ISOFLOP_RETURN_IF_ERROR(

@@ -31,6 +31,11 @@ mkdir -p "$out"
 attempts_file="$out/fake_attempts"
 n=$(( $(cat "$attempts_file" 2>/dev/null || echo 0) + 1 ))
 echo "$n" > "$attempts_file"
+# The GPUs the local backend gave this attempt, with when it held them (docs/orchestrator.md).
+if [ -n "${CUDA_VISIBLE_DEVICES+set}" ]; then
+  printf 'start %s %s\n' "$(date +%s.%N)" "$CUDA_VISIBLE_DEVICES" >> "$out/fake_gpus"
+  trap 'printf "end %s\n" "$(date +%s.%N)" >> "$out/fake_gpus"' EXIT
+fi
 echo "fake_trainer attempt $n resume=$resume args: config=$config"
 [ "$resume" = 1 ] && echo "$n" >> "$out/fake_resumed"
 if [ "$n" -le "$fail_first" ]; then echo "fake_trainer: failing on purpose with $fail_code"; exit "$fail_code"; fi

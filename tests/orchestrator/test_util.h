@@ -112,9 +112,9 @@ inline int RunDaemonToIdle(const std::string& db, const std::string& log) {
   return WaitExit(Spawn({ISOFLOP_DAEMON_HELPER, db}, log));
 }
 
-// A minimal HTTP/1.0 client over a blocking socket (no curl on a fresh machine): the body, or ""
-// when nothing answers.
-inline std::string Http(const std::string& method, int port, const std::string& target) {
+// A minimal HTTP/1.0 client over a blocking socket (no curl on a fresh machine): the whole
+// response (status line, headers, body), or "" when nothing answers.
+inline std::string HttpResponse(const std::string& method, int port, const std::string& target) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -131,6 +131,12 @@ inline std::string Http(const std::string& method, int port, const std::string& 
   ssize_t n;
   while ((n = ::read(fd, buf, sizeof buf)) > 0) resp.append(buf, static_cast<size_t>(n));
   ::close(fd);
+  return resp;
+}
+
+// The body of HttpResponse, or "" when nothing answers.
+inline std::string Http(const std::string& method, int port, const std::string& target) {
+  std::string resp = HttpResponse(method, port, target);
   auto body = resp.find("\r\n\r\n");
   return body == std::string::npos ? "" : resp.substr(body + 4);
 }

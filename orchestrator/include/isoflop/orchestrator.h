@@ -73,7 +73,12 @@ struct SweepSpec {
   Resources resources;
   RetryPolicy retry;
   SlurmSettings slurm;
-  int local_slots = 2;             // concurrent runs on the local backend
+  int local_slots = 2;  // concurrent runs on the local backend
+  // GPU ids of this machine the local backend hands out (`local.gpus: [0, 1]`). Empty: GPUs are
+  // not managed (runs inherit the daemon's CUDA_VISIBLE_DEVICES). Non-empty: each run gets
+  // resources.gpus ids of its own in CUDA_VISIBLE_DEVICES ("" when it asks for none), disjoint
+  // from every other running run's; a run waits until enough are free.
+  std::vector<int> local_gpus;
   int max_in_flight = 64;          // submission throttle for any backend
   double target_budget_flops = 0;  // re-planned after each refit (0: largest budget x 100)
   std::string yaml;                // the spec text, stored with the sweep

@@ -30,30 +30,6 @@ struct Reply {
   std::string content_type = "application/json";
 };
 
-// Escapes text for an HTML body (error pages only; the report escapes its own content).
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 // The live report (issue 7): rendered by the report library from the database as it is now,
 // on every request, so a browser refresh shows the latest runs, fit and plan.
 Reply LiveReport(const std::string& db_path) {
@@ -78,7 +54,7 @@ Reply LiveReport(const std::string& db_path) {
     reply.status = http::status::service_unavailable;
   }
   reply.body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>isoflop</title></head><body><p>" +
-               HtmlEscape(problem) +
+               report::XmlEscape(problem) +
                "</p><p>JSON: /api/status, /api/runs, /api/fit, /api/plan</p></body></html>";
   return reply;
 }

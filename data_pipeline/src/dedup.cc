@@ -3,10 +3,15 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <numeric>
 #include <thread>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace isoflop::data {
 namespace {
@@ -66,25 +71,230 @@ std::string ShingleNormalize(std::string_view text) {
   return out;
 }
 
-std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram) {
-  std::string normalized = ShingleNormalize(text);
-  std::vector<size_t> word_starts;
-  for (size_t i = 0; i < normalized.size(); ++i) {
-    if (i == 0 || normalized[i - 1] == ' ') word_starts.push_back(i);
+namespace {
+
+// Byte classes of ShingleNormalize, one table lookup per byte (C locale: isspace/ispunct).
+enum ByteClass : uint8_t { kWordByte, kUpper, kDigit, kSeparator, kE2 };
+
+constexpr std::array<uint8_t, 256> MakeByteClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (c >= 'A' && c <= 'Z') {
+      t[c] = kUpper;
+    } else if (c >= '0' && c <= '9') {
+      t[c] = kDigit;
+    } else if (c < 0x20 || c == ' ' || (c >= 0x21 && c <= 0x7E && !alnum)) {
+      t[c] = kSeparator;  // control, space, ASCII punctuation (DEL 0x7F stays a word byte)
+    } else if (c == 0xE2) {
+      t[c] = kE2;  // U+2010–U+203F start with E2 80
+    } else {
+      t[c] = kWordByte;
+    }
   }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kByteClass = MakeByteClasses();
+
+// MurmurHash3's 64-bit finaliser (Appleby): a bijection of 64-bit words with full avalanche.
+inline uint64_t Fmix64(uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+constexpr uint64_t kWordSeed = 0x243f6a8885a308d3ULL;     // digits of π
+constexpr uint64_t kShingleBase = 0x9e3779b97f4a7c15ULL;  // odd: multiplication is invertible
+
+// Word hash: the word's bytes packed 8 at a time into a 64-bit lane, each full lane folded
+// into a chain through Fmix64. Words of ≤ 8 bytes (no zero bytes) map injectively to a lane
+// and Fmix64 is a bijection, so distinct short words never collide.
+class WordHashState {
+ public:
+  void Push(unsigned char c) {
+    packed_ = packed_ << 8 | c;
+    if (++lane_bytes_ == 8) {
+      chain_ = Fmix64(chain_ ^ packed_);
+      packed_ = 0;
+      lane_bytes_ = 0;
+    }
+  }
+  uint64_t Finish() {
+    uint64_t h = Fmix64(chain_ ^ packed_);
+    *this = WordHashState();
+    return h;
+  }
+
+ private:
+  uint64_t chain_ = kWordSeed, packed_ = 0;
+  unsigned lane_bytes_ = 0;
+};
+
+// Calls emit(word hash) for each word of ShingleNormalize(text), in order, without building
+// the normalised copy: the same byte rules, applied while scanning.
+template <typename Emit>
+void ForEachWordHash(std::string_view text, Emit&& emit) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  WordHashState word;
+  bool in_word = false;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = p[i];
+    switch (kByteClass[c]) {
+      case kWordByte:
+        break;
+      case kUpper:
+        c = static_cast<unsigned char>(c + 32);
+        break;
+      case kDigit:
+        c = '0';  // a digit run is one "0"
+        while (i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9') ++i;
+        break;
+      case kE2:
+        if (i + 2 < n && p[i + 1] == 0x80) {
+          i += 2;
+          if (in_word) emit(word.Finish()), in_word = false;
+          continue;
+        }
+        break;
+      default:  // kSeparator
+        if (in_word) emit(word.Finish()), in_word = false;
+        continue;
+    }
+    word.Push(c);
+    in_word = true;
+  }
+  if (in_word) emit(word.Finish());
+}
+
+uint64_t PowMod64(uint64_t base, int exponent) {
+  uint64_t r = 1;
+  for (int e = 0; e < exponent; ++e) r *= base;
+  return r;
+}
+
+// Calls emit(shingle hash) for each word n-gram (with repeats), from word hashes w_j:
+// s_i = Fmix64(Σ_{j<n} w_{i+j}·B^{n−1−j} mod 2⁶⁴), the polynomial rolled in O(1) per word
+// (Karp & Rabin 1987) over word hashes instead of bytes; fewer than n words: one shingle of
+// all of them. `words` is scratch space.
+template <typename Emit>
+void ForEachShingleHash(std::string_view text, int ngram, std::vector<uint64_t>* words, Emit&& emit) {
+  words->clear();
+  ForEachWordHash(text, [&](uint64_t h) { words->push_back(h); });
+  const size_t m = words->size();
+  if (m == 0) return;
+  const uint64_t* w = words->data();
+  const size_t n = static_cast<size_t>(ngram);
+  uint64_t s = 0;
+  for (size_t j = 0; j < std::min(m, n); ++j) s = s * kShingleBase + w[j];
+  emit(Fmix64(s));
+  const uint64_t drop = PowMod64(kShingleBase, ngram);
+  for (size_t i = n; i < m; ++i) {
+    s = s * kShingleBase + w[i] - w[i - n] * drop;
+    emit(Fmix64(s));
+  }
+}
+
+// sig[k] = min(sig[k], a[k]·x + b[k] mod 2³²) over all x: the portable path.
+void MinHashScalar(const uint32_t* xs, size_t count, const uint32_t* a, const uint32_t* b, size_t lanes,
+                   uint32_t* sig) {
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t x = xs[i];
+    for (size_t k = 0; k < lanes; ++k) sig[k] = std::min(sig[k], a[k] * x + b[k]);
+  }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define ISOFLOP_MINHASH_AVX2 1
+// V vectors of 8 lanes kept in registers while every x streams past (one broadcast, then
+// per vector one vpmulld, vpaddd, vpminud): the same arithmetic as MinHashScalar.
+template <int V>
+__attribute__((target("avx2"))) void MinHashBlockAvx2(const uint32_t* xs, size_t count, const uint32_t* a,
+                                                      const uint32_t* b, uint32_t* sig) {
+  __m256i acc[V], va[V], vb[V];
+  for (int v = 0; v < V; ++v) {
+    acc[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sig + 8 * v));
+    va[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 8 * v));
+    vb[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 8 * v));
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const __m256i x = _mm256_set1_epi32(static_cast<int>(xs[i]));
+    for (int v = 0; v < V; ++v)
+      acc[v] = _mm256_min_epu32(acc[v], _mm256_add_epi32(_mm256_mullo_epi32(x, va[v]), vb[v]));
+  }
+  for (int v = 0; v < V; ++v) _mm256_storeu_si256(reinterpret_cast<__m256i*>(sig + 8 * v), acc[v]);
+}
+
+// `lanes` is a multiple of 8 (the coefficient arrays are padded).
+__attribute__((target("avx2"))) void MinHashAvx2(const uint32_t* xs, size_t count, const uint32_t* a,
+                                                 const uint32_t* b, size_t lanes, uint32_t* sig) {
+  constexpr size_t kBlock = 7;  // 7 accumulators: 112 = 2 blocks
+  size_t v = 0, vectors = lanes / 8;
+  for (; v + kBlock <= vectors; v += kBlock)
+    MinHashBlockAvx2<kBlock>(xs, count, a + 8 * v, b + 8 * v, sig + 8 * v);
+  const size_t o = 8 * v;
+  switch (vectors - v) {
+    case 6:
+      MinHashBlockAvx2<6>(xs, count, a + o, b + o, sig + o);
+      break;
+    case 5:
+      MinHashBlockAvx2<5>(xs, count, a + o, b + o, sig + o);
+      break;
+    case 4:
+      MinHashBlockAvx2<4>(xs, count, a + o, b + o, sig + o);
+      break;
+    case 3:
+      MinHashBlockAvx2<3>(xs, count, a + o, b + o, sig + o);
+      break;
+    case 2:
+      MinHashBlockAvx2<2>(xs, count, a + o, b + o, sig + o);
+      break;
+    case 1:
+      MinHashBlockAvx2<1>(xs, count, a + o, b + o, sig + o);
+      break;
+    default:
+      break;
+  }
+}
+
+bool CpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
+struct MinHashScratch {
+  std::vector<uint64_t> words;
+  std::vector<uint32_t> xs;
+  std::vector<uint32_t> sig;
+};
+
+MinHashScratch& Scratch() {
+  thread_local MinHashScratch scratch;
+  return scratch;
+}
+
+}  // namespace
+
+uint64_t NormalizedWordHash(std::string_view word) {
+  WordHashState state;
+  for (char c : word) state.Push(static_cast<unsigned char>(c));
+  return state.Finish();
+}
+
+std::vector<uint64_t> ShingleWordHashes(std::string_view text) {
   std::vector<uint64_t> hashes;
-  const size_t words = word_starts.size();
-  if (words == 0) return hashes;
-  if (words < static_cast<size_t>(ngram)) {
-    hashes.push_back(XXH3_64bits(normalized.data(), normalized.size()));
-    return hashes;
-  }
-  hashes.reserve(words - ngram + 1);
-  for (size_t i = 0; i + ngram <= words; ++i) {
-    size_t begin = word_starts[i];
-    size_t end = i + ngram < words ? word_starts[i + ngram] - 1 : normalized.size();
-    hashes.push_back(XXH3_64bits(normalized.data() + begin, end - begin));
-  }
+  ForEachWordHash(text, [&](uint64_t h) { hashes.push_back(h); });
+  return hashes;
+}
+
+std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram) {
+  std::vector<uint64_t> hashes;
+  std::vector<uint64_t> words;
+  ForEachShingleHash(text, ngram, &words, [&](uint64_t h) { hashes.push_back(h); });
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   return hashes;
@@ -100,24 +310,52 @@ double ShingleJaccard(std::string_view a, std::string_view b, int ngram) {
 
 MinHasher::MinHasher(const MinHashOptions& options) : options_(options) {
   uint64_t state = options.seed;
-  for (int k = 0; k < options.NumHashes(); ++k) {
-    a_.push_back(SplitMix64(&state) | 1);  // odd multiplier
-    b_.push_back(SplitMix64(&state));
+  const size_t n = static_cast<size_t>(std::max(0, options.NumHashes()));
+  const size_t padded = (n + 7) / 8 * 8;  // whole AVX2 vectors; padding lanes are ignored
+  a_.assign(padded, 0);
+  b_.assign(padded, 0);
+  for (size_t k = 0; k < n; ++k) {
+    a_[k] = static_cast<uint32_t>(SplitMix64(&state)) | 1;  // odd: x ↦ a·x + b is a permutation
+    b_[k] = static_cast<uint32_t>(SplitMix64(&state));
   }
 }
 
-void MinHasher::Signature(std::string_view text, uint32_t* signature) const {
-  const int n = options_.NumHashes();
-  std::fill(signature, signature + n, UINT32_MAX);
-  std::vector<uint64_t> shingles = ShingleHashes(text, options_.ngram);
-  const uint64_t* a = a_.data();
-  const uint64_t* b = b_.data();
-  for (uint64_t x : shingles) {
-    for (int k = 0; k < n; ++k) {
-      uint32_t h = static_cast<uint32_t>((a[k] * x + b[k]) >> 32);
-      signature[k] = std::min(signature[k], h);
-    }
+bool MinHasher::UsesAvx2() {
+#ifdef ISOFLOP_MINHASH_AVX2
+  return CpuHasAvx2();
+#else
+  return false;
+#endif
+}
+
+void MinHasher::Compute(std::string_view text, uint32_t* signature, bool allow_simd) const {
+  const size_t n = static_cast<size_t>(options_.NumHashes());
+  MinHashScratch& scratch = Scratch();
+  scratch.xs.clear();
+  // The shingle's 32-bit key: the high half of its (avalanched) 64-bit hash. Duplicate
+  // shingles are not removed: min is idempotent.
+  ForEachShingleHash(text, options_.ngram, &scratch.words,
+                     [&](uint64_t h) { scratch.xs.push_back(static_cast<uint32_t>(h >> 32)); });
+  scratch.sig.assign(a_.size(), UINT32_MAX);
+#ifdef ISOFLOP_MINHASH_AVX2
+  if (allow_simd && CpuHasAvx2()) {
+    MinHashAvx2(scratch.xs.data(), scratch.xs.size(), a_.data(), b_.data(), a_.size(), scratch.sig.data());
+  } else {
+    MinHashScalar(scratch.xs.data(), scratch.xs.size(), a_.data(), b_.data(), n, scratch.sig.data());
   }
+#else
+  (void)allow_simd;
+  MinHashScalar(scratch.xs.data(), scratch.xs.size(), a_.data(), b_.data(), n, scratch.sig.data());
+#endif
+  std::copy(scratch.sig.begin(), scratch.sig.begin() + n, signature);
+}
+
+void MinHasher::Signature(std::string_view text, uint32_t* signature) const {
+  Compute(text, signature, /*allow_simd=*/true);
+}
+
+void MinHasher::SignaturePortable(std::string_view text, uint32_t* signature) const {
+  Compute(text, signature, /*allow_simd=*/false);
 }
 
 std::vector<uint32_t> MinHasher::Signature(std::string_view text) const {

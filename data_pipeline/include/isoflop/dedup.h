@@ -6,10 +6,14 @@
 // Leskovec, Rajaraman & Ullman, "Mining of Massive Datasets", §3.4; FineWeb's 14 × 8):
 //  - shingles: word 5-grams of the text after shingle normalisation (lowercase, ASCII
 //    punctuation → space, digit runs → "0", whitespace collapsed); a text with fewer than
-//    5 words is one shingle of all its words;
-//  - each shingle hashed once (XXH3-64), then num_bands × rows_per_band hash functions
-//    h_k(x) = (a_k·x + b_k mod 2⁶⁴) >> 32 (multiply-add-shift, Dietzfelbinger 1996) keep
-//    their minimum: P[min_k(A) = min_k(B)] ≈ J(A, B);
+//    5 words is one shingle of all its words. The normalisation is applied while scanning
+//    (no normalised copy); each word is hashed once, and a shingle's 64-bit hash is
+//    Fmix64(Σ_j w_{i+j}·B^{4−j} mod 2⁶⁴) of its word hashes w, rolled in O(1) per word;
+//  - num_bands × rows_per_band hash functions h_k(x) = (a_k·x + b_k) mod 2³² (odd a_k: a
+//    random affine permutation of 32-bit keys; multiply-add hashing, Dietzfelbinger et al.
+//    1997) of the shingle's 32-bit key x (high half of its 64-bit hash) keep their minimum:
+//    P[min_k(A) = min_k(B)] ≈ J(A, B); computed in 32-bit lanes (AVX2 where the CPU has it,
+//    else portable code; bit-identical results);
 //  - a pair is a candidate when all rows of one band agree: P = 1 − (1 − s^r)^b;
 //  - candidates are verified (by default by their exact shingle Jaccard, computed from the
 //    two texts; or by the fraction of agreeing minhashes, an unbiased estimate of J) against
@@ -56,6 +60,12 @@ std::string ShingleNormalize(std::string_view text);
 // Word n-gram shingle hashes of a text (after ShingleNormalize), deduplicated and sorted.
 std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram);
 
+// The hashes of the words of ShingleNormalize(text), in order, computed without the copy;
+// equal to NormalizedWordHash of each space-separated word of ShingleNormalize(text).
+std::vector<uint64_t> ShingleWordHashes(std::string_view text);
+// Hash of one already-normalised word (the reference for ShingleWordHashes).
+uint64_t NormalizedWordHash(std::string_view word);
+
 // Exact Jaccard similarity of two texts' shingle sets (for tests and diagnostics).
 double ShingleJaccard(std::string_view a, std::string_view b, int ngram);
 
@@ -65,11 +75,16 @@ class MinHasher {
   // Fills `signature` (NumHashes() values) for `text`. Thread-safe (const).
   void Signature(std::string_view text, uint32_t* signature) const;
   std::vector<uint32_t> Signature(std::string_view text) const;
+  // The same values as Signature, always by the portable (non-SIMD) code path.
+  void SignaturePortable(std::string_view text, uint32_t* signature) const;
+  // Whether Signature uses the AVX2 kernel on this CPU.
+  static bool UsesAvx2();
   const MinHashOptions& options() const { return options_; }
 
  private:
+  void Compute(std::string_view text, uint32_t* signature, bool allow_simd) const;
   MinHashOptions options_;
-  std::vector<uint64_t> a_, b_;
+  std::vector<uint32_t> a_, b_;  // padded to a multiple of 8 lanes
 };
 
 // Fraction of equal positions: the MinHash estimate of Jaccard similarity.

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <thread>
 
@@ -109,13 +111,14 @@ inline uint64_t Fmix64(uint64_t x) {
 constexpr uint64_t kWordSeed = 0x243f6a8885a308d3ULL;     // digits of π
 constexpr uint64_t kShingleBase = 0x9e3779b97f4a7c15ULL;  // odd: multiplication is invertible
 
-// Word hash: the word's bytes packed 8 at a time into a 64-bit lane, each full lane folded
-// into a chain through Fmix64. Words of ≤ 8 bytes (no zero bytes) map injectively to a lane
-// and Fmix64 is a bijection, so distinct short words never collide.
+// Word hash: the word's bytes packed little-endian 8 at a time into a 64-bit lane, each full
+// lane folded into a chain through Fmix64, then Fmix64(chain ^ last partial lane). Words of
+// < 8 bytes (no zero bytes) map injectively to a lane and Fmix64 is a bijection, so distinct
+// short words never collide.
 class WordHashState {
  public:
   void Push(unsigned char c) {
-    packed_ = packed_ << 8 | c;
+    packed_ |= uint64_t{c} << (8 * lane_bytes_);
     if (++lane_bytes_ == 8) {
       chain_ = Fmix64(chain_ ^ packed_);
       packed_ = 0;
@@ -133,41 +136,103 @@ class WordHashState {
   unsigned lane_bytes_ = 0;
 };
 
-// Calls emit(word hash) for each word of ShingleNormalize(text), in order, without building
-// the normalised copy: the same byte rules, applied while scanning.
-template <typename Emit>
-void ForEachWordHash(std::string_view text, Emit&& emit) {
+// Per byte: flags (separator, digit, E2) and the normalised byte (separator → 0, lowercase,
+// digit → '0').
+constexpr uint8_t kSepFlag = 1, kDigitFlag = 2, kE2Flag = 4;
+constexpr std::array<uint8_t, 256> MakeFlags() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = kByteClass[c] == kSeparator ? kSepFlag
+           : kByteClass[c] == kDigit   ? kDigitFlag
+           : kByteClass[c] == kE2      ? kE2Flag
+                                       : 0;
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> MakeNormalizedByte() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[c] = static_cast<uint8_t>(kByteClass[c] == kSeparator ? 0
+                                : kByteClass[c] == kUpper   ? c + 32
+                                : kByteClass[c] == kDigit   ? '0'
+                                                            : c);
+  }
+  return t;
+}
+constexpr std::array<uint8_t, 256> kFlags = MakeFlags();
+constexpr std::array<uint8_t, 256> kNormalizedByte = MakeNormalizedByte();
+
+inline uint64_t Load64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;  // little-endian (x86_64, aarch64): byte 0 is the low byte
+}
+
+// Writes the hash of each word of ShingleNormalize(text), in order, to (*words)[0, count)
+// and returns count, without building ShingleNormalize's string. Two branch-light passes
+// (a branch per byte on "word ends here" would be mispredicted every ~6 bytes of prose):
+//  1. the bytes normalised into a reused buffer, separators as 0 (not collapsed), digit-run
+//     tails dropped, E2 80 xx → 0 (the only branch, rare);
+//  2. words read 8 bytes at a time: the first zero byte of a little-endian word ends the
+//     word (exactly the lowest set bit of (v − 0x01…) & ~v & 0x80…), so a word of < 8 bytes
+//     is one load and a mask — the lane WordHashState would build.
+size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words) {
+  thread_local std::vector<uint8_t> buffer;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
-  WordHashState word;
-  bool in_word = false;
+  if (buffer.size() < n + 16) buffer.resize(n + 16);
+  uint8_t* buf = buffer.data();
+  size_t m = 0;
+  uint64_t prev_digit = 0;
   for (size_t i = 0; i < n; ++i) {
-    unsigned char c = p[i];
-    switch (kByteClass[c]) {
-      case kWordByte:
-        break;
-      case kUpper:
-        c = static_cast<unsigned char>(c + 32);
-        break;
-      case kDigit:
-        c = '0';  // a digit run is one "0"
-        while (i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '9') ++i;
-        break;
-      case kE2:
-        if (i + 2 < n && p[i + 1] == 0x80) {
-          i += 2;
-          if (in_word) emit(word.Finish()), in_word = false;
-          continue;
-        }
-        break;
-      default:  // kSeparator
-        if (in_word) emit(word.Finish()), in_word = false;
+    const unsigned char c = p[i];
+    uint64_t flags = kFlags[c];
+    if (flags & kE2Flag) [[unlikely]] {
+      if (i + 2 < n && p[i + 1] == 0x80) {
+        buf[m++] = 0;
+        i += 2;
+        prev_digit = 0;
         continue;
+      }
+      flags = 0;
     }
-    word.Push(c);
-    in_word = true;
+    const uint64_t digit = (flags >> 1) & 1;
+    buf[m] = kNormalizedByte[c];
+    m += 1 - (digit & prev_digit);  // a digit run is one '0'
+    prev_digit = digit;
   }
-  if (in_word) emit(word.Finish());
+  std::memset(buf + m, 0, 16);  // loads past the end see separators
+
+  if (words->size() < m / 2 + 2) words->resize(m / 2 + 2);  // words ≤ ⌈m/2⌉
+  uint64_t* out = words->data();
+  size_t count = 0;
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  size_t i = 0;
+  while (i < m) {
+    // Skip separators: the first nonzero byte holds the lowest set bit.
+    const uint64_t gap = Load64(buf + i);
+    if (gap == 0) {
+      i += 8;
+      continue;
+    }
+    i += static_cast<size_t>(std::countr_zero(gap)) >> 3;
+    if (i >= m) break;
+    uint64_t chain = kWordSeed;
+    for (;;) {
+      const uint64_t v = Load64(buf + i);
+      const uint64_t zero = (v - kOnes) & ~v & kHighs;
+      if (zero != 0) {
+        const unsigned len = static_cast<unsigned>(std::countr_zero(zero)) >> 3;  // 0..7
+        const uint64_t lane = v & ((uint64_t{1} << (8 * len)) - 1);
+        out[count++] = Fmix64(chain ^ lane);
+        i += len;
+        break;
+      }
+      chain = Fmix64(chain ^ v);  // a full 8-byte lane
+      i += 8;
+    }
+  }
+  return count;
 }
 
 uint64_t PowMod64(uint64_t base, int exponent) {
@@ -182,9 +247,7 @@ uint64_t PowMod64(uint64_t base, int exponent) {
 // all of them. `words` is scratch space.
 template <typename Emit>
 void ForEachShingleHash(std::string_view text, int ngram, std::vector<uint64_t>* words, Emit&& emit) {
-  words->clear();
-  ForEachWordHash(text, [&](uint64_t h) { words->push_back(h); });
-  const size_t m = words->size();
+  const size_t m = ScanWordHashes(text, words);
   if (m == 0) return;
   const uint64_t* w = words->data();
   const size_t n = static_cast<size_t>(ngram);
@@ -287,7 +350,7 @@ uint64_t NormalizedWordHash(std::string_view word) {
 
 std::vector<uint64_t> ShingleWordHashes(std::string_view text) {
   std::vector<uint64_t> hashes;
-  ForEachWordHash(text, [&](uint64_t h) { hashes.push_back(h); });
+  hashes.resize(ScanWordHashes(text, &hashes));
   return hashes;
 }
 

@@ -75,6 +75,14 @@ std::string ShingleNormalize(std::string_view text) {
 
 namespace {
 
+#if defined(__x86_64__) || defined(__i386__)
+#define ISOFLOP_MINHASH_AVX2 1
+bool CpuHasAvx2() {
+  static const bool has = __builtin_cpu_supports("avx2");
+  return has;
+}
+#endif
+
 // Byte classes of ShingleNormalize, one table lookup per byte (C locale: isspace/ispunct).
 enum ByteClass : uint8_t { kWordByte, kUpper, kDigit, kSeparator, kE2 };
 
@@ -176,15 +184,13 @@ inline uint64_t Load64(const uint8_t* p) {
 //  2. words read 8 bytes at a time: the first zero byte of a little-endian word ends the
 //     word (exactly the lowest set bit of (v − 0x01…) & ~v & 0x80…), so a word of < 8 bytes
 //     is one load and a mask — the lane WordHashState would build.
-size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words) {
-  thread_local std::vector<uint8_t> buffer;
-  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-  const size_t n = text.size();
-  if (buffer.size() < n + 16) buffer.resize(n + 16);
-  uint8_t* buf = buffer.data();
-  size_t m = 0;
-  uint64_t prev_digit = 0;
-  for (size_t i = 0; i < n; ++i) {
+// Scalar pass 1 over text[begin, end): appends normalised bytes at buf + m; returns the new
+// m. `prev_digit` carries the digit-run state across calls.
+size_t NormalizeBytesScalar(const unsigned char* p, size_t begin, size_t end, size_t n, uint8_t* buf,
+                            size_t m, uint64_t* prev_digit_state, size_t* next) {
+  uint64_t prev_digit = *prev_digit_state;
+  size_t i = begin;
+  for (; i < end; ++i) {
     const unsigned char c = p[i];
     uint64_t flags = kFlags[c];
     if (flags & kE2Flag) [[unlikely]] {
@@ -200,6 +206,71 @@ size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words) {
     buf[m] = kNormalizedByte[c];
     m += 1 - (digit & prev_digit);  // a digit run is one '0'
     prev_digit = digit;
+  }
+  *prev_digit_state = prev_digit;
+  *next = i;  // may pass `end` when an E2 80 xx sequence straddles it
+  return m;
+}
+
+#ifdef ISOFLOP_MINHASH_AVX2
+// Pass 1, 32 bytes at a time: a block with no E2 byte and no digit following a digit maps
+// byte by byte (the same table as kNormalizedByte, computed with range compares); other
+// blocks go through the scalar code.
+// Bytes of c in [lo, hi] (unsigned) as 0xFF lanes.
+__attribute__((target("avx2"))) inline __m256i InRange(__m256i c, uint8_t lo, uint8_t hi) {
+  const __m256i d = _mm256_sub_epi8(c, _mm256_set1_epi8(static_cast<char>(lo)));
+  return _mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(static_cast<char>(hi - lo))), d);
+}
+
+__attribute__((target("avx2"))) size_t NormalizeBytesAvx2(const unsigned char* p, size_t n, uint8_t* buf) {
+  size_t m = 0, i = 0;
+  uint64_t prev_digit = 0;
+  while (i + 32 <= n) {
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i digit = InRange(c, '0', '9');
+    const uint32_t digit_bits = static_cast<uint32_t>(_mm256_movemask_epi8(digit));
+    const uint32_t e2_bits =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(c, _mm256_set1_epi8('\xE2'))));
+    const uint32_t digit_tails = digit_bits & ((digit_bits << 1) | static_cast<uint32_t>(prev_digit));
+    if ((e2_bits | digit_tails) != 0) {
+      size_t next;
+      m = NormalizeBytesScalar(p, i, i + 32, n, buf, m, &prev_digit, &next);
+      i = next;
+      continue;
+    }
+    const __m256i sep = _mm256_or_si256(_mm256_or_si256(InRange(c, 0, 0x2F), InRange(c, 0x3A, 0x40)),
+                                        _mm256_or_si256(InRange(c, 0x5B, 0x60), InRange(c, 0x7B, 0x7E)));
+    const __m256i upper = InRange(c, 'A', 'Z');
+    __m256i out = _mm256_add_epi8(c, _mm256_and_si256(upper, _mm256_set1_epi8(32)));
+    out = _mm256_blendv_epi8(out, _mm256_set1_epi8('0'), digit);
+    out = _mm256_andnot_si256(sep, out);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(buf + m), out);
+    m += 32;
+    prev_digit = digit_bits >> 31;
+    i += 32;
+  }
+  size_t next;
+  return NormalizeBytesScalar(p, i, n, n, buf, m, &prev_digit, &next);
+}
+#endif
+
+size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words, bool allow_simd) {
+  thread_local std::vector<uint8_t> buffer;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  if (buffer.size() < n + 16) buffer.resize(n + 16);
+  uint8_t* buf = buffer.data();
+  size_t m = 0;
+#ifdef ISOFLOP_MINHASH_AVX2
+  if (allow_simd && CpuHasAvx2()) {
+    m = NormalizeBytesAvx2(p, n, buf);
+  } else
+#endif
+  {
+    (void)allow_simd;
+    uint64_t prev_digit = 0;
+    size_t next;
+    m = NormalizeBytesScalar(p, 0, n, n, buf, 0, &prev_digit, &next);
   }
   std::memset(buf + m, 0, 16);  // loads past the end see separators
 
@@ -246,8 +317,9 @@ uint64_t PowMod64(uint64_t base, int exponent) {
 // (Karp & Rabin 1987) over word hashes instead of bytes; fewer than n words: one shingle of
 // all of them. `words` is scratch space.
 template <typename Emit>
-void ForEachShingleHash(std::string_view text, int ngram, std::vector<uint64_t>* words, Emit&& emit) {
-  const size_t m = ScanWordHashes(text, words);
+void ForEachShingleHash(std::string_view text, int ngram, std::vector<uint64_t>* words, bool allow_simd,
+                        Emit&& emit) {
+  const size_t m = ScanWordHashes(text, words, allow_simd);
   if (m == 0) return;
   const uint64_t* w = words->data();
   const size_t n = static_cast<size_t>(ngram);
@@ -270,8 +342,7 @@ void MinHashScalar(const uint32_t* xs, size_t count, const uint32_t* a, const ui
   }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#define ISOFLOP_MINHASH_AVX2 1
+#ifdef ISOFLOP_MINHASH_AVX2
 // V vectors of 8 lanes kept in registers while every x streams past (one broadcast, then
 // per vector one vpmulld, vpaddd, vpminud): the same arithmetic as MinHashScalar.
 template <int V>
@@ -323,10 +394,6 @@ __attribute__((target("avx2"))) void MinHashAvx2(const uint32_t* xs, size_t coun
   }
 }
 
-bool CpuHasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-}
 #endif
 
 struct MinHashScratch {
@@ -350,14 +417,14 @@ uint64_t NormalizedWordHash(std::string_view word) {
 
 std::vector<uint64_t> ShingleWordHashes(std::string_view text) {
   std::vector<uint64_t> hashes;
-  hashes.resize(ScanWordHashes(text, &hashes));
+  hashes.resize(ScanWordHashes(text, &hashes, /*allow_simd=*/true));
   return hashes;
 }
 
 std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram) {
   std::vector<uint64_t> hashes;
   std::vector<uint64_t> words;
-  ForEachShingleHash(text, ngram, &words, [&](uint64_t h) { hashes.push_back(h); });
+  ForEachShingleHash(text, ngram, &words, /*allow_simd=*/true, [&](uint64_t h) { hashes.push_back(h); });
   std::sort(hashes.begin(), hashes.end());
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   return hashes;
@@ -397,7 +464,7 @@ void MinHasher::Compute(std::string_view text, uint32_t* signature, bool allow_s
   scratch.xs.clear();
   // The shingle's 32-bit key: the high half of its (avalanched) 64-bit hash. Duplicate
   // shingles are not removed: min is idempotent.
-  ForEachShingleHash(text, options_.ngram, &scratch.words,
+  ForEachShingleHash(text, options_.ngram, &scratch.words, allow_simd,
                      [&](uint64_t h) { scratch.xs.push_back(static_cast<uint32_t>(h >> 32)); });
   scratch.sig.assign(a_.size(), UINT32_MAX);
 #ifdef ISOFLOP_MINHASH_AVX2

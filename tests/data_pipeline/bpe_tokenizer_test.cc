@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include <map>
 #include <random>
+#include <thread>
 
 #include "temp_dir.h"
 #include "test_corpus.h"
@@ -91,6 +96,108 @@ TEST(BpeTokenizer, TrainingIsDeterministicAndJsonRoundTrips) {
   a.Encode(chapters[3], &x);
   loaded->Encode(chapters[3], &y);
   EXPECT_EQ(x, y);
+}
+
+// The definition of encoding, written out independently of the library: split into
+// pre-tokens, then per chunk apply the lowest-ranked merge present, everywhere, until none
+// applies (the order training learned them in).
+std::vector<uint32_t> ReferenceEncode(const BpeTokenizer& t, std::string_view text) {
+  std::map<std::pair<uint32_t, uint32_t>, uint32_t> rank;
+  for (uint32_t m = 0; m < t.merges().size(); ++m) rank.emplace(t.merges()[m], m);
+  std::vector<uint32_t> out;
+  Pretokenize(text, [&](std::string_view chunk) {
+    std::vector<uint32_t> w(chunk.begin(), chunk.end());
+    for (auto& id : w) id &= 0xff;
+    for (;;) {
+      uint32_t best = UINT32_MAX;
+      for (size_t i = 0; i + 1 < w.size(); ++i) {
+        auto it = rank.find({w[i], w[i + 1]});
+        if (it != rank.end()) best = std::min(best, it->second);
+      }
+      if (best == UINT32_MAX) break;
+      std::vector<uint32_t> next;
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (i + 1 < w.size() && std::make_pair(w[i], w[i + 1]) == t.merges()[best]) {
+          next.push_back(BpeTokenizer::kFirstMergeId + best);
+          ++i;
+        } else {
+          next.push_back(w[i]);
+        }
+      }
+      w = std::move(next);
+    }
+    out.insert(out.end(), w.begin(), w.end());
+  });
+  return out;
+}
+
+uint64_t HashIds(const std::vector<uint32_t>& ids) {
+  return XXH3_64bits(ids.data(), ids.size() * sizeof(uint32_t));
+}
+
+TEST(BpeTokenizer, CachedEncodingEqualsTheDefinition) {
+  // The cached encoder (and the uncached one) must give exactly the ids of the definition, on
+  // real text (cache hits dominate), on random bytes, and with a cache small enough to be
+  // cleared again and again.
+  auto chapters = testing::AustenChapters();
+  BpeTokenizer t = TrainOn(chapters, 2048);
+  BpeEncodeCache cache, tiny(64);
+  std::mt19937 rng(5);
+  std::vector<std::string> texts = chapters;
+  for (int trial = 0; trial < 100; ++trial) {
+    std::string bytes(rng() % 500, '\0');
+    for (char& c : bytes)
+      c = static_cast<char>(rng() % 4 ? " \n\tabcdeAB01.,'\xC3\xA9"[rng() % 17] : rng() & 0xff);
+    texts.push_back(bytes);
+  }
+  texts.push_back(std::string(5000, ' ') + "x" + std::string(3000, '!'));  // long chunks
+  texts.push_back("");
+  for (int pass = 0; pass < 2; ++pass) {  // the second pass is all cache hits
+    for (const auto& text : texts) {
+      const auto expected = ReferenceEncode(t, text);
+      std::vector<uint32_t> plain, cached, small;
+      t.Encode(text, &plain);
+      t.Encode(text, &cached, &cache);
+      t.Encode(text, &small, &tiny);
+      ASSERT_EQ(plain, expected);
+      ASSERT_EQ(cached, expected);
+      ASSERT_EQ(small, expected);
+    }
+  }
+  // Appending to a non-empty vector keeps what was there.
+  std::vector<uint32_t> ids{7, 8};
+  t.Encode("ab", &ids, &cache);
+  EXPECT_EQ(ids[0], 7u);
+  EXPECT_EQ(ids[1], 8u);
+}
+
+TEST(BpeTokenizer, TrainingAndEncodingArePinned) {
+  // Pinned on the 12 test chapters: the merges learned (tokenizer.json bytes) and the ids of
+  // every chapter. A faster trainer or encoder must not change either.
+  auto chapters = testing::AustenChapters();
+  BpeTokenizer t = TrainOn(chapters, 2048);
+  EXPECT_EQ(t.vocab_size(), 2048u);
+  const std::string json = t.ToJson();
+  EXPECT_EQ(XXH3_64bits(json.data(), json.size()), uint64_t{11130565015997568637ULL});
+  BpeEncodeCache cache;
+  std::vector<uint32_t> ids;
+  for (const auto& chapter : chapters) t.Encode(chapter, &ids, &cache);
+  EXPECT_EQ(ids.size(), size_t{37798});
+  EXPECT_EQ(HashIds(ids), uint64_t{5692004251829279172ULL});
+}
+
+TEST(BpeTokenizer, EncodingIsThreadIndependent) {
+  auto chapters = testing::AustenChapters();
+  BpeTokenizer t = TrainOn(chapters, 1024);
+  std::vector<std::vector<uint32_t>> expected(chapters.size()), got(chapters.size());
+  for (size_t i = 0; i < chapters.size(); ++i) t.Encode(chapters[i], &expected[i]);
+  BpeEncodeCache a, b;
+  std::thread other([&] {
+    for (size_t i = 0; i < chapters.size(); i += 2) t.Encode(chapters[i], &got[i], &a);
+  });
+  for (size_t i = 1; i < chapters.size(); i += 2) t.Encode(chapters[i], &got[i], &b);
+  other.join();
+  EXPECT_EQ(got, expected);
 }
 
 TEST(BpeTokenizer, RejectsMalformedJson) {

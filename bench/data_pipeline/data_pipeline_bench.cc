@@ -9,6 +9,7 @@
 // 2. The limit: read the file and XXH3-64 every byte (one core).
 // 3. MinHash alone: signatures (112 hashes, word 5-grams) of the first --minhash-mb of
 //    documents (text already parsed; one core) — the same documents the Python reference reads.
+//    Then BPE alone on the same texts: pre-token counting, merge learning, cached encoding.
 // 4. `isoflop data build` end to end with each --threads value: wall MB/s, per-stage core
 //    seconds (MB/s per core), peak RSS.
 #include <sys/resource.h>
@@ -128,16 +129,21 @@ double ReadAndHashMBps(const std::string& path, double* megabytes) {
   return total / 1e6 / s;
 }
 
-double MinHashOnlyMBps(const std::string& path, double megabytes, double* text_mb) {
+std::vector<std::string> LoadTexts(const std::string& path, double megabytes) {
   std::ifstream in(path);
   std::vector<std::string> texts;
-  size_t bytes = 0, line_bytes = 0;
+  size_t line_bytes = 0;
   std::string line;
   while (line_bytes < megabytes * 1e6 && std::getline(in, line)) {
     line_bytes += line.size() + 1;
     texts.push_back(json::parse(line)["text"].get<std::string>());
-    bytes += texts.back().size();
   }
+  return texts;
+}
+
+double MinHashOnlyMBps(const std::vector<std::string>& texts, double* text_mb) {
+  size_t bytes = 0;
+  for (const auto& text : texts) bytes += text.size();
   MinHasher hasher(MinHashOptions{});
   std::vector<uint32_t> signature(112);
   uint64_t check = 0;
@@ -151,6 +157,38 @@ double MinHashOnlyMBps(const std::string& path, double megabytes, double* text_m
   std::fprintf(stderr, "minhash: %zu docs, %.1f MB text, check %llu\n", texts.size(), bytes / 1e6,
                static_cast<unsigned long long>(check));
   return bytes / 1e6 / s;
+}
+
+// BPE alone on the same texts (one core): counting pre-tokens (BpeTrainer::Add), learning the
+// merges (Train, vocab 8192), then encoding every text with one cache, as the build does.
+json BpeOnly(const std::vector<std::string>& texts) {
+  size_t bytes = 0;
+  for (const auto& text : texts) bytes += text.size();
+  BpeTrainer trainer(BpeTrainerOptions{});
+  double t = ThreadCpu();
+  for (const auto& text : texts) trainer.Add(text);
+  const double count_s = ThreadCpu() - t;
+  t = ThreadCpu();
+  BpeTokenizer tokenizer = trainer.Train();
+  const double merge_s = ThreadCpu() - t;
+  BpeEncodeCache cache;
+  std::vector<uint32_t> ids;
+  size_t tokens = 0;
+  t = ThreadCpu();
+  for (const auto& text : texts) {
+    ids.clear();
+    tokenizer.Encode(text, &ids, &cache);
+    tokens += ids.size();
+  }
+  const double encode_s = ThreadCpu() - t;
+  std::fprintf(stderr, "bpe: %.1f MB text, vocab %u, %zu tokens\n", bytes / 1e6, tokenizer.vocab_size(),
+               tokens);
+  return {{"text_mb", bytes / 1e6},
+          {"train_count_mb_per_s", bytes / 1e6 / count_s},
+          {"train_count_s", count_s},
+          {"train_merges_s", merge_s},
+          {"encode_mb_per_s", bytes / 1e6 / encode_s},
+          {"tokens", tokens}};
 }
 
 long PeakRssMiB() {
@@ -203,8 +241,12 @@ int main(int argc, char** argv) {
   result["read_and_hash_mb_per_s"] = ReadAndHashMBps(corpus, &file_mb);
   result["corpus_mb"] = file_mb;
   double text_mb = 0;
-  result["minhash_only_mb_per_s"] = MinHashOnlyMBps(corpus, minhash_mb, &text_mb);
-  result["minhash_only_text_mb"] = text_mb;
+  {
+    const auto texts = LoadTexts(corpus, minhash_mb);
+    result["minhash_only_mb_per_s"] = MinHashOnlyMBps(texts, &text_mb);
+    result["minhash_only_text_mb"] = text_mb;
+    result["bpe_only"] = BpeOnly(texts);
+  }
   for (int t : threads) {
     BuildOptions options;
     options.inputs = {corpus};

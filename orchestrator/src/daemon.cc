@@ -6,6 +6,7 @@
 // inside a transaction); SIGHUP re-reads every sweep's spec. Beast serves read-only JSON.
 #include <signal.h>
 #include <unistd.h>
+
 #include <algorithm>
 
 #include <utility>  // before Boost 1.74 asio under C++20 (std::exchange)
@@ -167,6 +168,12 @@ std::vector<std::string> Daemon::TrainerArgv(const SweepSpec& spec, const std::s
   std::vector<std::string> argv = spec.trainer_command;
   argv.insert(argv.end(), {"--config", run_dir + "/run.yaml", "--data", spec.data, "--out", run_dir,
                            "--device", spec.device});
+  // A CPU run gets as many intra-op threads as the cores it was given (resources.cpus), not
+  // libtorch's default of every core: N runs side by side on N cores would otherwise each start
+  // N threads and oversubscribe the machine. A trainer_command that sets --threads itself wins.
+  if (spec.device == "cpu" && std::find(argv.begin(), argv.end(), "--threads") == argv.end()) {
+    argv.insert(argv.end(), {"--threads", std::to_string(spec.resources.cpus)});
+  }
   return argv;
 }
 

@@ -9,13 +9,14 @@
 # (write the last metrics line in two pieces, 3 s apart), fake_wait_signal
 # (sleep until SIGUSR1/SIGTERM, checkpoint, exit 75).
 set -u
-config= out= resume=0
+config= out= resume=0 threads=
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config=$2; shift 2 ;;
     --data) shift 2 ;;
     --out) out=$2; shift 2 ;;
     --device) shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
     --resume) resume=1; shift ;;
     *) echo "fake_trainer: unknown flag $1" >&2; exit 2 ;;
   esac
@@ -36,6 +37,8 @@ if [ -n "${CUDA_VISIBLE_DEVICES+set}" ]; then
   printf 'start %s %s\n' "$(date +%s.%N)" "$CUDA_VISIBLE_DEVICES" >> "$out/fake_gpus"
   trap 'printf "end %s\n" "$(date +%s.%N)" >> "$out/fake_gpus"' EXIT
 fi
+# The intra-op threads it was given (--threads), when any (docs/orchestrator.md, `device`).
+[ -n "$threads" ] && echo "$threads" > "$out/fake_threads"
 echo "fake_trainer attempt $n resume=$resume args: config=$config"
 [ "$resume" = 1 ] && echo "$n" >> "$out/fake_resumed"
 if [ "$n" -le "$fail_first" ]; then echo "fake_trainer: failing on purpose with $fail_code"; exit "$fail_code"; fi

@@ -1,134 +1,306 @@
 // Quality rules. Definitions follow the papers (see quality_filters.h) and, where a paper
 // leaves a detail open, datatrove's reference implementation (gopher_repetition_filter.py,
 // gopher_quality_filter.py, c4_filters.py); departures are listed in docs/data.md.
+//
+// Speed (docs/data.md, "Quality rules: how they are computed"): a document's words are split
+// once and shared by the Gopher rules; n-gram statistics are built level by level (n-gram
+// hash = (n−1)-gram hash extended by one word hash), and only n-grams whose (n−1)-gram prefix
+// occurs more than once are counted at level n, since an n-gram can only repeat if its prefix
+// does. Every decision equals the straightforward definition (tests/data_pipeline/
+// quality_reference.h keeps that definition and the tests compare the two).
 #include "isoflop/quality_filters.h"
 
+#define XXH_INLINE_ALL
 #include <xxhash.h>
+
+#include <string.h>  // memmem
 
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cctype>
-#include <unordered_map>
+#include <cstring>
+#include <memory>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace isoflop::data {
 namespace {
 
-bool IsSpace(char c) {
-  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+// Byte classes in the C locale (what <cctype> answers there), as one table lookup.
+enum ByteClass : uint8_t {
+  kSpace = 1,   // ' ' \n \t \r \f \v
+  kPunct = 2,   // ASCII ispunct
+  kLetter = 4,  // ASCII isalpha, or any non-ASCII byte (see IsLetterByte below)
+  kLead = 8,    // not a UTF-8 continuation byte: starts a code point
+};
+
+constexpr std::array<uint8_t, 256> MakeByteClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    uint8_t v = 0;
+    if (c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v') v |= kSpace;
+    if ((c >= 0x21 && c <= 0x2F) || (c >= 0x3A && c <= 0x40) || (c >= 0x5B && c <= 0x60) ||
+        (c >= 0x7B && c <= 0x7E))
+      v |= kPunct;
+    // Non-ASCII bytes count as letters: most non-ASCII text in an English corpus is letters
+    // (accented, other scripts); the exceptions (…, –, “) are handled where they matter.
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80) v |= kLetter;
+    if ((c & 0xC0) != 0x80) v |= kLead;
+    t[c] = v;
+  }
+  return t;
 }
-bool IsAsciiPunctuation(unsigned char c) {
-  return c < 0x80 && std::ispunct(c);
+constexpr std::array<uint8_t, 256> kByteClass = MakeByteClasses();
+
+inline uint8_t Class(char c) {
+  return kByteClass[static_cast<unsigned char>(c)];
 }
-// Non-ASCII bytes count as letters: most non-ASCII text in an English corpus is letters
-// (accented, other scripts); the exceptions (…, –, “) are handled where they matter.
-bool IsLetterByte(unsigned char c) {
-  return c >= 0x80 || std::isalpha(c);
+inline bool IsSpace(char c) {
+  return Class(c) & kSpace;
+}
+inline bool IsAsciiPunctuation(char c) {
+  return Class(c) & kPunct;
+}
+inline char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
 }
 
-size_t CodePoints(std::string_view s) {
+// Words: maximal runs of non-space bytes. Appends to `words` (cleared first).
+void SplitWordsInto(std::string_view text, std::vector<std::string_view>* words) {
+  words->clear();
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    while (p < end && IsSpace(*p)) ++p;
+    const char* start = p;
+    while (p < end && !IsSpace(*p)) ++p;
+    if (p > start) words->emplace_back(start, static_cast<size_t>(p - start));
+  }
+}
+
+// The Gopher quality rule's per-word statistics, gathered while splitting the words.
+struct WordStats {
+  size_t non_symbol_words = 0;   // words not made of ASCII punctuation only
+  size_t non_symbol_chars = 0;   // their code points
+  size_t alpha_words = 0;        // words with a letter byte
+  uint32_t stop_words_seen = 0;  // bit per stop word (StopWordIndex)
+};
+
+// Stop-word index 0..7 of {the, be, to, of, and, that, have, with}, or -1. Compares the
+// word's bytes as one integer (a memcmp call per candidate cost more than the rest of the
+// word scan).
+inline int StopWordIndex(std::string_view w) {
+  auto pack = [](const char* p, size_t n) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
+  };
+  constexpr auto kPack = [](const char* p, size_t n) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; ++i) v |= static_cast<uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    return v;
+  };
+  switch (w.size()) {
+    case 2: {
+      uint32_t v = pack(w.data(), 2);
+      if (v == kPack("be", 2)) return 1;
+      if (v == kPack("to", 2)) return 2;
+      if (v == kPack("of", 2)) return 3;
+      return -1;
+    }
+    case 3: {
+      uint32_t v = pack(w.data(), 3);
+      if (v == kPack("the", 3)) return 0;
+      if (v == kPack("and", 3)) return 4;
+      return -1;
+    }
+    case 4: {
+      uint32_t v = pack(w.data(), 4);
+      if (v == kPack("that", 4)) return 5;
+      if (v == kPack("have", 4)) return 6;
+      if (v == kPack("with", 4)) return 7;
+      return -1;
+    }
+    default:
+      return -1;
+  }
+}
+
+// SplitWordsInto plus WordStats, in one pass over the bytes.
+void ScanWords(std::string_view text, std::vector<std::string_view>* words, WordStats* stats) {
+  words->clear();
+  *stats = WordStats{};
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    while (p < end && IsSpace(*p)) ++p;
+    if (p == end) break;
+    const char* start = p;
+    uint8_t all = 0xFF, any = 0;
+    size_t code_points = 0;
+    for (uint8_t k = Class(*p); !(k & kSpace); k = Class(*p)) {
+      all &= k;
+      any |= k;
+      code_points += (k & kLead) != 0;
+      if (++p == end) break;
+    }
+    std::string_view w(start, static_cast<size_t>(p - start));
+    words->push_back(w);
+    if (!(all & kPunct)) {
+      ++stats->non_symbol_words;
+      stats->non_symbol_chars += code_points;
+    }
+    stats->alpha_words += (any & kLetter) != 0;
+    if (w.size() <= 4) {
+      int stop = StopWordIndex(w);
+      if (stop >= 0) stats->stop_words_seen |= 1u << stop;
+    }
+  }
+}
+
+size_t CountWordsUpTo(std::string_view text, size_t limit) {
   size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  bool in_word = false;
+  for (char c : text) {
+    bool space = IsSpace(c);
+    if (!space && !in_word && ++n >= limit) return n;
+    in_word = !space;
+  }
   return n;
 }
 
-std::vector<std::string_view> SplitWords(std::string_view text) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && IsSpace(text[i])) ++i;
-    size_t start = i;
-    while (i < text.size() && !IsSpace(text[i])) ++i;
-    if (i > start) words.push_back(text.substr(start, i - start));
-  }
-  return words;
-}
-
-std::vector<std::string_view> SplitLines(std::string_view text) {
-  std::vector<std::string_view> lines;
+// Calls f(line) for each '\n'-separated line, empty ones included (Python's text.split("\n")).
+template <typename F>
+void ForEachLine(std::string_view text, F&& f) {
   size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
+  while (true) {
+    const void* nl = std::memchr(text.data() + start, '\n', text.size() - start);
+    size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - text.data()) : text.size();
+    f(text.substr(start, end - start), start);
+    if (!nl) return;
     start = end + 1;
   }
-  return lines;
 }
 
 // Non-empty lines (datatrove: re.split(r"\n+", text)) or paragraphs (re.split(r"\n{2,}")).
-std::vector<std::string_view> SplitBlocks(std::string_view text, bool paragraphs) {
-  std::vector<std::string_view> blocks;
+// A paragraph keeps a single leading or trailing newline, as the regex split does.
+template <typename F>
+void ForEachBlock(std::string_view text, bool paragraphs, F&& f) {
+  const size_t size = text.size();
   size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    size_t end = i;
-    while (end < text.size()) {
-      if (text[end] == '\n') {
-        size_t run = end;
-        while (run < text.size() && text[run] == '\n') ++run;
-        if (!paragraphs || run - end >= 2) break;
-        end = run;
-        continue;
+  while (i < size) {
+    size_t start = i, end = i;
+    while (end < size) {
+      const void* nl = std::memchr(text.data() + end, '\n', size - end);
+      if (!nl) {
+        end = size;
+        break;
       }
-      ++end;
+      end = static_cast<size_t>(static_cast<const char*>(nl) - text.data());
+      size_t run = end;
+      while (run < size && text[run] == '\n') ++run;
+      if (!paragraphs || run - end >= 2) break;
+      end = run;
     }
-    if (end > start) blocks.push_back(text.substr(start, end - start));
+    if (end > start) f(text.substr(start, end - start));
     i = end;
-    while (i < text.size() && text[i] == '\n') ++i;
-  }
-  return blocks;
-}
-
-// Gopher Table A1 "duplicate line/paragraph fraction" and "… character fraction":
-// elements equal to an earlier one, by count and by characters.
-void CountDuplicates(const std::vector<std::string_view>& elements, size_t* duplicate_elements,
-                     size_t* duplicate_chars) {
-  std::unordered_set<std::string_view> seen;
-  *duplicate_elements = 0;
-  *duplicate_chars = 0;
-  for (std::string_view e : elements) {
-    if (!seen.insert(e).second) {
-      ++*duplicate_elements;
-      *duplicate_chars += e.size();
-    }
+    while (i < size && text[i] == '\n') ++i;
   }
 }
 
-// Open-addressing hash counter of 64-bit keys (linear probing, load ≤ 1/2), cleared in
-// O(capacity) and reused, so counting n-grams allocates nothing per document.
-class FlatCounter {
+// Open-addressing hash table of 64-bit keys (linear probing, load ≤ 1/2), cleared in
+// O(capacity) and reused, so counting allocates nothing per document.
+class FlatTable {
  public:
+  struct Entry {
+    uint64_t key;
+    uint32_t count;  // 0: empty slot
+    uint32_t first;  // value stored with the key's first occurrence
+  };
   void Reset(size_t expected) {
     size_t capacity = 16;
-    while (capacity < 2 * expected) capacity <<= 1;
+    int bits = 4;
+    while (capacity < 2 * expected) capacity <<= 1, ++bits;
     // Only the first `capacity` slots are used: a large document's table serves small ones
     // without reallocating, and clearing costs what the document needs.
-    if (keys_.size() < capacity) {
-      keys_.resize(capacity);
-      counts_.resize(capacity);
-      firsts_.resize(capacity);
-    }
-    std::fill(counts_.begin(), counts_.begin() + capacity, 0);
+    if (entries_.size() < capacity) entries_.resize(capacity);
+    std::fill(entries_.begin(), entries_.begin() + capacity, Entry{0, 0, 0});
     mask_ = capacity - 1;
+    shift_ = 64 - bits;
   }
-  // Counts `key`; returns (its count so far, the value stored with its first occurrence).
-  std::pair<uint32_t, uint32_t> Add(uint64_t key, uint32_t first) {
-    size_t slot = (key * 0x9e3779b97f4a7c15ULL) >> 20 & mask_;
-    while (counts_[slot] != 0 && keys_[slot] != key) slot = (slot + 1) & mask_;
-    if (counts_[slot] == 0) {
-      keys_[slot] = key;
-      firsts_[slot] = first;
+  // Counts `key`; returns its slot (count and first occurrence via at()).
+  uint32_t Add(uint64_t key, uint32_t first) {
+    size_t slot = (key * 0x9e3779b97f4a7c15ULL) >> shift_;
+    while (entries_[slot].count != 0 && entries_[slot].key != key) slot = (slot + 1) & mask_;
+    Entry& e = entries_[slot];
+    if (e.count == 0) {
+      e.key = key;
+      e.first = first;
     }
-    return {++counts_[slot], firsts_[slot]};
+    ++e.count;
+    return static_cast<uint32_t>(slot);
   }
+  // Inserts `key` if absent; returns whether it was already there.
+  bool Contains(uint64_t key) {
+    size_t slot = (key * 0x9e3779b97f4a7c15ULL) >> shift_;
+    while (entries_[slot].count != 0) {
+      if (entries_[slot].key == key) return true;
+      slot = (slot + 1) & mask_;
+    }
+    entries_[slot] = Entry{key, 1, 0};
+    return false;
+  }
+  const Entry& at(uint32_t slot) const { return entries_[slot]; }
 
  private:
-  std::vector<uint64_t> keys_;
-  std::vector<uint32_t> counts_, firsts_;
+  std::vector<Entry> entries_;
   size_t mask_ = 0;
+  int shift_ = 60;
 };
+
+// Gopher Table A1 "duplicate line/paragraph fraction" and "… character fraction":
+// elements equal to an earlier one (byte for byte), by count and by characters.
+struct DuplicateCount {
+  size_t elements = 0, duplicates = 0, duplicate_chars = 0;
+};
+
+DuplicateCount CountDuplicateBlocks(std::string_view text, bool paragraphs) {
+  thread_local std::vector<std::pair<uint64_t, std::string_view>> blocks;
+  thread_local std::vector<uint32_t> table;  // index + 1 into blocks; 0 = empty
+  blocks.clear();
+  ForEachBlock(text, paragraphs,
+               [](std::string_view b) { blocks.emplace_back(XXH3_64bits(b.data(), b.size()), b); });
+  DuplicateCount result;
+  result.elements = blocks.size();
+  if (blocks.size() < 2) return result;
+  size_t capacity = 16;
+  while (capacity < 2 * blocks.size()) capacity <<= 1;
+  table.assign(capacity, 0);
+  const size_t mask = capacity - 1;
+  for (uint32_t b = 0; b < blocks.size(); ++b) {
+    const auto& [hash, view] = blocks[b];
+    size_t slot = hash & mask;
+    bool duplicate = false;
+    while (table[slot] != 0) {
+      const auto& other = blocks[table[slot] - 1];
+      if (other.first == hash && other.second == view) {
+        duplicate = true;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (duplicate) {
+      ++result.duplicates;
+      result.duplicate_chars += view.size();
+    } else {
+      table[slot] = b + 1;
+    }
+  }
+  return result;
+}
 
 std::string_view TrimSpaces(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
@@ -143,6 +315,21 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// Non-overlapping occurrences of "..." (Python's str.count): floor(k / 3) per maximal run of
+// k dots.
+size_t CountTripleDots(std::string_view text) {
+  size_t n = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '.', static_cast<size_t>(end - p)))) != nullptr) {
+    const char* run = p;
+    while (p < end && *p == '.') ++p;
+    n += static_cast<size_t>(p - run) / 3;
+  }
+  return n;
+}
+
+// Occurrences of a needle that cannot overlap itself (here "…", E2 80 A6).
 size_t CountOccurrences(std::string_view text, std::string_view needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string_view::npos;
@@ -151,10 +338,89 @@ size_t CountOccurrences(std::string_view text, std::string_view needle) {
   return n;
 }
 
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+// Lowercases ASCII letters (the C locale's tolower), 16 bytes at a time where SSE2 exists.
+void AsciiLowercase(std::string_view in, char* out) {
+  size_t i = 0;
+  const size_t n = in.size();
+#if defined(__SSE2__)
+  const __m128i before_a = _mm_set1_epi8('A' - 1), after_z = _mm_set1_epi8('Z' + 1),
+                bit = _mm_set1_epi8(0x20);
+  for (; i + 16 <= n; i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.data() + i));
+    // Signed compares: bytes >= 0x80 are negative, so never in 'A'..'Z'.
+    __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, before_a), _mm_cmplt_epi8(v, after_z));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_or_si128(v, _mm_and_si128(upper, bit)));
+  }
+#endif
+  for (; i < n; ++i) out[i] = AsciiLower(in[i]);
+}
+
+// A phrase to look for, with the offset of a byte pair in it that is rare in prose: candidate
+// positions are where that pair occurs, and only they are compared with the whole phrase.
+struct Needle {
+  std::string_view text;
+  size_t pair;
+};
+
+// Bit k of the result is set when needles[k] occurs in `hay` (at most 32 needles). One
+// pass over the text for all needles (SSE2: 16 positions per step), instead of one search
+// per needle.
+uint32_t FindNeedles(std::string_view hay, const Needle* needles, size_t count) {
+  uint32_t found = 0;
+  auto check = [&](size_t pos, size_t k) {  // the pair of needle k is at hay[pos]
+    const Needle& n = needles[k];
+    if (pos < n.pair || pos - n.pair + n.text.size() > hay.size()) return;
+    if (std::memcmp(hay.data() + pos - n.pair, n.text.data(), n.text.size()) == 0) found |= 1u << k;
+  };
+  size_t i = 0;
+#if defined(__SSE2__)
+  __m128i first[32], second[32];
+  for (size_t k = 0; k < count; ++k) {
+    first[k] = _mm_set1_epi8(needles[k].text[needles[k].pair]);
+    second[k] = _mm_set1_epi8(needles[k].text[needles[k].pair + 1]);
+  }
+  for (; i + 17 <= hay.size(); i += 16) {
+    __m128i v0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay.data() + i));
+    __m128i v1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(hay.data() + i + 1));
+    int any = 0;
+    for (size_t k = 0; k < count; ++k)
+      any |= _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(v0, first[k]), _mm_cmpeq_epi8(v1, second[k])));
+    while (any != 0) {
+      size_t pos = i + static_cast<size_t>(std::countr_zero(static_cast<unsigned>(any)));
+      for (size_t k = 0; k < count; ++k) {
+        if (hay[pos] == needles[k].text[needles[k].pair] &&
+            hay[pos + 1] == needles[k].text[needles[k].pair + 1])
+          check(pos, k);
+      }
+      any &= any - 1;
+    }
+  }
+#endif
+  for (; i + 1 < hay.size(); ++i) {
+    for (size_t k = 0; k < count; ++k) {
+      if (hay[i] == needles[k].text[needles[k].pair] && hay[i + 1] == needles[k].text[needles[k].pair + 1])
+        check(i, k);
+    }
+  }
+  return found;
+}
+
+// Index of the first '.', '!' or '?' at or after i, or s.size().
+size_t FindTerminal(std::string_view s, size_t i) {
+#if defined(__SSE2__)
+  const __m128i dot = _mm_set1_epi8('.'), bang = _mm_set1_epi8('!'), question = _mm_set1_epi8('?');
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, dot), _mm_cmpeq_epi8(v, bang)),
+                               _mm_cmpeq_epi8(v, question));
+    int mask = _mm_movemask_epi8(hit);
+    if (mask != 0) return i + static_cast<size_t>(std::countr_zero(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    if (s[i] == '.' || s[i] == '!' || s[i] == '?') return i;
+  }
+  return s.size();
 }
 
 // Sentences in a line: terminal . ! ? (optionally followed by closing quotes or brackets)
@@ -162,9 +428,7 @@ std::string Lowercase(std::string_view s) {
 // TFDS uses (nltk punkt); abbreviations like "Mr." count as sentence ends.
 int CountSentences(std::string_view line) {
   int sentences = 0;
-  for (size_t i = 0; i < line.size(); ++i) {
-    char c = line[i];
-    if (c != '.' && c != '!' && c != '?') continue;
+  for (size_t i = FindTerminal(line, 0); i < line.size(); i = FindTerminal(line, i + 1)) {
     size_t j = i + 1;
     while (j < line.size() && (line[j] == '"' || line[j] == '\'' || line[j] == ')')) ++j;
     if (line.substr(j, 3) == "\xE2\x80\x9D" || line.substr(j, 3) == "\xE2\x80\x99") j += 3;  // ” ’
@@ -176,144 +440,212 @@ int CountSentences(std::string_view line) {
   return sentences;
 }
 
-}  // namespace
+// ---- Gopher repetition: n-gram statistics ----
 
-std::string GopherRepetitionRule(std::string_view text, const GopherRepetitionOptions& o) {
-  if (!o.enabled || text.empty()) return "";
-  const double total_chars = static_cast<double>(text.size());
-  size_t duplicates = 0, duplicate_chars = 0;
-
-  auto paragraphs = SplitBlocks(text, /*paragraphs=*/true);
-  CountDuplicates(paragraphs, &duplicates, &duplicate_chars);
-  if (!paragraphs.empty() &&
-      static_cast<double>(duplicates) / paragraphs.size() > o.max_duplicate_paragraph_fraction) {
-    return "gopher_dup_paragraphs";
-  }
-  if (duplicate_chars / total_chars > o.max_duplicate_paragraph_char_fraction)
-    return "gopher_dup_paragraph_chars";
-
-  auto lines = SplitBlocks(text, /*paragraphs=*/false);
-  CountDuplicates(lines, &duplicates, &duplicate_chars);
-  if (!lines.empty() && static_cast<double>(duplicates) / lines.size() > o.max_duplicate_line_fraction) {
-    return "gopher_dup_lines";
-  }
-  if (duplicate_chars / total_chars > o.max_duplicate_line_char_fraction) return "gopher_dup_line_chars";
-
-  // n-grams of words, compared by a 64-bit hash combining their word hashes (a collision
-  // only ever makes a document look more repetitive, with probability ~n²/2⁶⁴). Counting
-  // uses a flat open-addressing table reused across documents: these nine passes over the
-  // words are most of the quality stage's cost, and node-based hash maps made it ~10× slower.
-  auto words = SplitWords(text);
-  const size_t n_words = words.size();
-  thread_local std::vector<uint64_t> word_hash;
-  thread_local std::vector<uint32_t> word_length_prefix;  // prefix sums of word lengths
-  word_hash.resize(n_words);
-  word_length_prefix.resize(n_words + 1);
-  word_length_prefix[0] = 0;
-  for (size_t i = 0; i < n_words; ++i) {
-    word_hash[i] = XXH3_64bits(words[i].data(), words[i].size());
-    word_length_prefix[i + 1] = word_length_prefix[i] + static_cast<uint32_t>(words[i].size());
-  }
-  auto ngram_hash = [&](size_t start, size_t n) {
-    uint64_t h = 0x243f6a8885a308d3ULL ^ n;
-    for (size_t k = 0; k < n; ++k) h = (h ^ word_hash[start + k]) * 0x9e3779b97f4a7c15ULL + k;
-    return h ^ (h >> 29);
-  };
-  auto ngram_chars = [&](size_t start, size_t n) {
-    return static_cast<size_t>(word_length_prefix[start + n] - word_length_prefix[start]);
-  };
-  thread_local FlatCounter table;
-
-  // Top n-gram character fraction: the most frequent n-gram's length (words joined by
-  // spaces) times its count, over the text's characters.
-  for (size_t k = 0; k < o.max_top_ngram_char_fraction.size(); ++k) {
-    size_t n = 2 + k;
-    if (n_words < n) break;
-    table.Reset(n_words);
-    size_t best_count = 0, best_start = 0;
-    for (size_t i = 0; i + n <= n_words; ++i) {
-      auto [count, first] = table.Add(ngram_hash(i, n), static_cast<uint32_t>(i));
-      if (count > best_count || (count == best_count && first < best_start)) {
-        best_count = count;
-        best_start = first;
-      }
-    }
-    if (best_count < 2) continue;  // an n-gram seen once is not repetition
-    double chars = static_cast<double>((ngram_chars(best_start, n) + n - 1) * best_count);
-    if (chars / total_chars > o.max_top_ngram_char_fraction[k])
-      return "gopher_top_" + std::to_string(n) + "gram";
-  }
-
-  // Duplicate n-gram character fraction: characters of n-grams equal to an earlier one,
-  // skipping past a repeated n-gram so its words are not counted twice (datatrove).
-  for (size_t k = 0; k < o.max_duplicate_ngram_char_fraction.size(); ++k) {
-    size_t n = 5 + k;
-    if (n_words < n) break;
-    table.Reset(n_words);
-    size_t repeated_chars = 0;
-    size_t i = 0;
-    while (i + n <= n_words) {
-      if (table.Add(ngram_hash(i, n), static_cast<uint32_t>(i)).first > 1) {
-        repeated_chars += ngram_chars(i, n);
-        i += n;
-      } else {
-        ++i;
-      }
-    }
-    if (repeated_chars / total_chars > o.max_duplicate_ngram_char_fraction[k]) {
-      return "gopher_dup_" + std::to_string(n) + "gram";
-    }
-  }
-  return "";
+// Word n-grams are compared by a 64-bit hash built from their word hashes (a collision only
+// ever makes a document look more repetitive, with probability ~n²/2⁶⁴). The hash of the
+// n-gram at i is Extend(hash of the (n−1)-gram at i, hash of word i+n−1), so level n costs
+// one step per n-gram, and level n only visits the positions whose (n−1)-gram occurs at
+// least twice: an n-gram that occurs twice has a prefix that occurs twice, so the positions
+// left out hold n-grams that occur once — they can be neither the most frequent n-gram (a
+// count of 1 is ignored) nor a duplicate. Counts of the n-grams visited are exact.
+inline uint64_t ExtendNgram(uint64_t h, uint64_t word) {
+  h = (h ^ word) * 0x9e3779b97f4a7c15ULL;
+  return h ^ (h >> 29);
 }
 
-std::string GopherQualityRule(std::string_view text, const GopherQualityOptions& o) {
-  if (!o.enabled) return "";
-  auto words = SplitWords(text);
-  size_t non_symbol_words = 0, non_symbol_chars = 0, alpha_words = 0;
-  static const std::array<std::string_view, 8> kStopWords = {"the", "be",   "to",   "of",
-                                                             "and", "that", "have", "with"};
-  uint32_t stop_words_seen = 0;  // bit per stop word
-  for (std::string_view w : words) {
-    bool symbol_only = true, has_letter = false;
-    for (unsigned char c : w) {
-      if (!IsAsciiPunctuation(c)) symbol_only = false;
-      if (IsLetterByte(c)) has_letter = true;
+class NgramLevels {
+ public:
+  // `words` must outlive this object's use.
+  void Start(const std::vector<std::string_view>& words) {
+    n_words_ = words.size();
+    hash_.resize(n_words_);
+    length_prefix_.resize(n_words_ + 1);
+    positions_.resize(n_words_);
+    length_prefix_[0] = 0;
+    word_hash_.resize(n_words_);
+    for (size_t i = 0; i < n_words_; ++i) {
+      word_hash_[i] = XXH3_64bits(words[i].data(), words[i].size());
+      hash_[i] = ExtendNgram(0x243f6a8885a308d3ULL, word_hash_[i]);
+      length_prefix_[i + 1] = length_prefix_[i] + words[i].size();
+      positions_[i] = static_cast<uint32_t>(i);
     }
-    if (!symbol_only) {
-      ++non_symbol_words;
-      non_symbol_chars += CodePoints(w);
-    }
-    alpha_words += has_letter;
-    for (size_t s = 0; s < kStopWords.size(); ++s) {
-      if (w == kStopWords[s]) stop_words_seen |= 1u << s;
-    }
+    level_ = 1;
+    best_count_ = 0;
+    best_start_ = 0;
   }
+  // Moves to n-grams of one more word: counts every n-gram that may occur more than once,
+  // keeps the positions of those that do, and finds the most frequent (ties: first seen).
+  void Advance() {
+    const size_t n = ++level_;
+    size_t kept = 0;
+    for (uint32_t p : positions_) {
+      if (p + n > n_words_) break;  // positions are ascending
+      positions_[kept++] = p;
+    }
+    positions_.resize(kept);
+    counts_.Reset(kept);
+    slots_.resize(kept);
+    best_count_ = 0;
+    best_start_ = 0;
+    for (size_t j = 0; j < kept; ++j) {
+      uint32_t p = positions_[j];
+      hash_[p] = ExtendNgram(hash_[p], word_hash_[p + n - 1]);
+      uint32_t slot = counts_.Add(hash_[p], p);
+      slots_[j] = slot;
+      const auto& e = counts_.at(slot);
+      if (e.count > best_count_ || (e.count == best_count_ && e.first < best_start_)) {
+        best_count_ = e.count;
+        best_start_ = e.first;
+      }
+    }
+    // Keep the positions whose n-gram occurs more than once.
+    size_t next = 0;
+    for (size_t j = 0; j < kept; ++j) {
+      if (counts_.at(slots_[j]).count >= 2) positions_[next++] = positions_[j];
+    }
+    positions_.resize(next);
+  }
+  size_t level() const { return level_; }
+  size_t n_words() const { return n_words_; }
+  size_t best_count() const { return best_count_; }
+  size_t best_start() const { return best_start_; }
+  size_t Chars(size_t start, size_t n) const { return length_prefix_[start + n] - length_prefix_[start]; }
+  // Characters in n-grams equal to an earlier one, walking left to right and skipping past a
+  // repeated n-gram so its words are not counted twice (datatrove). Only n-grams that occur
+  // more than once can be "equal to an earlier one"; the others only move the walk on by
+  // one word, so the walk needs to look at the repeated ones alone.
+  size_t DuplicateChars() {
+    const size_t n = level_;
+    seen_.Reset(positions_.size());
+    size_t repeated_chars = 0, next_visit = 0;
+    for (uint32_t p : positions_) {
+      if (p < next_visit) continue;  // inside an n-gram already counted
+      if (seen_.Contains(hash_[p])) {
+        repeated_chars += Chars(p, n);
+        next_visit = p + n;
+      }
+    }
+    return repeated_chars;
+  }
+
+ private:
+  size_t n_words_ = 0, level_ = 1;
+  std::vector<uint64_t> hash_, word_hash_;
+  std::vector<size_t> length_prefix_;  // prefix sums of word lengths (bytes)
+  std::vector<uint32_t> positions_, slots_;
+  FlatTable counts_, seen_;
+  size_t best_count_ = 0, best_start_ = 0;
+};
+
+std::string RepetitionRule(std::string_view text, const std::vector<std::string_view>& words,
+                           const GopherRepetitionOptions& o) {
+  if (!o.enabled || text.empty()) return "";
+  const double total_chars = static_cast<double>(text.size());
+
+  DuplicateCount paragraphs = CountDuplicateBlocks(text, /*paragraphs=*/true);
+  if (paragraphs.elements != 0 &&
+      static_cast<double>(paragraphs.duplicates) / paragraphs.elements > o.max_duplicate_paragraph_fraction) {
+    return "gopher_dup_paragraphs";
+  }
+  if (paragraphs.duplicate_chars / total_chars > o.max_duplicate_paragraph_char_fraction)
+    return "gopher_dup_paragraph_chars";
+
+  DuplicateCount lines = CountDuplicateBlocks(text, /*paragraphs=*/false);
+  if (lines.elements != 0 &&
+      static_cast<double>(lines.duplicates) / lines.elements > o.max_duplicate_line_fraction) {
+    return "gopher_dup_lines";
+  }
+  if (lines.duplicate_chars / total_chars > o.max_duplicate_line_char_fraction)
+    return "gopher_dup_line_chars";
+
+  // Rules in their order: top n-gram for n = 2 … 1+T, then duplicate n-gram for n = 5 … 4+D,
+  // each skipped once the document has fewer than n words. Levels are computed in
+  // increasing n; a failure is returned as soon as every rule before it is known to pass.
+  const size_t top_rules = o.max_top_ngram_char_fraction.size();
+  const size_t dup_rules = o.max_duplicate_ngram_char_fraction.size();
+  const size_t n_words = words.size();
+  const size_t last_top = 1 + top_rules, last_dup = 4 + dup_rules;
+  const size_t max_level = std::min(n_words, std::max(top_rules ? last_top : 1, dup_rules ? last_dup : 1));
+  if (max_level < 2) return "";
+  thread_local NgramLevels levels;
+  levels.Start(words);
+  std::string pending_dup;  // a duplicate n-gram failure found before the last top rule
+  for (size_t n = 2; n <= max_level; ++n) {
+    levels.Advance();
+    if (n <= last_top) {
+      size_t best_count = levels.best_count();
+      if (best_count >= 2) {  // an n-gram seen once is not repetition
+        double chars = static_cast<double>((levels.Chars(levels.best_start(), n) + n - 1) * best_count);
+        if (chars / total_chars > o.max_top_ngram_char_fraction[n - 2])
+          return "gopher_top_" + std::to_string(n) + "gram";
+      }
+    }
+    if (n >= 5 && n <= last_dup && pending_dup.empty()) {
+      if (levels.DuplicateChars() / total_chars > o.max_duplicate_ngram_char_fraction[n - 5]) {
+        pending_dup = "gopher_dup_" + std::to_string(n) + "gram";
+      }
+    }
+    if (!pending_dup.empty() && n >= last_top) return pending_dup;
+  }
+  return pending_dup;
+}
+
+// ---- Gopher quality ----
+
+std::string QualityRule(std::string_view text, size_t word_count, const WordStats& stats,
+                        const GopherQualityOptions& o) {
+  if (!o.enabled) return "";
+  const size_t non_symbol_words = stats.non_symbol_words, non_symbol_chars = stats.non_symbol_chars,
+               alpha_words = stats.alpha_words;
+  const uint32_t stop_words_seen = stats.stop_words_seen;
   if (static_cast<int64_t>(non_symbol_words) < o.min_words) return "gopher_min_words";
   if (static_cast<int64_t>(non_symbol_words) > o.max_words) return "gopher_max_words";
   double mean_length = static_cast<double>(non_symbol_chars) / non_symbol_words;
   if (mean_length < o.min_mean_word_length || mean_length > o.max_mean_word_length)
     return "gopher_mean_word_length";
-  const double n_words = static_cast<double>(words.size());
-  if (CountOccurrences(text, "#") / n_words > o.max_hash_to_word_ratio) return "gopher_hash_ratio";
-  if ((CountOccurrences(text, "...") + CountOccurrences(text, "\xE2\x80\xA6")) / n_words >
+  const double n_words = static_cast<double>(word_count);
+  if (static_cast<size_t>(std::count(text.begin(), text.end(), '#')) / n_words > o.max_hash_to_word_ratio)
+    return "gopher_hash_ratio";
+  if ((CountTripleDots(text) + CountOccurrences(text, "\xE2\x80\xA6")) / n_words >
       o.max_ellipsis_to_word_ratio) {
     return "gopher_ellipsis_ratio";
   }
-  auto lines = SplitLines(text);
-  size_t bullet_lines = 0, ellipsis_lines = 0;
-  for (std::string_view line : lines) {
+  size_t lines = 0, bullet_lines = 0, ellipsis_lines = 0;
+  ForEachLine(text, [&](std::string_view line, size_t) {
+    ++lines;
     std::string_view t = TrimSpaces(line);
     if (StartsWith(t, "\xE2\x80\xA2") || StartsWith(t, "-")) ++bullet_lines;  // • or -
     if (EndsWith(t, "...") || EndsWith(t, "\xE2\x80\xA6")) ++ellipsis_lines;
-  }
-  if (static_cast<double>(bullet_lines) / lines.size() > o.max_bullet_line_fraction)
-    return "gopher_bullet_lines";
-  if (static_cast<double>(ellipsis_lines) / lines.size() > o.max_ellipsis_line_fraction)
+  });
+  if (static_cast<double>(bullet_lines) / lines > o.max_bullet_line_fraction) return "gopher_bullet_lines";
+  if (static_cast<double>(ellipsis_lines) / lines > o.max_ellipsis_line_fraction)
     return "gopher_ellipsis_lines";
   if (alpha_words / n_words < o.min_alpha_word_fraction) return "gopher_alpha_words";
   if (std::popcount(stop_words_seen) < o.min_stop_words) return "gopher_stop_words";
   return "";
+}
+
+std::vector<std::string_view>& ThreadWords() {
+  thread_local std::vector<std::string_view> words;
+  return words;
+}
+
+}  // namespace
+
+std::string GopherRepetitionRule(std::string_view text, const GopherRepetitionOptions& o) {
+  if (!o.enabled || text.empty()) return "";
+  auto& words = ThreadWords();
+  SplitWordsInto(text, &words);
+  return RepetitionRule(text, words, o);
+}
+
+std::string GopherQualityRule(std::string_view text, const GopherQualityOptions& o) {
+  if (!o.enabled) return "";
+  auto& words = ThreadWords();
+  WordStats stats;
+  ScanWords(text, &words, &stats);
+  return QualityRule(text, words.size(), stats, o);
 }
 
 std::string C4Rule(std::string* text, const C4Options& o, int* lines_removed) {
@@ -321,25 +653,58 @@ std::string C4Rule(std::string* text, const C4Options& o, int* lines_removed) {
   if (!o.enabled) return "";
   static const std::array<std::string_view, 6> kPolicy = {"terms of use", "privacy policy", "cookie policy",
                                                           "uses cookies", "use of cookies", "use cookies"};
-  std::unordered_set<std::string> bad_words(o.bad_words.begin(), o.bad_words.end());
+  // The page rules and the policy-line rule look for phrases in the lowercased line. None
+  // of the phrases starts or ends with whitespace or holds a newline, so a phrase is in
+  // some trimmed line exactly when it is in the whole lowercased text: one search over the
+  // text decides whether any line needs the check at all.
+  thread_local std::string lower;
+  lower.resize(text->size());
+  AsciiLowercase(*text, lower.data());
+  const std::string_view lower_text(lower);
+  // "cookie" stands for the four cookie phrases: a line can only hold one of them if the
+  // text holds "cookie".
+  static constexpr Needle kNeedles[] = {
+      {"lorem ipsum", 7}, {"javascript", 0}, {"terms of use", 3}, {"privacy policy", 5}, {"cookie", 3}};
+  const uint32_t found = FindNeedles(lower_text, kNeedles, std::size(kNeedles));
+  const bool any_lorem = o.drop_lorem_ipsum && (found & 1u);
+  const bool any_curly = o.drop_curly_brace && text->find('{') != std::string::npos;
+  const bool any_policy = o.filter_lines && o.drop_policy_lines && (found & ~1u);
+  std::unique_ptr<std::unordered_set<std::string>> bad_words;
+  if (!o.bad_words.empty())
+    bad_words = std::make_unique<std::unordered_set<std::string>>(o.bad_words.begin(), o.bad_words.end());
+  thread_local std::vector<std::string_view> line_words;
+
   std::string kept;
-  kept.reserve(text->size());
+  if (o.filter_lines) kept.reserve(text->size());
   int sentences = 0;
   bool paragraph_break = false;
-  for (std::string_view raw : SplitLines(*text)) {
+  std::string rule;
+  const std::string_view all(*text);
+  ForEachLine(all, [&](std::string_view raw, size_t offset) {
+    if (!rule.empty()) return;
     std::string_view line = TrimSpaces(raw);
     if (line.empty()) {
       paragraph_break = true;
-      continue;
+      return;
     }
-    std::string lower = Lowercase(line);
-    if (o.drop_lorem_ipsum && lower.find("lorem ipsum") != std::string::npos) return "c4_lorem_ipsum";
-    if (o.drop_curly_brace && line.find('{') != std::string_view::npos) return "c4_curly_brace";
-    if (!bad_words.empty()) {
-      for (std::string_view w : SplitWords(lower)) {
+    std::string_view lower_line = lower_text.substr(offset + (line.data() - raw.data()), line.size());
+    if (any_lorem && lower_line.find("lorem ipsum") != std::string_view::npos) {
+      rule = "c4_lorem_ipsum";
+      return;
+    }
+    if (any_curly && line.find('{') != std::string_view::npos) {
+      rule = "c4_curly_brace";
+      return;
+    }
+    if (bad_words) {
+      SplitWordsInto(lower_line, &line_words);
+      for (std::string_view w : line_words) {
         while (!w.empty() && IsAsciiPunctuation(w.back())) w.remove_suffix(1);
         while (!w.empty() && IsAsciiPunctuation(w.front())) w.remove_prefix(1);
-        if (bad_words.count(std::string(w))) return "c4_bad_words";
+        if (bad_words->count(std::string(w))) {
+          rule = "c4_bad_words";
+          return;
+        }
       }
     }
     if (o.filter_lines) {
@@ -348,20 +713,25 @@ std::string C4Rule(std::string* text, const C4Options& o, int* lines_removed) {
            EndsWith(line, "'") || EndsWith(line, "\xE2\x80\x9D") || EndsWith(line, "\xE2\x80\x99")) &&
           !EndsWith(line, "...");
       bool policy = false;
-      if (o.drop_policy_lines) {
-        policy = lower.find("javascript") != std::string::npos;
-        for (std::string_view p : kPolicy) policy = policy || lower.find(p) != std::string::npos;
+      if (any_policy) {
+        policy = lower_line.find("javascript") != std::string_view::npos;
+        for (std::string_view p : kPolicy) policy = policy || lower_line.find(p) != std::string_view::npos;
       }
-      if (!terminal || static_cast<int>(SplitWords(line).size()) < o.min_words_per_line || policy) {
+      if (!terminal || policy ||
+          static_cast<int64_t>(CountWordsUpTo(line, std::max(o.min_words_per_line, 0))) <
+              o.min_words_per_line) {
         ++*lines_removed;
-        continue;
+        return;
       }
     }
     sentences += CountSentences(line);
-    if (!kept.empty()) kept.append(paragraph_break ? "\n\n" : "\n");
+    if (o.filter_lines) {
+      if (!kept.empty()) kept.append(paragraph_break ? "\n\n" : "\n");
+      kept.append(line);
+    }
     paragraph_break = false;
-    kept.append(line);
-  }
+  });
+  if (!rule.empty()) return rule;
   if (sentences < o.min_sentences) return "c4_too_few_sentences";
   if (o.filter_lines) *text = std::move(kept);
   return "";
@@ -369,8 +739,14 @@ std::string C4Rule(std::string* text, const C4Options& o, int* lines_removed) {
 
 QualityResult ApplyQualityRules(std::string* text, const QualityOptions& options) {
   QualityResult result;
-  result.failed_rule = GopherRepetitionRule(*text, options.gopher_repetition);
-  if (result.failed_rule.empty()) result.failed_rule = GopherQualityRule(*text, options.gopher_quality);
+  if (options.gopher_repetition.enabled || options.gopher_quality.enabled) {
+    auto& words = ThreadWords();
+    WordStats stats;
+    ScanWords(*text, &words, &stats);
+    result.failed_rule = RepetitionRule(*text, words, options.gopher_repetition);
+    if (result.failed_rule.empty())
+      result.failed_rule = QualityRule(*text, words.size(), stats, options.gopher_quality);
+  }
   if (result.failed_rule.empty()) result.failed_rule = C4Rule(text, options.c4, &result.lines_removed);
   return result;
 }

@@ -2,7 +2,11 @@
 // set to 1) and checked on both sides of its boundary.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+
 #include "isoflop/quality_filters.h"
+#include "quality_reference.h"
 #include "test_corpus.h"
 
 namespace isoflop::data {
@@ -99,6 +103,157 @@ TEST(GopherRepetition, RepeatedBoilerplateIsDroppedWithDefaults) {
   std::string text;
   for (int i = 0; i < 20; ++i) text += "Click here to subscribe to our newsletter for the latest news.\n";
   EXPECT_NE(GopherRepetitionRule(text, GopherRepetitionOptions{}), "");
+}
+
+// ---- The fast implementation equals the reference definitions (quality_reference.h) ----
+
+// Text that exercises every rule: a small vocabulary (so n-grams repeat), stop words,
+// punctuation-only words, '#', ellipses, bullets, non-ASCII letters and quotes, policy and
+// lorem-ipsum phrases, curly braces, runs of spaces/tabs/newlines/CRs, leading and trailing
+// newlines, and copies of earlier lines and paragraphs.
+std::string AdversarialText(std::mt19937_64& rng) {
+  static const std::vector<std::string> kWords = {"the",
+                                                  "be",
+                                                  "to",
+                                                  "of",
+                                                  "and",
+                                                  "that",
+                                                  "have",
+                                                  "with",
+                                                  "a",
+                                                  "cat",
+                                                  "sat",
+                                                  "on",
+                                                  "mat",
+                                                  "Emma",
+                                                  "said",
+                                                  "it",
+                                                  "was",
+                                                  "-",
+                                                  "--",
+                                                  "...",
+                                                  "\xE2\x80\xA6",
+                                                  "#",
+                                                  "#tag",
+                                                  "\xE2\x80\xA2",
+                                                  "caf\xC3\xA9",
+                                                  "\xE2\x80\x9Cquoted.\xE2\x80\x9D",
+                                                  "don\xE2\x80\x99t",
+                                                  "end.",
+                                                  "stop!",
+                                                  "why?",
+                                                  "\"yes.\"",
+                                                  "(it.)",
+                                                  "Mr.",
+                                                  "x{y}",
+                                                  "Lorem",
+                                                  "ipsum",
+                                                  "lorem ipsum",
+                                                  "JavaScript",
+                                                  "privacy policy",
+                                                  "uses cookies",
+                                                  "Terms of Use",
+                                                  "darn",
+                                                  "darn,",
+                                                  "ab...",
+                                                  "\xF0\x9F\x98\x80",
+                                                  "\xE4\xB8\xAD\xE6\x96\x87"};
+  static const std::vector<std::string> kSeparators = {" ",    " ",      " ",    " ",    "  ",    "\t", "\n",
+                                                       "\n\n", "\n\n\n", "\r\n", " \n ", "\n \n", "\f", "\v"};
+  std::string text;
+  if (rng() % 8 == 0) text += "\n";
+  const size_t vocabulary = 4 + rng() % kWords.size();
+  const int words = static_cast<int>(rng() % 400);
+  for (int i = 0; i < words; ++i) {
+    if (i > 0) text += kSeparators[rng() % (rng() % 2 ? 4 : kSeparators.size())];
+    if (rng() % 40 == 0 && text.size() > 10) {  // copy an earlier stretch: repeated lines/paragraphs/n-grams
+      size_t start = rng() % text.size(), length = 1 + rng() % 60;
+      text += text.substr(start, length);
+      continue;
+    }
+    text += kWords[rng() % std::min(vocabulary, kWords.size())];
+  }
+  if (rng() % 8 == 0) text += rng() % 2 ? "\n" : "\n\n";
+  return text;
+}
+
+QualityOptions RandomOptions(std::mt19937_64& rng) {
+  QualityOptions o;
+  auto unit = [&] { return (rng() % 1001) / 1000.0; };
+  if (rng() % 3 == 0) return o;  // defaults
+  auto& r = o.gopher_repetition;
+  r.max_duplicate_line_fraction = unit();
+  r.max_duplicate_paragraph_fraction = unit();
+  r.max_duplicate_line_char_fraction = unit();
+  r.max_duplicate_paragraph_char_fraction = unit();
+  r.max_top_ngram_char_fraction.assign(rng() % 7, 0);
+  for (double& v : r.max_top_ngram_char_fraction) v = unit() * 0.6;
+  r.max_duplicate_ngram_char_fraction.assign(rng() % 8, 0);
+  for (double& v : r.max_duplicate_ngram_char_fraction) v = unit() * 0.4;
+  auto& q = o.gopher_quality;
+  q.min_words = static_cast<int>(rng() % 60);
+  q.max_words = static_cast<int>(50 + rng() % 400);
+  q.min_mean_word_length = unit() * 4;
+  q.max_mean_word_length = 3 + unit() * 8;
+  q.max_hash_to_word_ratio = unit() * 0.2;
+  q.max_ellipsis_to_word_ratio = unit() * 0.2;
+  q.max_bullet_line_fraction = unit();
+  q.max_ellipsis_line_fraction = unit();
+  q.min_alpha_word_fraction = unit();
+  q.min_stop_words = static_cast<int>(rng() % 9);
+  auto& c = o.c4;
+  c.filter_lines = rng() % 4 != 0;
+  c.min_words_per_line = static_cast<int>(rng() % 8);
+  c.min_sentences = static_cast<int>(rng() % 6);
+  c.drop_lorem_ipsum = rng() % 4 != 0;
+  c.drop_curly_brace = rng() % 4 != 0;
+  c.drop_policy_lines = rng() % 4 != 0;
+  if (rng() % 3 == 0) c.bad_words = {"darn", "heck"};
+  return o;
+}
+
+void ExpectSameDecisions(const std::string& text, const QualityOptions& o, const std::string& label) {
+  SCOPED_TRACE(label);
+  EXPECT_EQ(GopherRepetitionRule(text, o.gopher_repetition),
+            reference::GopherRepetitionRule(text, o.gopher_repetition));
+  EXPECT_EQ(GopherQualityRule(text, o.gopher_quality), reference::GopherQualityRule(text, o.gopher_quality));
+  std::string fast = text, slow = text;
+  int fast_removed = -1, slow_removed = -2;
+  EXPECT_EQ(C4Rule(&fast, o.c4, &fast_removed), reference::C4Rule(&slow, o.c4, &slow_removed));
+  EXPECT_EQ(fast, slow);
+  EXPECT_EQ(fast_removed, slow_removed);
+  fast = slow = text;
+  QualityResult a = ApplyQualityRules(&fast, o), b = reference::ApplyQualityRules(&slow, o);
+  EXPECT_EQ(a.failed_rule, b.failed_rule);
+  EXPECT_EQ(a.lines_removed, b.lines_removed);
+  EXPECT_EQ(fast, slow);
+}
+
+TEST(QualityEquivalence, RealProseEqualsReference) {
+  QualityOptions defaults;
+  for (const std::string& chapter : testing::AustenChapters())
+    ExpectSameDecisions(chapter, defaults, "chapter");
+  // Paragraph-sized documents reach the rules' boundaries (few words, few sentences).
+  std::mt19937_64 rng(7);
+  int i = 0;
+  for (const std::string& doc : testing::AustenDocuments(60)) {
+    ExpectSameDecisions(doc, defaults, "document " + std::to_string(i));
+    ExpectSameDecisions(doc, RandomOptions(rng), "document with random options " + std::to_string(i++));
+  }
+}
+
+TEST(QualityEquivalence, AdversarialTextEqualsReference) {
+  std::mt19937_64 rng(20261124);
+  std::map<std::string, int> fired;  // the cases must make the rules fire, not only pass
+  for (int i = 0; i < 3000; ++i) {
+    std::string text = AdversarialText(rng);
+    QualityOptions o = RandomOptions(rng);
+    ExpectSameDecisions(text, o, "case " + std::to_string(i) + ": " + text.substr(0, 200));
+    std::string copy = text;
+    ++fired[reference::ApplyQualityRules(&copy, o).failed_rule];
+    if (HasFailure()) break;
+  }
+  EXPECT_GE(fired.size(), 15u) << "rules hit by the generated cases";
 }
 
 }  // namespace

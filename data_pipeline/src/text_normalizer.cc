@@ -1,16 +1,25 @@
 #include "isoflop/text_normalizer.h"
 
+#include <unicode/bytestream.h>
 #include <unicode/normalizer2.h>
-#include <unicode/unistr.h>
+#include <unicode/stringpiece.h>
+
+#include <array>
+#include <cstring>
 
 namespace isoflop::data {
 namespace {
 
-bool IsAscii(std::string_view text) {
-  for (unsigned char c : text) {
-    if (c >= 0x80) return false;
+// Length of the leading run of ASCII bytes, 8 bytes at a time.
+size_t AsciiPrefix(std::string_view text) {
+  size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, text.data() + i, 8);
+    if (chunk & 0x8080808080808080ULL) break;
   }
-  return true;
+  while (i < text.size() && static_cast<unsigned char>(text[i]) < 0x80) ++i;
+  return i;
 }
 
 // Length of the valid UTF-8 sequence starting at text[i] (RFC 3629 §4), or 0 if invalid.
@@ -36,36 +45,68 @@ size_t ValidSequenceLength(std::string_view text, size_t i) {
   return 0;
 }
 
+// Bytes the whitespace cleanup acts on: CR, LF and the in-line spaces.
+constexpr std::array<bool, 256> MakeWhitespaceTable() {
+  std::array<bool, 256> t{};
+  for (unsigned char c : {'\r', '\n', ' ', '\t', '\f', '\v'}) t[c] = true;
+  return t;
+}
+constexpr std::array<bool, 256> kWhitespace = MakeWhitespaceTable();
+
+// Writes through a raw pointer into a buffer of the input's size (the output is never
+// longer), instead of a push_back per byte.
 std::string CleanWhitespace(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
+  out.resize(text.size());
+  char* const begin = out.data();
+  char* o = begin;
   int pending_newlines = 0;  // newlines seen since the last visible character
   bool pending_space = false;
-  for (size_t i = 0; i < text.size(); ++i) {
+  const size_t size = text.size();
+  for (size_t i = 0; i < size; ++i) {
     char c = text[i];
+    if (!kWhitespace[static_cast<unsigned char>(c)]) {
+      if (o != begin) {
+        if (pending_newlines > 0) {
+          *o++ = '\n';
+          if (pending_newlines >= 2) *o++ = '\n';
+        } else if (pending_space) {
+          *o++ = ' ';
+        }
+      }
+      pending_newlines = 0;
+      pending_space = false;
+      *o++ = c;
+      // The common case: a run of visible bytes.
+      while (i + 1 < size && !kWhitespace[static_cast<unsigned char>(text[i + 1])]) *o++ = text[++i];
+      continue;
+    }
     if (c == '\r') {
-      if (i + 1 < text.size() && text[i + 1] == '\n') continue;  // CRLF → LF
+      if (i + 1 < size && text[i + 1] == '\n') continue;  // CRLF → LF
       c = '\n';
     }
     if (c == '\n') {
       ++pending_newlines;
       pending_space = false;  // trailing spaces dropped
-    } else if (c == ' ' || c == '\t' || c == '\f' || c == '\v') {
-      pending_space = true;
     } else {
-      if (!out.empty()) {
-        if (pending_newlines > 0) {
-          out.append(pending_newlines >= 2 ? "\n\n" : "\n");
-        } else if (pending_space) {
-          out.push_back(' ');
-        }
-      }
-      pending_newlines = 0;
-      pending_space = false;
-      out.push_back(c);
+      pending_space = true;
     }
   }
+  out.resize(static_cast<size_t>(o - begin));
   return out;
+}
+
+// The valid-UTF-8 prefix length (RFC 3629 §4), ASCII runs 8 bytes at a time.
+size_t ValidUtf8Prefix(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    i += AsciiPrefix(text.substr(i));
+    if (i == text.size()) break;
+    size_t length = ValidSequenceLength(text, i);
+    if (length == 0) return i;
+    i += length;
+  }
+  return i;
 }
 
 }  // namespace
@@ -91,32 +132,38 @@ int64_t RepairUtf8(std::string_view text, std::string* out) {
 
 std::string NormalizeText(std::string_view text, const NormalizerOptions& options,
                           NormalizerCounters* counters) {
-  std::string valid;
-  if (IsAscii(text)) {
-    valid.assign(text);
-  } else {
-    int64_t replaced = RepairUtf8(text, &valid);
-    if (replaced > 0) {
-      counters->invalid_utf8_bytes += replaced;
-      ++counters->documents_with_invalid_utf8;
+  // Fast paths, each giving the bytes the general path gives: ASCII text is valid and
+  // already NFC (no copy); valid UTF-8 needs no repair (no copy); NFC is checked and, if
+  // needed, applied by ICU directly on UTF-8 (Normalizer2::isNormalizedUTF8 /
+  // normalizeUTF8, ICU ≥ 60), which gives the same code points as the UTF-16 API.
+  std::string_view valid = text;
+  std::string repaired, composed;
+  if (AsciiPrefix(text) != text.size()) {
+    if (ValidUtf8Prefix(text) != text.size()) {
+      int64_t replaced = RepairUtf8(text, &repaired);
+      if (replaced > 0) {
+        counters->invalid_utf8_bytes += replaced;
+        ++counters->documents_with_invalid_utf8;
+      }
+      valid = repaired;
     }
     if (options.nfc) {
       UErrorCode error = U_ZERO_ERROR;
       const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(error);
       if (U_SUCCESS(error)) {
-        icu::UnicodeString utf16 = icu::UnicodeString::fromUTF8(valid);
-        if (!nfc->isNormalized(utf16, error) && U_SUCCESS(error)) {
-          icu::UnicodeString normalized = nfc->normalize(utf16, error);
+        icu::StringPiece piece(valid.data(), static_cast<int32_t>(valid.size()));
+        if (!nfc->isNormalizedUTF8(piece, error) && U_SUCCESS(error)) {
+          icu::StringByteSink<std::string> sink(&composed, static_cast<int32_t>(valid.size()));
+          nfc->normalizeUTF8(0, piece, sink, nullptr, error);
           if (U_SUCCESS(error)) {
-            valid.clear();
-            normalized.toUTF8String(valid);
+            valid = composed;
             ++counters->documents_changed_by_nfc;
           }
         }
       }
     }
   }
-  return options.clean_whitespace ? CleanWhitespace(valid) : valid;
+  return options.clean_whitespace ? CleanWhitespace(valid) : std::string(valid);
 }
 
 }  // namespace isoflop::data

@@ -199,35 +199,46 @@ void ProcessRecord(const RawRecord& record, const std::vector<InputFileInfo>& in
                    const BuildOptions& options, const MinHasher* hasher, Processed* out,
                    uint32_t* signature) {
   double t0 = ThreadCpuSeconds();
-  std::string raw_text;
-  const std::string where = inputs[record.input_index].path + ":" + std::to_string(record.line);
+  // "FILE:LINE", built only when a record needs it (no id, or invalid).
+  auto where = [&] { return inputs[record.input_index].path + ":" + std::to_string(record.line); };
+  thread_local std::string parsed_text;  // reused: no allocation per document
+  std::string_view raw_text;
   if (record.is_json) {
-    json doc = json::parse(record.bytes, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_discarded() || !doc.is_object()) {
-      out->outcome = Processed::Outcome::kInvalid;
-      out->id = where;
-      out->detail = where + ": invalid JSON";
-      return;
-    }
-    auto text = doc.find(options.input.text_field);
-    if (text == doc.end() || !text->is_string()) {
-      out->outcome = Processed::Outcome::kInvalid;
-      out->id = where;
-      out->detail = where + ": no string field '" + options.input.text_field + "'";
-      return;
-    }
-    raw_text = text->get<std::string>();
-    auto id = doc.find(options.input.id_field);
-    if (id != doc.end() && id->is_string()) {
-      out->id = id->get<std::string>();
-    } else if (id != doc.end() && id->is_number()) {
-      out->id = id->dump();
+    bool has_id = false;
+    if (ParseSimpleJsonRecord(record.bytes, options.input.text_field, options.input.id_field, &parsed_text,
+                              &out->id, &has_id)) {
+      if (!has_id) out->id = where();
     } else {
-      out->id = where;
+      // Everything the fast path does not take (other value types, errors) goes through
+      // nlohmann::json, which gives the same fields or reports the error.
+      json doc = json::parse(record.bytes, nullptr, /*allow_exceptions=*/false);
+      if (doc.is_discarded() || !doc.is_object()) {
+        out->outcome = Processed::Outcome::kInvalid;
+        out->id = where();
+        out->detail = out->id + ": invalid JSON";
+        return;
+      }
+      auto text = doc.find(options.input.text_field);
+      if (text == doc.end() || !text->is_string()) {
+        out->outcome = Processed::Outcome::kInvalid;
+        out->id = where();
+        out->detail = out->id + ": no string field '" + options.input.text_field + "'";
+        return;
+      }
+      parsed_text = text->get<std::string>();
+      auto id = doc.find(options.input.id_field);
+      if (id != doc.end() && id->is_string()) {
+        out->id = id->get<std::string>();
+      } else if (id != doc.end() && id->is_number()) {
+        out->id = id->dump();
+      } else {
+        out->id = where();
+      }
     }
+    raw_text = parsed_text;
   } else {
     raw_text = record.bytes;
-    out->id = options.input.text_unit == "paragraph" ? where : inputs[record.input_index].path;
+    out->id = options.input.text_unit == "paragraph" ? where() : inputs[record.input_index].path;
   }
   out->text = NormalizeText(raw_text, options.normalize, &out->normalizer);
   double t1 = ThreadCpuSeconds();

@@ -4,12 +4,17 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 
 #include "sha256.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace isoflop::data {
 namespace {
@@ -280,6 +285,218 @@ StatusOr<std::unique_ptr<DocumentSource>> DocumentSource::Open(const std::vector
   auto source = std::make_unique<FileDocumentSource>();
   ISOFLOP_RETURN_IF_ERROR(source->Init(paths, options));
   return std::unique_ptr<DocumentSource>(std::move(source));
+}
+
+// ---- ParseSimpleJsonRecord (data_pipeline.h) ----
+
+namespace {
+
+bool IsJsonSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Length of the valid UTF-8 sequence at s[i] (RFC 3629 §4, what nlohmann's lexer accepts),
+// or 0.
+size_t Utf8Length(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  const size_t n = s.size() - i;
+  auto cont = [&](size_t k, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return byte(k) >= lo && byte(k) <= hi;
+  };
+  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (n < 3) return 0;
+    unsigned char lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (n < 4) return 0;
+    unsigned char lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Four hex digits at s[i..i+4), or -1.
+int32_t Hex4(std::string_view s, size_t i) {
+  if (i + 4 > s.size()) return -1;
+  int32_t v = 0;
+  for (size_t k = 0; k < 4; ++k) {
+    int d = HexDigit(s[i + k]);
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// Index of the next byte a JSON string cannot copy verbatim ('"', '\\', a control
+// character or a non-ASCII byte) at or after i, or s.size().
+size_t NextSpecial(std::string_view s, size_t i) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'), space = _mm_set1_epi8(0x20);
+  for (; i + 16 <= s.size(); i += 16) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    // Signed compare: non-ASCII bytes are negative, so "< 0x20" catches them too.
+    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                                   _mm_cmplt_epi8(v, space));
+    int mask = _mm_movemask_epi8(special);
+    if (mask != 0) return i + static_cast<size_t>(std::countr_zero(static_cast<unsigned>(mask)));
+  }
+#endif
+  for (; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) return i;
+  }
+  return s.size();
+}
+
+// Decodes the JSON string whose opening quote is at s[*pos - 1]; appends it to *out and
+// leaves *pos after the closing quote. False on anything nlohmann's lexer rejects.
+bool DecodeJsonString(std::string_view s, size_t* pos, std::string* out) {
+  size_t i = *pos;
+  while (true) {
+    size_t special = NextSpecial(s, i);
+    out->append(s.data() + i, special - i);
+    i = special;
+    if (i >= s.size()) return false;  // unterminated
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '"') {
+      *pos = i + 1;
+      return true;
+    }
+    if (c >= 0x80) {
+      size_t length = Utf8Length(s, i);
+      if (length == 0) return false;
+      out->append(s.data() + i, length);
+      i += length;
+      continue;
+    }
+    if (c != '\\') return false;  // control character
+    if (++i >= s.size()) return false;
+    switch (s[i]) {
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'u': {
+        int32_t cp = Hex4(s, i + 1);
+        if (cp < 0) return false;
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // high surrogate: a low one must follow
+          if (i + 2 >= s.size() || s[i + 1] != '\\' || s[i + 2] != 'u') return false;
+          int32_t low = Hex4(s, i + 3);
+          if (low < 0xDC00 || low > 0xDFFF) return false;
+          i += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;  // lone low surrogate
+        }
+        AppendUtf8(static_cast<uint32_t>(cp), out);
+        break;
+      }
+      default:
+        return false;
+    }
+    ++i;
+  }
+}
+
+}  // namespace
+
+bool ParseSimpleJsonRecord(std::string_view line, std::string_view text_field, std::string_view id_field,
+                           std::string* text, std::string* id, bool* has_id) {
+  thread_local std::string key, scratch;
+  bool has_text = false;
+  *has_id = false;
+  size_t i = 0;
+  auto skip_space = [&] {
+    while (i < line.size() && IsJsonSpace(line[i])) ++i;
+  };
+  skip_space();
+  if (i >= line.size() || line[i] != '{') return false;
+  ++i;
+  skip_space();
+  if (i < line.size() && line[i] == '}') return false;  // {}: no text field (nlohmann reports it)
+  while (true) {
+    if (i >= line.size() || line[i] != '"') return false;
+    ++i;
+    key.clear();
+    if (!DecodeJsonString(line, &i, &key)) return false;
+    skip_space();
+    if (i >= line.size() || line[i] != ':') return false;
+    ++i;
+    skip_space();
+    if (i >= line.size() || line[i] != '"') return false;  // not a string value
+    ++i;
+    const bool is_text = key == text_field, is_id = key == id_field;
+    std::string* target = is_text ? text : is_id ? id : &scratch;
+    target->clear();
+    if (!DecodeJsonString(line, &i, target)) return false;
+    if (is_text) {
+      has_text = true;
+      if (is_id) *id = *text;  // the same field names both
+    }
+    if (is_id) *has_id = true;
+    skip_space();
+    if (i < line.size() && line[i] == ',') {
+      ++i;
+      skip_space();
+      continue;
+    }
+    if (i < line.size() && line[i] == '}') {
+      ++i;
+      break;
+    }
+    return false;
+  }
+  skip_space();
+  return i == line.size() && has_text;
 }
 
 }  // namespace isoflop::data

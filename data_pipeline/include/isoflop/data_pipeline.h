@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "isoflop/bpe_tokenizer.h"
@@ -33,6 +34,16 @@ struct InputOptions {
   std::string text_unit = "file";   // plain text: "file" (one document per file) or "paragraph"
   bool IsValid(std::string* error) const;
 };
+
+// Fast path for the common JSONL record: one JSON object whose values are all strings
+// (e.g. {"id": "...", "text": "..."}), parsed without building a DOM. Returns true with the
+// text field's value in *text, and the id field's in *id when *has_id, exactly as
+// nlohmann::json would give them (escapes and surrogate pairs decoded, a repeated key's
+// last value wins). Returns false for anything else — another value type, invalid JSON
+// or UTF-8, a control character in a string, no text field — and the caller parses the
+// line with nlohmann::json, which then gives the fields or the error (docs/data.md).
+bool ParseSimpleJsonRecord(std::string_view line, std::string_view text_field, std::string_view id_field,
+                           std::string* text, std::string* id, bool* has_id);
 
 struct BuildOptions {
   std::vector<std::string> inputs;  // files or directories; plain, .gz or .zst

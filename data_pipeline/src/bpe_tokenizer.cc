@@ -1,6 +1,15 @@
 #include "isoflop/bpe_tokenizer.h"
 
+#include <xxhash.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <queue>
@@ -9,11 +18,11 @@
 namespace isoflop::data {
 namespace {
 
-enum class CharClass { kLetter, kDigit, kSpace, kOtherWhitespace, kSymbol };
+enum class CharClass : uint8_t { kLetter, kDigit, kSpace, kOtherWhitespace, kSymbol };
 
 // ASCII classes; bytes >= 0x80 (the pieces of non-ASCII UTF-8) count as letters so a
 // multi-byte character never splits across chunks.
-CharClass Classify(unsigned char c) {
+constexpr CharClass Classify(unsigned char c) {
   if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return CharClass::kLetter;
   if (c >= '0' && c <= '9') return CharClass::kDigit;
   if (c == ' ') return CharClass::kSpace;
@@ -21,7 +30,14 @@ CharClass Classify(unsigned char c) {
   return CharClass::kSymbol;
 }
 
-bool IsWhitespace(CharClass c) {
+constexpr std::array<CharClass, 256> MakeClassTable() {
+  std::array<CharClass, 256> t{};
+  for (int c = 0; c < 256; ++c) t[c] = Classify(static_cast<unsigned char>(c));
+  return t;
+}
+constexpr std::array<CharClass, 256> kClass = MakeClassTable();
+
+constexpr bool IsWhitespace(CharClass c) {
   return c == CharClass::kSpace || c == CharClass::kOtherWhitespace;
 }
 
@@ -29,31 +45,165 @@ uint64_t PairKey(uint32_t left, uint32_t right) {
   return (uint64_t{left} << 32) | right;
 }
 
-}  // namespace
+// End of the run of letters starting at i (kClass[p[i]] == kLetter). With SSE2 (every
+// x86_64 CPU) 16 bytes are classified at once and the run length is a count of trailing
+// ones, so the run's end is not a mispredicted branch; the result is the scalar loop's.
+inline size_t LetterRunEnd(const unsigned char* p, size_t i, size_t n) {
+#ifdef __SSE2__
+  while (i + 16 <= n) {
+    const __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i folded = _mm_or_si128(c, _mm_set1_epi8(0x20));  // 'A'–'Z' → 'a'–'z'
+    const __m128i ascii_letter = _mm_and_si128(_mm_cmpgt_epi8(folded, _mm_set1_epi8('a' - 1)),
+                                               _mm_cmplt_epi8(folded, _mm_set1_epi8('z' + 1)));
+    const __m128i letter = _mm_or_si128(ascii_letter, _mm_cmplt_epi8(c, _mm_setzero_si128()));  // or >= 0x80
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(letter));
+    if (mask != 0xffff) return i + static_cast<size_t>(std::countr_one(mask));
+    i += 16;
+  }
+#endif
+  while (i < n && kClass[p[i]] == CharClass::kLetter) ++i;
+  return i;
+}
 
-void Pretokenize(std::string_view text, const std::function<void(std::string_view)>& chunk) {
-  // GPT-2: ` ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` with ASCII classes.
+// GPT-2: ` ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` with ASCII classes. A template
+// so the per-chunk callback inlines (the public Pretokenize wraps it in std::function).
+template <typename F>
+inline void PretokenizeInline(std::string_view text, F&& chunk) {
   const size_t n = text.size();
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   size_t i = 0;
-  auto cls = [&](size_t k) { return Classify(static_cast<unsigned char>(text[k])); };
   while (i < n) {
-    size_t start = i;
-    CharClass c = cls(i);
-    if (c == CharClass::kSpace && i + 1 < n && !IsWhitespace(cls(i + 1))) {
-      c = cls(i + 1);  // " word": the space leads the run
+    const size_t start = i;
+    CharClass c = kClass[p[i]];
+    if (c == CharClass::kSpace && i + 1 < n && !IsWhitespace(kClass[p[i + 1]])) {
+      c = kClass[p[i + 1]];  // " word": the space leads the run
       i += 1;
     }
-    if (!IsWhitespace(c)) {
-      while (i < n && cls(i) == c) ++i;
+    if (c == CharClass::kLetter) {
+      i = LetterRunEnd(p, i, n);
+    } else if (!IsWhitespace(c)) {
+      while (i < n && kClass[p[i]] == c) ++i;
     } else {
       size_t end = i;
-      while (end < n && IsWhitespace(cls(end))) ++end;
+      while (end < n && IsWhitespace(kClass[p[end]])) ++end;
       // \s+(?!\S): leave the last space to lead the following word.
-      if (end < n && end - i >= 2 && text[end - 1] == ' ') --end;
+      if (end < n && end - i >= 2 && p[end - 1] == ' ') --end;
       i = end;
     }
     chunk(text.substr(start, i - start));
   }
+}
+
+}  // namespace
+
+namespace bpe_internal {
+
+namespace {
+inline ChunkTable::Key MakeKeyInline(std::string_view bytes, const char* readable_end);
+}  // namespace
+
+ChunkTable::Key ChunkTable::MakeKey(std::string_view bytes, const char* readable_end) {
+  return MakeKeyInline(bytes, readable_end);
+}
+
+namespace {
+inline ChunkTable::Key MakeKeyInline(std::string_view bytes, const char* readable_end) {
+  using Key = ChunkTable::Key;
+  Key key{bytes};
+  const size_t len = bytes.size();
+  if (len > 16) {
+    key.hash = XXH3_64bits(bytes.data(), len);
+    return key;
+  }
+  if (bytes.data() + 16 <= readable_end) {
+    std::memcpy(&key.w0, bytes.data(), 8);
+    std::memcpy(&key.w1, bytes.data() + 8, 8);
+    if (len < 8) {
+      key.w0 &= (uint64_t{1} << (8 * len)) - 1;
+      key.w1 = 0;
+    } else if (len < 16) {
+      key.w1 &= (uint64_t{1} << (8 * (len - 8))) - 1;
+    }
+  } else {
+    char padded[16] = {};
+    std::memcpy(padded, bytes.data(), len);
+    std::memcpy(&key.w0, padded, 8);
+    std::memcpy(&key.w1, padded + 8, 8);
+  }
+  // Multiply-xorshift mixing of the two words and the length (SplitMix64's finaliser).
+  uint64_t h = key.w0 * 0x9e3779b97f4a7c15ULL ^ key.w1 * 0xc2b2ae3d27d4eb4fULL ^ len;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+  key.hash = h ^ (h >> 31);
+  return key;
+}
+}  // namespace
+
+bool ChunkTable::Matches(const Slot& slot, const Key& key) const {
+  if (slot.length != key.bytes.size()) return false;
+  if (slot.length <= 16) return slot.w0 == key.w0 && slot.w1 == key.w1;
+  return slot.hash == static_cast<uint32_t>(key.hash) &&
+         std::memcmp(keys_.data() + slot.w0, key.bytes.data(), slot.length) == 0;
+}
+
+uint64_t* ChunkTable::Find(const Key& key) {
+  if (slots_.empty()) return nullptr;
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = key.hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.length == 0) return nullptr;
+    if (Matches(slot, key)) return &slot.value;
+  }
+}
+
+uint64_t* ChunkTable::FindOrInsert(const Key& key, bool* inserted) {
+  if (uint64_t* found = Find(key)) {
+    *inserted = false;
+    return found;
+  }
+  if ((size_ + 1) * 2 > slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  size_t i = key.hash & mask;
+  while (slots_[i].length != 0) i = (i + 1) & mask;
+  Slot& slot = slots_[i];
+  slot.length = static_cast<uint32_t>(key.bytes.size());
+  slot.hash = static_cast<uint32_t>(key.hash);
+  slot.value = 0;
+  if (slot.length <= 16) {
+    slot.w0 = key.w0;
+    slot.w1 = key.w1;
+  } else {
+    slot.w0 = keys_.size();
+    slot.w1 = 0;
+    keys_.append(key.bytes);
+  }
+  ++size_;
+  *inserted = true;
+  return &slot.value;
+}
+
+void ChunkTable::Grow() {
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(std::max<size_t>(1024, old.size() * 2), Slot{});
+  const size_t mask = slots_.size() - 1;
+  for (const Slot& slot : old) {
+    if (slot.length == 0) continue;
+    size_t i = slot.hash & mask;
+    while (slots_[i].length != 0) i = (i + 1) & mask;
+    slots_[i] = slot;
+  }
+}
+
+void ChunkTable::Clear() {
+  slots_.clear();
+  keys_.clear();
+  size_ = 0;
+}
+
+}  // namespace bpe_internal
+
+void Pretokenize(std::string_view text, const std::function<void(std::string_view)>& chunk) {
+  PretokenizeInline(text, chunk);
 }
 
 BpeTokenizer::BpeTokenizer(std::vector<std::pair<uint32_t, uint32_t>> merges) : merges_(std::move(merges)) {
@@ -158,22 +308,69 @@ void BpeTokenizer::EncodeChunk(std::string_view chunk, std::vector<uint32_t>* id
   ids->insert(ids->end(), word.begin(), word.end());
 }
 
+namespace {
+// Pre-tokens are looked up in batches: keys are made (and their slots prefetched) for up to
+// kBatch chunks, then resolved in order.
+constexpr size_t kBatch = 32;
+}  // namespace
+
 void BpeTokenizer::Encode(std::string_view text, std::vector<uint32_t>* ids, BpeEncodeCache* cache) const {
-  Pretokenize(text, [&](std::string_view chunk) {
-    if (cache == nullptr) {
+  if (cache == nullptr) {
+    PretokenizeInline(text, [&](std::string_view chunk) { EncodeChunk(chunk, ids); });
+    return;
+  }
+  constexpr size_t kMaxCachedChunk = 256;
+  constexpr uint64_t kInline = uint64_t{1} << 62, kIdMask = (uint64_t{1} << 24) - 1;
+  const char* text_end = text.data() + text.size();
+  auto& batch = cache->batch_;
+  auto resolve = [&] {
+    for (const auto& key : batch) {
+      const std::string_view chunk = key.bytes;
+      if (chunk.size() > kMaxCachedChunk) {
+        EncodeChunk(chunk, ids);
+        continue;
+      }
+      if (const uint64_t* found = cache->entries_.Find(key)) {
+        const uint64_t v = *found;
+        if (v >= kInline) {
+          ids->push_back(static_cast<uint32_t>(v & kIdMask));
+          if (v >> 62 == 2) ids->push_back(static_cast<uint32_t>((v >> 24) & kIdMask));
+        } else {
+          const uint32_t* begin = cache->ids_.data() + (v >> 16);
+          ids->insert(ids->end(), begin, begin + (v & 0xffff));
+        }
+        continue;
+      }
+      const size_t before = ids->size();
       EncodeChunk(chunk, ids);
+      const size_t count = ids->size() - before;
+      if (cache->entries_.size() >= cache->max_entries_) {
+        cache->entries_.Clear();
+        cache->ids_.clear();
+      }
+      bool inserted = false;
+      uint64_t* value = cache->entries_.FindOrInsert(key, &inserted);
+      if (count <= 2) {  // ids < 2^24 (vocab_size ≤ 2^24)
+        *value =
+            (uint64_t{count} << 62) | (count == 2 ? uint64_t{(*ids)[before + 1]} << 24 : 0) | (*ids)[before];
+      } else {
+        *value = (uint64_t{cache->ids_.size()} << 16) | count;
+        cache->ids_.insert(cache->ids_.end(), ids->begin() + before, ids->end());
+      }
+    }
+    batch.clear();
+  };
+  batch.clear();
+  PretokenizeInline(text, [&](std::string_view chunk) {
+    if (chunk.size() == 1 && batch.empty()) {
+      ids->push_back(static_cast<unsigned char>(chunk[0]));  // a single byte is its own id
       return;
     }
-    auto it = cache->entries_.find(std::string(chunk));
-    if (it != cache->entries_.end()) {
-      ids->insert(ids->end(), it->second.begin(), it->second.end());
-      return;
-    }
-    size_t before = ids->size();
-    EncodeChunk(chunk, ids);
-    if (cache->entries_.size() >= cache->max_entries_) cache->entries_.clear();
-    cache->entries_.emplace(std::string(chunk), std::vector<uint32_t>(ids->begin() + before, ids->end()));
+    batch.push_back(bpe_internal::MakeKeyInline(chunk, text_end));
+    cache->entries_.Prefetch(batch.back());
+    if (batch.size() == kBatch) resolve();
   });
+  resolve();
 }
 
 std::string BpeTokenizer::Decode(std::span<const uint32_t> ids, bool render_eos) const {
@@ -201,7 +398,21 @@ bool BpeTrainerOptions::IsValid(std::string* error) const {
 void BpeTrainer::Add(std::string_view text) {
   if (bytes_counted_ >= options_.max_train_bytes) return;
   bytes_counted_ += static_cast<int64_t>(text.size());
-  Pretokenize(text, [&](std::string_view chunk) { ++chunk_counts_[std::string(chunk)]; });
+  const char* text_end = text.data() + text.size();
+  auto resolve = [&] {
+    for (const auto& key : batch_) {
+      bool inserted = false;
+      ++*chunk_counts_.FindOrInsert(key, &inserted);
+    }
+    batch_.clear();
+  };
+  batch_.clear();
+  PretokenizeInline(text, [&](std::string_view chunk) {
+    batch_.push_back(bpe_internal::MakeKeyInline(chunk, text_end));
+    chunk_counts_.Prefetch(batch_.back());
+    if (batch_.size() == kBatch) resolve();
+  });
+  resolve();
 }
 
 BpeTokenizer BpeTrainer::Train() const {
@@ -210,7 +421,11 @@ BpeTokenizer BpeTrainer::Train() const {
     int64_t count;
   };
   // Sorted chunks: the training result does not depend on hash-map iteration order.
-  std::vector<std::pair<std::string, int64_t>> sorted(chunk_counts_.begin(), chunk_counts_.end());
+  std::vector<std::pair<std::string, int64_t>> sorted;
+  sorted.reserve(chunk_counts_.size());
+  chunk_counts_.ForEach([&](std::string_view chunk, uint64_t count) {
+    sorted.emplace_back(std::string(chunk), static_cast<int64_t>(count));
+  });
   std::sort(sorted.begin(), sorted.end());
   std::vector<Word> words;
   words.reserve(sorted.size());

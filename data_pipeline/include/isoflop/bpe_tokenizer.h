@@ -11,6 +11,7 @@
 #define ISOFLOP_BPE_TOKENIZER_H_
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <span>
@@ -27,7 +28,66 @@ namespace isoflop::data {
 // Calls `chunk` for each pre-token of `text`, in order; their concatenation is `text`.
 void Pretokenize(std::string_view text, const std::function<void(std::string_view)>& chunk);
 
+namespace bpe_internal {
+
+// Open-addressing hash map (linear probing, ≤ 50% load) from byte strings to a 64-bit value.
+// Keys of ≤ 16 bytes (most pre-tokens) live in the slot itself and compare as two words;
+// longer ones live back to back in one arena. A lookup is a hash, one or two probes and no
+// allocation (unlike std::unordered_map<std::string, ...>).
+class ChunkTable {
+ public:
+  struct Key {
+    std::string_view bytes;
+    uint64_t w0 = 0, w1 = 0;  // the first 16 bytes, zero-padded (used when ≤ 16 bytes)
+    uint64_t hash = 0;
+  };
+  // Bytes up to `readable_end` (≥ the key's end) may be read: short keys load 16 at once.
+  static Key MakeKey(std::string_view bytes, const char* readable_end);
+  uint64_t* Find(const Key& key);
+  // The value of `key`, inserted as 0 when absent (*inserted = true).
+  uint64_t* FindOrInsert(const Key& key, bool* inserted);
+  // Starts loading the slot `key` probes first (a hint: lookups of a batch of keys then
+  // overlap their cache misses instead of waiting for each in turn).
+  void Prefetch(const Key& key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[key.hash & (slots_.size() - 1)]);
+  }
+  size_t size() const { return size_; }
+  void Clear();
+  // f(key, value) for every entry, in table order (not a stable order: sort if it matters).
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const Slot& slot : slots_) {
+      if (slot.length == 0) continue;
+      if (slot.length <= 16) {
+        char bytes[16];
+        std::memcpy(bytes, &slot.w0, 8);
+        std::memcpy(bytes + 8, &slot.w1, 8);
+        f(std::string_view(bytes, slot.length), slot.value);
+      } else {
+        f(std::string_view(keys_).substr(slot.w0, slot.length), slot.value);
+      }
+    }
+  }
+
+ private:
+  struct Slot {
+    uint64_t w0 = 0, w1 = 0;  // the key (≤ 16 bytes), or w0 = its offset in keys_
+    uint64_t value = 0;
+    uint32_t length = 0;  // 0: empty (keys are never empty)
+    uint32_t hash = 0;    // low 32 bits of the key's hash
+  };
+  bool Matches(const Slot& slot, const Key& key) const;
+  void Grow();
+  std::vector<Slot> slots_;
+  std::string keys_;
+  size_t size_ = 0;
+};
+
+}  // namespace bpe_internal
+
 // Per-thread memo of chunk → ids: most chunks of prose repeat, so encoding is mostly lookups.
+// Holds at most max_entries chunks (then starts over); chunks longer than 256 bytes are not
+// memoised.
 class BpeEncodeCache {
  public:
   explicit BpeEncodeCache(size_t max_entries = 1 << 18) : max_entries_(max_entries) {}
@@ -35,7 +95,10 @@ class BpeEncodeCache {
  private:
   friend class BpeTokenizer;
   size_t max_entries_;
-  std::unordered_map<std::string, std::vector<uint32_t>> entries_;
+  // value: 1 or 2 ids inline (count << 62 | id1 << 24 | id0), else offset in ids_ << 16 | count
+  bpe_internal::ChunkTable entries_;
+  std::vector<uint32_t> ids_;
+  std::vector<bpe_internal::ChunkTable::Key> batch_;
 };
 
 class BpeTokenizer {
@@ -89,7 +152,8 @@ class BpeTrainer {
  private:
   BpeTrainerOptions options_;
   int64_t bytes_counted_ = 0;
-  std::unordered_map<std::string, int64_t> chunk_counts_;
+  bpe_internal::ChunkTable chunk_counts_;  // chunk → occurrences
+  std::vector<bpe_internal::ChunkTable::Key> batch_;
 };
 
 }  // namespace isoflop::data

@@ -350,7 +350,9 @@ void BpeTokenizer::Encode(std::string_view text, std::vector<uint32_t>* ids, Bpe
       }
       bool inserted = false;
       uint64_t* value = cache->entries_.FindOrInsert(key, &inserted);
-      if (count <= 2) {  // ids < 2^24 (vocab_size ≤ 2^24)
+      const bool fits_inline =
+          count <= 2 && (*ids)[before] <= kIdMask && (count == 1 || (*ids)[before + 1] <= kIdMask);
+      if (fits_inline) {
         *value =
             (uint64_t{count} << 62) | (count == 2 ? uint64_t{(*ids)[before + 1]} << 24 : 0) | (*ids)[before];
       } else {

@@ -231,6 +231,9 @@ class FlatTable {
     mask_ = capacity - 1;
     shift_ = 64 - bits;
   }
+  void Prefetch(uint64_t key) const {
+    __builtin_prefetch(&entries_[(key * 0x9e3779b97f4a7c15ULL) >> shift_]);
+  }
   // Counts `key`; returns its slot (count and first occurrence via at()).
   uint32_t Add(uint64_t key, uint32_t first) {
     size_t slot = (key * 0x9e3779b97f4a7c15ULL) >> shift_;
@@ -454,10 +457,43 @@ inline uint64_t ExtendNgram(uint64_t h, uint64_t word) {
   return h ^ (h >> 29);
 }
 
+// splitmix64's finaliser (a bijection of 64-bit values).
+inline uint64_t Mix64(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// 64-bit hash of a word (a slice of a text ending at text_end). Words of up to 16 bytes
+// (nearly all) are read as one or two 8-byte loads, which hold every byte of the word, and
+// mixed inline; longer ones go to XXH3.
+inline uint64_t WordHash(std::string_view w, const char* text_end) {
+  const size_t n = w.size();
+  if constexpr (std::endian::native == std::endian::little) {
+    if (n <= 8) {
+      uint64_t v = 0;
+      if (w.data() + 8 <= text_end) {
+        std::memcpy(&v, w.data(), 8);
+        if (n < 8) v &= (uint64_t{1} << (8 * n)) - 1;  // the word's bytes only
+      } else {
+        std::memcpy(&v, w.data(), n);
+      }
+      return Mix64(v ^ (n * 0x9e3779b97f4a7c15ULL));
+    }
+    if (n <= 16) {
+      uint64_t a, b;
+      std::memcpy(&a, w.data(), 8);
+      std::memcpy(&b, w.data() + n - 8, 8);
+      return Mix64(a ^ Mix64(b + n));
+    }
+  }
+  return XXH3_64bits(w.data(), n);
+}
+
 class NgramLevels {
  public:
   // `words` must outlive this object's use.
-  void Start(const std::vector<std::string_view>& words) {
+  void Start(const std::vector<std::string_view>& words, const char* text_end) {
     n_words_ = words.size();
     hash_.resize(n_words_);
     length_prefix_.resize(n_words_ + 1);
@@ -465,7 +501,7 @@ class NgramLevels {
     length_prefix_[0] = 0;
     word_hash_.resize(n_words_);
     for (size_t i = 0; i < n_words_; ++i) {
-      word_hash_[i] = XXH3_64bits(words[i].data(), words[i].size());
+      word_hash_[i] = WordHash(words[i], text_end);
       hash_[i] = ExtendNgram(0x243f6a8885a308d3ULL, word_hash_[i]);
       length_prefix_[i + 1] = length_prefix_[i] + words[i].size();
       positions_[i] = static_cast<uint32_t>(i);
@@ -485,24 +521,35 @@ class NgramLevels {
     }
     positions_.resize(kept);
     counts_.Reset(kept);
-    slots_.resize(kept);
     best_count_ = 0;
     best_start_ = 0;
+    // repeated_[p]: the n-gram at p occurs more than once (set for the first occurrence
+    // when the second is seen), so keeping those positions needs no second table lookup.
+    repeated_.assign(n_words_, 0);
     for (size_t j = 0; j < kept; ++j) {
       uint32_t p = positions_[j];
       hash_[p] = ExtendNgram(hash_[p], word_hash_[p + n - 1]);
-      uint32_t slot = counts_.Add(hash_[p], p);
-      slots_[j] = slot;
-      const auto& e = counts_.at(slot);
-      if (e.count > best_count_ || (e.count == best_count_ && e.first < best_start_)) {
-        best_count_ = e.count;
-        best_start_ = e.first;
-      }
     }
-    // Keep the positions whose n-gram occurs more than once.
+    // The table outgrows L1 for long documents: prefetch the slot a few n-grams ahead.
+    constexpr size_t kAhead = 8;
+    for (size_t j = 0; j < kept; ++j) {
+      if (j + kAhead < kept) counts_.Prefetch(hash_[positions_[j + kAhead]]);
+      uint32_t p = positions_[j];
+      const auto& e = counts_.at(counts_.Add(hash_[p], p));
+      // Branch-free: whether an n-gram repeats is unpredictable, a mispredicted branch per
+      // n-gram cost more than two stores and two conditional moves.
+      const uint8_t repeated = e.count >= 2;
+      repeated_[e.first] |= repeated;
+      repeated_[p] |= repeated;
+      const bool better = e.count > best_count_ || (e.count == best_count_ && e.first < best_start_);
+      best_count_ = better ? e.count : best_count_;
+      best_start_ = better ? e.first : best_start_;
+    }
     size_t next = 0;
     for (size_t j = 0; j < kept; ++j) {
-      if (counts_.at(slots_[j]).count >= 2) positions_[next++] = positions_[j];
+      uint32_t p = positions_[j];
+      positions_[next] = p;
+      next += repeated_[p];
     }
     positions_.resize(next);
   }
@@ -533,7 +580,8 @@ class NgramLevels {
   size_t n_words_ = 0, level_ = 1;
   std::vector<uint64_t> hash_, word_hash_;
   std::vector<size_t> length_prefix_;  // prefix sums of word lengths (bytes)
-  std::vector<uint32_t> positions_, slots_;
+  std::vector<uint32_t> positions_;
+  std::vector<uint8_t> repeated_;
   FlatTable counts_, seen_;
   size_t best_count_ = 0, best_start_ = 0;
 };
@@ -569,7 +617,7 @@ std::string RepetitionRule(std::string_view text, const std::vector<std::string_
   const size_t max_level = std::min(n_words, std::max(top_rules ? last_top : 1, dup_rules ? last_dup : 1));
   if (max_level < 2) return "";
   thread_local NgramLevels levels;
-  levels.Start(words);
+  levels.Start(words, text.data() + text.size());
   std::string pending_dup;  // a duplicate n-gram failure found before the last top rule
   for (size_t n = 2; n <= max_level; ++n) {
     levels.Advance();

@@ -254,11 +254,59 @@ __attribute__((target("avx2"))) size_t NormalizeBytesAvx2(const unsigned char* p
 }
 #endif
 
+// Bit k of bitmap[k / 64] is set when buf[k] != 0, for the first 64 · blocks bytes.
+void NonzeroBitmapPortable(const uint8_t* buf, size_t blocks, uint64_t* bitmap) {
+  constexpr uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL, kHighs = 0x8080808080808080ULL;
+  for (size_t block = 0; block < blocks; ++block) {
+    uint64_t bits = 0;
+    for (int j = 0; j < 8; ++j) {
+      const uint64_t v = Load64(buf + 64 * block + 8 * j);
+      // The high bit of each byte, set exactly when the byte is nonzero (no carry between bytes).
+      const uint64_t nonzero = (((v & kLow7) + kLow7) | v) & kHighs;
+      // Gather the 8 high bits into one byte (bit 8i + 7 → bit 56 + i; no two products collide).
+      bits |= (((nonzero >> 7) * 0x0102040810204080ULL) >> 56) << (8 * j);
+    }
+    bitmap[block] = bits;
+  }
+}
+
+#ifdef ISOFLOP_MINHASH_AVX2
+__attribute__((target("avx2"))) void NonzeroBitmapAvx2(const uint8_t* buf, size_t blocks, uint64_t* bitmap) {
+  const __m256i zero = _mm256_setzero_si256();
+  for (size_t block = 0; block < blocks; ++block) {
+    const auto* p = reinterpret_cast<const __m256i*>(buf + 64 * block);
+    const uint64_t lo =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256(p), zero)));
+    const uint64_t hi =
+        static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256(p + 1), zero)));
+    bitmap[block] = ~(hi << 32 | lo);
+  }
+}
+#endif
+
+// WordHashState's hash of the word starting at w (ended by a zero byte), read 8 bytes at a
+// time: the first zero byte of a little-endian word is exactly the lowest set bit of
+// (v − 0x01…) & ~v & 0x80…, so a word of < 8 bytes is one load and a mask.
+inline uint64_t HashWordAt(const uint8_t* w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  uint64_t chain = kWordSeed;
+  for (;;) {
+    const uint64_t v = Load64(w);
+    const uint64_t zero = (v - kOnes) & ~v & kHighs;
+    if (zero != 0) {
+      const unsigned len = static_cast<unsigned>(std::countr_zero(zero)) >> 3;  // 0..7
+      return Fmix64(chain ^ (v & ((uint64_t{1} << (8 * len)) - 1)));
+    }
+    chain = Fmix64(chain ^ v);  // a full 8-byte lane
+    w += 8;
+  }
+}
+
 size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words, bool allow_simd) {
   thread_local std::vector<uint8_t> buffer;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const size_t n = text.size();
-  if (buffer.size() < n + 16) buffer.resize(n + 16);
+  if (buffer.size() < n + 96) buffer.resize(n + 96);
   uint8_t* buf = buffer.data();
   size_t m = 0;
 #ifdef ISOFLOP_MINHASH_AVX2
@@ -272,35 +320,35 @@ size_t ScanWordHashes(std::string_view text, std::vector<uint64_t>* words, bool 
     size_t next;
     m = NormalizeBytesScalar(p, 0, n, n, buf, 0, &prev_digit, &next);
   }
-  std::memset(buf + m, 0, 16);  // loads past the end see separators
+  // Zeros up to the end of the last 64-byte block and 16 beyond: loads past the end see
+  // separators.
+  std::memset(buf + m, 0, 80);
+  const size_t blocks = (m + 63) / 64;
+  thread_local std::vector<uint64_t> bitmap;
+  if (bitmap.size() < blocks) bitmap.resize(blocks);
+#ifdef ISOFLOP_MINHASH_AVX2
+  if (allow_simd && CpuHasAvx2()) {
+    NonzeroBitmapAvx2(buf, blocks, bitmap.data());
+  } else
+#endif
+  {
+    NonzeroBitmapPortable(buf, blocks, bitmap.data());
+  }
 
   if (words->size() < m / 2 + 2) words->resize(m / 2 + 2);  // words ≤ ⌈m/2⌉
   uint64_t* out = words->data();
   size_t count = 0;
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
-  size_t i = 0;
-  while (i < m) {
-    // Skip separators: the first nonzero byte holds the lowest set bit.
-    const uint64_t gap = Load64(buf + i);
-    if (gap == 0) {
-      i += 8;
-      continue;
-    }
-    i += static_cast<size_t>(std::countr_zero(gap)) >> 3;
-    if (i >= m) break;
-    uint64_t chain = kWordSeed;
-    for (;;) {
-      const uint64_t v = Load64(buf + i);
-      const uint64_t zero = (v - kOnes) & ~v & kHighs;
-      if (zero != 0) {
-        const unsigned len = static_cast<unsigned>(std::countr_zero(zero)) >> 3;  // 0..7
-        const uint64_t lane = v & ((uint64_t{1} << (8 * len)) - 1);
-        out[count++] = Fmix64(chain ^ lane);
-        i += len;
-        break;
-      }
-      chain = Fmix64(chain ^ v);  // a full 8-byte lane
-      i += 8;
+  uint64_t carry = 0;  // whether the previous block ended inside a word
+  for (size_t block = 0; block < blocks; ++block) {
+    const uint64_t nonzero = bitmap[block];
+    // Word starts: nonzero bytes after a zero byte. They come from the bitmap (one bit-clear
+    // per word), so hashing one word does not wait for the previous one.
+    uint64_t starts = nonzero & ~((nonzero << 1) | carry);
+    carry = nonzero >> 63;
+    while (starts != 0) {
+      const size_t start = 64 * block + static_cast<size_t>(std::countr_zero(starts));
+      starts &= starts - 1;
+      out[count++] = HashWordAt(buf + start);
     }
   }
   return count;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -190,6 +191,26 @@ TEST(MinHash, HashFunctionsBehaveIndependently) {
   EXPECT_LT(std::abs(mean), 0.25);
   EXPECT_GT(mean_square, 0.7);
   EXPECT_LT(mean_square, 1.35);
+}
+
+TEST(MinHash, ShingleHashesAreTheDistinctShinglesSorted) {
+  // On real chapters (thousands of shingles, many repeated phrases): strictly increasing, and
+  // exactly as many as the distinct normalised 5-gram strings, so nothing collides or repeats.
+  for (const auto& chapter : testing::AustenChapters()) {
+    std::istringstream in(ShingleNormalize(chapter));
+    std::vector<std::string> words;
+    for (std::string w; in >> w;) words.push_back(w);
+    std::set<std::string> distinct;
+    for (size_t i = 0; i + 5 <= words.size(); ++i) {
+      std::string shingle = words[i];
+      for (size_t j = 1; j < 5; ++j) shingle += " " + words[i + j];
+      distinct.insert(shingle);
+    }
+    auto hashes = ShingleHashes(chapter, 5);
+    ASSERT_GT(hashes.size(), 256u);
+    EXPECT_EQ(hashes.size(), distinct.size());
+    for (size_t i = 1; i < hashes.size(); ++i) ASSERT_LT(hashes[i - 1], hashes[i]);
+  }
 }
 
 TEST(UnionFind, SurvivorIsTheSmallestIndex) {

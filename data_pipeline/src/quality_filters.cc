@@ -129,6 +129,185 @@ inline int StopWordIndex(std::string_view w) {
   }
 }
 
+// StopWordIndex as a bit (1 << index, or 0), without branches: the word's length and first
+// four bytes form one key, which a perfect hash (found at compile time) maps to the one
+// stop word it can equal (word lengths in prose are unpredictable, and a mispredicted
+// branch per word cost more than the rest of the word's scan).
+constexpr uint64_t StopWordKey(std::string_view s) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < s.size() && i < 4; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(s[i])) << (8 * i);
+  return v | (static_cast<uint64_t>(s.size() < 5 ? s.size() : 5) << 32);
+}
+constexpr std::array<std::string_view, 8> kStopWords = {"the", "be",   "to",   "of",
+                                                        "and", "that", "have", "with"};
+constexpr uint64_t Mix64Constexpr(uint64_t x) {  // splitmix64's finaliser
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+struct StopWordTable {
+  uint64_t multiplier = 0;
+  std::array<uint64_t, 32> keys{};  // slot → key (0: none; no real key is 0)
+  std::array<uint32_t, 32> bits{};
+};
+constexpr StopWordTable MakeStopWordTable() {
+  for (uint64_t seed = 1;; ++seed) {
+    StopWordTable t;
+    const uint64_t m = Mix64Constexpr(seed) | 1;
+    t.multiplier = m;
+    bool ok = true;
+    for (size_t k = 0; k < kStopWords.size() && ok; ++k) {
+      uint64_t key = StopWordKey(kStopWords[k]);
+      size_t slot = (key * m) >> 59;
+      ok = t.keys[slot] == 0;
+      t.keys[slot] = key;
+      t.bits[slot] = 1u << k;
+    }
+    if (ok) return t;
+  }
+}
+constexpr StopWordTable kStopWordTable = MakeStopWordTable();
+
+inline uint32_t StopWordBits(std::string_view w, const char* text_end) {
+  if constexpr (std::endian::native == std::endian::little) {
+    static constexpr uint32_t kMasks[6] = {0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF};
+    const size_t n = w.size() < 5 ? w.size() : 5;  // any length above 4 matches nothing
+    uint32_t bytes = 0;
+    if (w.data() + 4 <= text_end) {
+      std::memcpy(&bytes, w.data(), 4);
+    } else {
+      std::memcpy(&bytes, w.data(), n < 4 ? n : 4);
+    }
+    const uint64_t key = (bytes & kMasks[n]) | (static_cast<uint64_t>(n) << 32);
+    const size_t slot = (key * kStopWordTable.multiplier) >> 59;
+    return kStopWordTable.bits[slot] & (0u - static_cast<uint32_t>(kStopWordTable.keys[slot] == key));
+  } else {
+    int index = StopWordIndex(w);
+    return index >= 0 ? 1u << index : 0;
+  }
+}
+
+// Adds a finished word to `words` and `stats`: its bytes are all ASCII punctuation
+// (all_punct), it holds a letter byte (any_letter), and it has `continuation` UTF-8
+// continuation bytes (code points = bytes − continuation bytes).
+inline void AddWord(std::string_view w, const char* text_end, bool all_punct, bool any_letter,
+                    size_t continuation, std::vector<std::string_view>* words, WordStats* stats) {
+  words->push_back(w);
+  if (!all_punct) {
+    ++stats->non_symbol_words;
+    stats->non_symbol_chars += w.size() - continuation;
+  }
+  stats->alpha_words += any_letter;
+  stats->stop_words_seen |= StopWordBits(w, text_end);
+}
+
+#if defined(__SSE2__)
+// One 64-byte block's bytes as bit masks (bit i = byte i): whitespace, ASCII punctuation,
+// letter bytes, UTF-8 continuation bytes — the byte classes of kByteClass, computed with
+// SSE2 compares instead of a lookup per byte.
+struct BlockMasks {
+  uint64_t space = 0, punct = 0, letter = 0, continuation = 0;
+};
+
+inline BlockMasks ClassifyBlock(const char* p) {
+  // x ∈ [lo, lo + width] as an unsigned byte compare: min(x − lo, width) == x − lo.
+  auto in_range = [](__m128i v, char lo, char width) {
+    __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
+    return _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(width)), d);
+  };
+  BlockMasks m;
+  for (int q = 0; q < 4; ++q) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * q));
+    __m128i space =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')), in_range(v, '\t', 4));  // \t \n \v \f \r
+    __m128i graph = in_range(v, 0x21, 0x7E - 0x21);
+    __m128i digit = in_range(v, '0', 9);
+    __m128i alpha = in_range(_mm_or_si128(v, _mm_set1_epi8(0x20)), 'a', 25);
+    __m128i punct = _mm_andnot_si128(_mm_or_si128(digit, alpha), graph);
+    // Signed compares: bytes >= 0x80 are negative; 0x80..0xBF are below −64 (0xC0).
+    __m128i letter = _mm_or_si128(alpha, _mm_cmplt_epi8(v, _mm_setzero_si128()));
+    __m128i continuation = _mm_cmplt_epi8(v, _mm_set1_epi8(static_cast<char>(0xC0)));
+    const int shift = 16 * q;
+    m.space |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(space))) << shift;
+    m.punct |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(punct))) << shift;
+    m.letter |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(letter))) << shift;
+    m.continuation |= static_cast<uint64_t>(static_cast<uint16_t>(_mm_movemask_epi8(continuation))) << shift;
+  }
+  return m;
+}
+
+inline uint64_t LowBits(int k) {
+  return k >= 64 ? ~uint64_t{0} : (uint64_t{1} << k) - 1;
+}
+
+// Splits `text` into words (maximal runs of non-space bytes) and gathers WordStats, 64
+// bytes at a time: word starts and ends come from the whitespace mask, each word's
+// statistics from its bit range of the other masks — no branch per byte.
+void ScanWords(std::string_view text, std::vector<std::string_view>* words, WordStats* stats) {
+  words->clear();
+  *stats = WordStats{};
+  const size_t size = text.size();
+  bool in_word = false;  // a word runs into the next block
+  size_t word_start = 0;
+  bool all_punct = true, any_letter = false;
+  size_t continuation = 0;
+  const char* const text_end = text.data() + size;
+  auto accumulate = [&](const BlockMasks& m, uint64_t range) {
+    all_punct = all_punct & ((m.punct & range) == range);
+    any_letter = any_letter | ((m.letter & range) != 0);
+    continuation += static_cast<size_t>(std::popcount(m.continuation & range));
+  };
+  auto finish = [&](size_t end) {
+    AddWord(text.substr(word_start, end - word_start), text_end, all_punct, any_letter, continuation, words,
+            stats);
+  };
+  for (size_t base = 0; base < size; base += 64) {
+    BlockMasks m;
+    if (size - base >= 64) {
+      m = ClassifyBlock(text.data() + base);
+    } else {
+      char tail[64];
+      std::memset(tail, ' ', sizeof(tail));  // padding is whitespace: the last word ends at the text's end
+      std::memcpy(tail, text.data() + base, size - base);
+      m = ClassifyBlock(tail);
+    }
+    const uint64_t word_bytes = ~m.space;
+    const uint64_t previous = (word_bytes << 1) | (in_word ? 1 : 0);
+    uint64_t starts = word_bytes & ~previous;
+    uint64_t ends = ~word_bytes & previous;  // first byte after a word
+    if (in_word) {
+      if (ends == 0) {
+        accumulate(m, ~uint64_t{0});
+        continue;
+      }
+      int e = std::countr_zero(ends);
+      ends &= ends - 1;
+      accumulate(m, LowBits(e));
+      finish(base + e);
+      in_word = false;
+    }
+    while (starts != 0) {
+      int s = std::countr_zero(starts);
+      starts &= starts - 1;
+      word_start = base + s;
+      all_punct = true;
+      any_letter = false;
+      continuation = 0;
+      if (ends == 0) {
+        accumulate(m, ~LowBits(s));
+        in_word = true;
+        break;
+      }
+      int e = std::countr_zero(ends);
+      ends &= ends - 1;
+      accumulate(m, LowBits(e) & ~LowBits(s));
+      finish(base + e);
+    }
+  }
+  if (in_word) finish(size);
+}
+#else
 // SplitWordsInto plus WordStats, in one pass over the bytes.
 void ScanWords(std::string_view text, std::vector<std::string_view>* words, WordStats* stats) {
   words->clear();
@@ -140,26 +319,18 @@ void ScanWords(std::string_view text, std::vector<std::string_view>* words, Word
     if (p == end) break;
     const char* start = p;
     uint8_t all = 0xFF, any = 0;
-    size_t code_points = 0;
+    size_t continuation = 0;
     for (uint8_t k = Class(*p); !(k & kSpace); k = Class(*p)) {
       all &= k;
       any |= k;
-      code_points += (k & kLead) != 0;
+      continuation += (k & kLead) == 0;
       if (++p == end) break;
     }
-    std::string_view w(start, static_cast<size_t>(p - start));
-    words->push_back(w);
-    if (!(all & kPunct)) {
-      ++stats->non_symbol_words;
-      stats->non_symbol_chars += code_points;
-    }
-    stats->alpha_words += (any & kLetter) != 0;
-    if (w.size() <= 4) {
-      int stop = StopWordIndex(w);
-      if (stop >= 0) stats->stop_words_seen |= 1u << stop;
-    }
+    AddWord(std::string_view(start, static_cast<size_t>(p - start)), all & kPunct, any & kLetter,
+            continuation, words, stats);
   }
 }
+#endif
 
 size_t CountWordsUpTo(std::string_view text, size_t limit) {
   size_t n = 0;

@@ -459,36 +459,42 @@ MinHashScratch& Scratch() {
 
 namespace {
 
-// Sorts 64-bit keys: LSD radix sort, 8 stable counting passes of one byte each (all eight
-// histograms from one read; a pass where every key has the same byte is skipped), std::sort
-// below 256 keys. Shingle sets are thousands of uniform keys, where this is ~4× std::sort.
-void RadixSort(std::vector<uint64_t>* keys) {
+// Sorts 64-bit hash values: one counting pass on the top ⌈log₂ n⌉ bits into ~n buckets (the
+// values are uniform, so buckets hold ~1 key), then each bucket sorted in place (insertion
+// sort when small, std::sort otherwise, so skewed input stays O(n log n)); std::sort below 64
+// keys. Shingle sets are thousands of keys, where this is several times std::sort.
+void SortHashes(std::vector<uint64_t>* keys) {
   const size_t n = keys->size();
-  if (n < 256) {
+  if (n < 64) {
     std::sort(keys->begin(), keys->end());
     return;
   }
-  thread_local std::vector<uint64_t> spare;
-  if (spare.size() < n) spare.resize(n);
-  std::array<std::array<uint32_t, 256>, 8> counts{};
-  for (uint64_t key : *keys) {
-    for (int b = 0; b < 8; ++b) ++counts[b][(key >> (8 * b)) & 0xff];
-  }
-  uint64_t* src = keys->data();
-  uint64_t* dst = spare.data();
-  for (int b = 0; b < 8; ++b) {
-    auto& count = counts[b];
-    if (count[(src[0] >> (8 * b)) & 0xff] == n) continue;
-    uint32_t offset = 0;
-    for (uint32_t& c : count) {
-      const uint32_t here = c;
-      c = offset;
-      offset += here;
+  const int bits = std::bit_width(n);  // 2^(bits−1) ≤ n < 2^bits
+  const size_t buckets = size_t{1} << bits;
+  const int shift = 64 - bits;
+  thread_local std::vector<uint32_t> start;
+  thread_local std::vector<uint64_t> sorted;
+  start.assign(buckets + 1, 0);
+  if (sorted.size() < n) sorted.resize(n);
+  for (uint64_t key : *keys) ++start[(key >> shift) + 1];
+  for (size_t b = 0; b < buckets; ++b) start[b + 1] += start[b];
+  for (uint64_t key : *keys) sorted[start[key >> shift]++] = key;  // start[b] becomes bucket b's end
+  size_t begin = 0;
+  for (size_t b = 0; b < buckets; ++b) {
+    const size_t end = start[b];
+    if (end - begin > 16) {
+      std::sort(sorted.begin() + begin, sorted.begin() + end);
+    } else {
+      for (size_t i = begin + 1; i < end; ++i) {
+        const uint64_t key = sorted[i];
+        size_t j = i;
+        for (; j > begin && sorted[j - 1] > key; --j) sorted[j] = sorted[j - 1];
+        sorted[j] = key;
+      }
     }
-    for (size_t i = 0; i < n; ++i) dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-    std::swap(src, dst);
+    begin = end;
   }
-  if (src != keys->data()) std::copy(src, src + n, keys->data());
+  std::copy(sorted.begin(), sorted.begin() + n, keys->begin());
 }
 
 }  // namespace
@@ -509,7 +515,7 @@ std::vector<uint64_t> ShingleHashes(std::string_view text, int ngram) {
   std::vector<uint64_t> hashes;
   ForEachShingleHash(text, ngram, &Scratch().words, /*allow_simd=*/true,
                      [&](uint64_t h) { hashes.push_back(h); });
-  RadixSort(&hashes);
+  SortHashes(&hashes);
   hashes.erase(std::unique(hashes.begin(), hashes.end()), hashes.end());
   return hashes;
 }

@@ -256,7 +256,8 @@ void ScanWords(std::string_view text, std::vector<std::string_view>* words, Word
   auto accumulate = [&](const BlockMasks& m, uint64_t range) {
     all_punct = all_punct & ((m.punct & range) == range);
     any_letter = any_letter | ((m.letter & range) != 0);
-    continuation += static_cast<size_t>(std::popcount(m.continuation & range));
+    // Without -mpopcnt std::popcount is a library call: skip it for ASCII blocks.
+    if (m.continuation != 0) continuation += static_cast<size_t>(std::popcount(m.continuation & range));
   };
   auto finish = [&](size_t end) {
     AddWord(text.substr(word_start, end - word_start), text_end, all_punct, any_letter, continuation, words,
@@ -398,7 +399,7 @@ class FlatTable {
     // Only the first `capacity` slots are used: a large document's table serves small ones
     // without reallocating, and clearing costs what the document needs.
     if (entries_.size() < capacity) entries_.resize(capacity);
-    std::fill(entries_.begin(), entries_.begin() + capacity, Entry{0, 0, 0});
+    std::memset(static_cast<void*>(entries_.data()), 0, capacity * sizeof(Entry));
     mask_ = capacity - 1;
     shift_ = 64 - bits;
   }
@@ -487,6 +488,18 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 }
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
+}
+
+// Occurrences of a byte that is rare in prose ('#'), by memchr.
+size_t CountByte(std::string_view text, char c) {
+  size_t n = 0;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, c, static_cast<size_t>(end - p)))) != nullptr) {
+    ++n;
+    ++p;
+  }
+  return n;
 }
 
 // Non-overlapping occurrences of "..." (Python's str.count): floor(k / 3) per maximal run of
@@ -696,7 +709,8 @@ class NgramLevels {
     best_start_ = 0;
     // repeated_[p]: the n-gram at p occurs more than once (set for the first occurrence
     // when the second is seen), so keeping those positions needs no second table lookup.
-    repeated_.assign(n_words_, 0);
+    repeated_.resize(n_words_);
+    std::memset(repeated_.data(), 0, n_words_);
     for (size_t j = 0; j < kept; ++j) {
       uint32_t p = positions_[j];
       hash_[p] = ExtendNgram(hash_[p], word_hash_[p + n - 1]);
@@ -824,8 +838,7 @@ std::string QualityRule(std::string_view text, size_t word_count, const WordStat
   if (mean_length < o.min_mean_word_length || mean_length > o.max_mean_word_length)
     return "gopher_mean_word_length";
   const double n_words = static_cast<double>(word_count);
-  if (static_cast<size_t>(std::count(text.begin(), text.end(), '#')) / n_words > o.max_hash_to_word_ratio)
-    return "gopher_hash_ratio";
+  if (CountByte(text, '#') / n_words > o.max_hash_to_word_ratio) return "gopher_hash_ratio";
   if ((CountTripleDots(text) + CountOccurrences(text, "\xE2\x80\xA6")) / n_words >
       o.max_ellipsis_to_word_ratio) {
     return "gopher_ellipsis_ratio";

@@ -63,6 +63,12 @@ class Binder {
   void Bind(const std::string& key, T* field) {
     setters_[key] = [field](const YAML::Node& node) { *field = node.as<T>(); };
   }
+  // Binds the keys of one YAML section ("prefix.key"), so a section's fields are listed
+  // once each without repeating its name.
+  template <typename... Fields>
+  void BindSection(const std::string& prefix, const std::pair<const char*, Fields*>&... fields) {
+    (Bind(prefix + "." + fields.first, fields.second), ...);
+  }
   Status Apply(const YAML::Node& node, const std::string& prefix, const std::string& path) {
     for (const auto& entry : node) {
       std::string key = prefix + entry.first.as<std::string>();
@@ -103,53 +109,45 @@ StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOption
   if (root.IsNull()) return o;
   if (!root.IsMap()) return Status::InvalidArgument(yaml_path + ": expected a mapping of keys");
   Binder b;
-  b.Bind("input.format", &o.input.format);
-  b.Bind("input.text_field", &o.input.text_field);
-  b.Bind("input.id_field", &o.input.id_field);
-  b.Bind("input.text_unit", &o.input.text_unit);
-  b.Bind("normalize.nfc", &o.normalize.nfc);
-  b.Bind("normalize.clean_whitespace", &o.normalize.clean_whitespace);
+  b.BindSection("input", std::pair{"format", &o.input.format}, std::pair{"text_field", &o.input.text_field},
+                std::pair{"id_field", &o.input.id_field}, std::pair{"text_unit", &o.input.text_unit});
+  b.BindSection("normalize", std::pair{"nfc", &o.normalize.nfc},
+                std::pair{"clean_whitespace", &o.normalize.clean_whitespace});
   b.Bind("min_document_bytes", &o.min_document_bytes);
   auto& gq = o.quality.gopher_quality;
-  b.Bind("gopher_quality.enabled", &gq.enabled);
-  b.Bind("gopher_quality.min_words", &gq.min_words);
-  b.Bind("gopher_quality.max_words", &gq.max_words);
-  b.Bind("gopher_quality.min_mean_word_length", &gq.min_mean_word_length);
-  b.Bind("gopher_quality.max_mean_word_length", &gq.max_mean_word_length);
-  b.Bind("gopher_quality.max_hash_to_word_ratio", &gq.max_hash_to_word_ratio);
-  b.Bind("gopher_quality.max_ellipsis_to_word_ratio", &gq.max_ellipsis_to_word_ratio);
-  b.Bind("gopher_quality.max_bullet_line_fraction", &gq.max_bullet_line_fraction);
-  b.Bind("gopher_quality.max_ellipsis_line_fraction", &gq.max_ellipsis_line_fraction);
-  b.Bind("gopher_quality.min_alpha_word_fraction", &gq.min_alpha_word_fraction);
-  b.Bind("gopher_quality.min_stop_words", &gq.min_stop_words);
+  b.BindSection("gopher_quality", std::pair{"enabled", &gq.enabled}, std::pair{"min_words", &gq.min_words},
+                std::pair{"max_words", &gq.max_words},
+                std::pair{"min_mean_word_length", &gq.min_mean_word_length},
+                std::pair{"max_mean_word_length", &gq.max_mean_word_length},
+                std::pair{"max_hash_to_word_ratio", &gq.max_hash_to_word_ratio},
+                std::pair{"max_ellipsis_to_word_ratio", &gq.max_ellipsis_to_word_ratio},
+                std::pair{"max_bullet_line_fraction", &gq.max_bullet_line_fraction},
+                std::pair{"max_ellipsis_line_fraction", &gq.max_ellipsis_line_fraction},
+                std::pair{"min_alpha_word_fraction", &gq.min_alpha_word_fraction},
+                std::pair{"min_stop_words", &gq.min_stop_words});
   auto& gr = o.quality.gopher_repetition;
-  b.Bind("gopher_repetition.enabled", &gr.enabled);
-  b.Bind("gopher_repetition.max_duplicate_line_fraction", &gr.max_duplicate_line_fraction);
-  b.Bind("gopher_repetition.max_duplicate_paragraph_fraction", &gr.max_duplicate_paragraph_fraction);
-  b.Bind("gopher_repetition.max_duplicate_line_char_fraction", &gr.max_duplicate_line_char_fraction);
-  b.Bind("gopher_repetition.max_duplicate_paragraph_char_fraction",
-         &gr.max_duplicate_paragraph_char_fraction);
-  b.Bind("gopher_repetition.max_top_ngram_char_fraction", &gr.max_top_ngram_char_fraction);
-  b.Bind("gopher_repetition.max_duplicate_ngram_char_fraction", &gr.max_duplicate_ngram_char_fraction);
+  b.BindSection("gopher_repetition", std::pair{"enabled", &gr.enabled},
+                std::pair{"max_duplicate_line_fraction", &gr.max_duplicate_line_fraction},
+                std::pair{"max_duplicate_paragraph_fraction", &gr.max_duplicate_paragraph_fraction},
+                std::pair{"max_duplicate_line_char_fraction", &gr.max_duplicate_line_char_fraction},
+                std::pair{"max_duplicate_paragraph_char_fraction", &gr.max_duplicate_paragraph_char_fraction},
+                std::pair{"max_top_ngram_char_fraction", &gr.max_top_ngram_char_fraction},
+                std::pair{"max_duplicate_ngram_char_fraction", &gr.max_duplicate_ngram_char_fraction});
   auto& c4 = o.quality.c4;
-  b.Bind("c4.enabled", &c4.enabled);
-  b.Bind("c4.filter_lines", &c4.filter_lines);
-  b.Bind("c4.min_words_per_line", &c4.min_words_per_line);
-  b.Bind("c4.min_sentences", &c4.min_sentences);
-  b.Bind("c4.drop_lorem_ipsum", &c4.drop_lorem_ipsum);
-  b.Bind("c4.drop_curly_brace", &c4.drop_curly_brace);
-  b.Bind("c4.drop_policy_lines", &c4.drop_policy_lines);
-  b.Bind("c4.bad_words", &c4.bad_words);
-  b.Bind("minhash.ngram", &o.minhash.ngram);
-  b.Bind("minhash.bands", &o.minhash.num_bands);
-  b.Bind("minhash.rows", &o.minhash.rows_per_band);
-  b.Bind("minhash.seed", &o.minhash.seed);
-  b.Bind("minhash.verify", &o.minhash.verify);
-  b.Bind("minhash.verify_threshold", &o.minhash.verify_threshold);
-  b.Bind("tokenizer.vocab_size", &o.tokenizer.vocab_size);
-  b.Bind("tokenizer.max_train_bytes", &o.tokenizer.max_train_bytes);
-  b.Bind("tokenizer.min_pair_count", &o.tokenizer.min_pair_count);
-  b.Bind("tokenizer.path", &o.tokenizer_path);
+  b.BindSection("c4", std::pair{"enabled", &c4.enabled}, std::pair{"filter_lines", &c4.filter_lines},
+                std::pair{"min_words_per_line", &c4.min_words_per_line},
+                std::pair{"min_sentences", &c4.min_sentences},
+                std::pair{"drop_lorem_ipsum", &c4.drop_lorem_ipsum},
+                std::pair{"drop_curly_brace", &c4.drop_curly_brace},
+                std::pair{"drop_policy_lines", &c4.drop_policy_lines}, std::pair{"bad_words", &c4.bad_words});
+  b.BindSection("minhash", std::pair{"ngram", &o.minhash.ngram}, std::pair{"bands", &o.minhash.num_bands},
+                std::pair{"rows", &o.minhash.rows_per_band}, std::pair{"seed", &o.minhash.seed},
+                std::pair{"verify", &o.minhash.verify},
+                std::pair{"verify_threshold", &o.minhash.verify_threshold});
+  b.BindSection("tokenizer", std::pair{"vocab_size", &o.tokenizer.vocab_size},
+                std::pair{"max_train_bytes", &o.tokenizer.max_train_bytes},
+                std::pair{"min_pair_count", &o.tokenizer.min_pair_count},
+                std::pair{"path", &o.tokenizer_path});
   b.Bind("split.val_fraction", &o.val_fraction);
   b.Bind("shards.max_tokens_per_shard", &o.max_tokens_per_shard);
   ISOFLOP_RETURN_IF_ERROR(b.Apply(root, "", yaml_path));

@@ -2,6 +2,12 @@
 
 #include <cstdio>
 #include <cstring>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <immintrin.h>
+#define ISOFLOP_SHA256_X86 1
+#endif
 #include <memory>
 #include <vector>
 
@@ -24,7 +30,70 @@ inline uint32_t RotateRight(uint32_t x, int n) {
   return (x >> n) | (x << (32 - n));
 }
 
+#if ISOFLOP_SHA256_X86
+// The same compression function (FIPS 180-4 §6.2.2) with the x86 SHA extensions
+// (SHA256RNDS2 does two rounds, SHA256MSG1/MSG2 the message schedule; Intel, "Intel SHA
+// Extensions", 2013): ~5x faster than the portable code. The input files of `isoflop data
+// build` are hashed for the manifest as they are read, so this is per-MB cost. Checked by the
+// FIPS vectors in sha256_test.cc on any machine that has the extensions.
+__attribute__((target("sha,sse4.1,ssse3"))) void CompressShaNi(uint32_t* state, const uint8_t* data,
+                                                               size_t blocks) {
+  const __m128i byte_swap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+  __m128i tmp = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state));
+  __m128i state1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state + 4));
+  tmp = _mm_shuffle_epi32(tmp, 0xB1);                // CDAB
+  state1 = _mm_shuffle_epi32(state1, 0x1B);          // EFGH
+  __m128i state0 = _mm_alignr_epi8(tmp, state1, 8);  // ABEF
+  state1 = _mm_blend_epi16(state1, tmp, 0xF0);       // CDGH
+  for (; blocks > 0; --blocks, data += 64) {
+    const __m128i abef = state0, cdgh = state1;
+    __m128i w[4];  // message words 4g..4g+3 of the current group g, cycling
+    for (int g = 0; g < 16; ++g) {
+      if (g < 4) {
+        w[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(data + 16 * g)), byte_swap);
+      } else {
+        // W[g] = σ-schedule of W[g−4], W[g−3], W[g−2], W[g−1] (FIPS 180-4 §6.2.2 step 1).
+        __m128i next = _mm_sha256msg1_epu32(w[g % 4], w[(g + 1) % 4]);
+        next = _mm_add_epi32(next, _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
+        w[g % 4] = _mm_sha256msg2_epu32(next, w[(g + 3) % 4]);
+      }
+      __m128i message =
+          _mm_add_epi32(w[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(kRoundConstants + 4 * g)));
+      state1 = _mm_sha256rnds2_epu32(state1, state0, message);
+      state0 = _mm_sha256rnds2_epu32(state0, state1, _mm_shuffle_epi32(message, 0x0E));
+    }
+    state0 = _mm_add_epi32(state0, abef);
+    state1 = _mm_add_epi32(state1, cdgh);
+  }
+  tmp = _mm_shuffle_epi32(state0, 0x1B);        // FEBA
+  state1 = _mm_shuffle_epi32(state1, 0xB1);     // DCHG
+  state0 = _mm_blend_epi16(tmp, state1, 0xF0);  // DCBA
+  state1 = _mm_alignr_epi8(state1, tmp, 8);     // ABEF
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state), state0);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state + 4), state1);
+}
+
+bool CpuHasShaNi() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool ssse3 = c & (1u << 9), sse41 = c & (1u << 19);
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return ssse3 && sse41 && (b & (1u << 29));  // CPUID.(EAX=7,ECX=0):EBX.SHA[bit 29]
+}
+#endif
+
 }  // namespace
+
+void Sha256::CompressBlocks(const uint8_t* blocks, size_t count) {
+#if ISOFLOP_SHA256_X86
+  static const bool sha_ni = CpuHasShaNi();
+  if (sha_ni) {
+    CompressShaNi(state_.data(), blocks, count);
+    return;
+  }
+#endif
+  for (size_t i = 0; i < count; ++i) Compress(blocks + 64 * i);
+}
 
 Sha256::Sha256() {
   Reset();
@@ -86,13 +155,13 @@ void Sha256::Update(const void* data, size_t size) {
     bytes += take;
     size -= take;
     if (buffered_ < 64) return;
-    Compress(buffer_.data());
+    CompressBlocks(buffer_.data(), 1);
     buffered_ = 0;
   }
-  while (size >= 64) {
-    Compress(bytes);
-    bytes += 64;
-    size -= 64;
+  if (size >= 64) {
+    CompressBlocks(bytes, size / 64);
+    bytes += size / 64 * 64;
+    size %= 64;
   }
   std::memcpy(buffer_.data(), bytes, size);
   buffered_ = size;

@@ -25,6 +25,7 @@ class Sha256 {
 
  private:
   void Compress(const uint8_t* block);
+  void CompressBlocks(const uint8_t* blocks, size_t count);  // SHA extensions where the CPU has them
   void Reset();
   std::array<uint32_t, 8> state_;
   std::array<uint8_t, 64> buffer_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <sstream>
+#include <utility>
 
 #include "internal.h"
 #include "isoflop/fitter.h"
@@ -57,6 +59,37 @@ bool FitOptions::IsValid(std::string* error) const {
     return fail("the bootstrap refits Approach 3; use method approach3 or all");
   return true;
 }
+
+namespace {
+
+// The best optimum of the multi-start can lie at infinity: when the runs do not pin one term of
+// eq. 2 (Hoffmann et al. 2022), e.g. every IsoFLOP curve's small-N side is one capacity-limited
+// step, A/N^alpha is fitted as a wall (alpha -> inf, A -> inf) that no finite law reproduces. Such a
+// "law" has no N_opt and cannot be written to fit.json (JSON has no inf), so it is an error that says
+// which parameter ran away, not a file that downstream tools fail to read.
+Status CheckLawIsFinite(const ScalingLaw& law, int n_points) {
+  const std::pair<const char*, double> params[] = {
+      {"E", law.E}, {"A", law.A}, {"B", law.B}, {"alpha", law.alpha}, {"beta", law.beta}};
+  std::string bad;
+  for (const auto& [name, v] : params) {
+    if (std::isfinite(v)) continue;
+    std::ostringstream o;
+    o << (bad.empty() ? "" : ", ") << name << " = " << v;
+    bad += o.str();
+  }
+  if (bad.empty()) return Status::OK();
+  std::ostringstream all;
+  all.precision(4);
+  all << "E = " << law.E << ", A = " << law.A << ", B = " << law.B << ", alpha = " << law.alpha
+      << ", beta = " << law.beta;
+  return Status::FailedPrecondition(
+      "approach3: the best fit to these " + std::to_string(n_points) + " runs is degenerate (" + bad + "; " +
+      all.str() +
+      "): the runs do not constrain every term of L = E + A/N^alpha + B/D^beta. Add runs that bracket "
+      "each budget's IsoFLOP minimum, or use --method envelope / parabola (Approaches 1-2)");
+}
+
+}  // namespace
 
 Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSummary* summary) {
   using fitter_internal::NumLawParameters;
@@ -116,6 +149,7 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
                                              threads);
     fitter_internal::MultiStartResult ms;
     ISOFLOP_RETURN_IF_ERROR(fitter_internal::MultiStart(points, options.law, starts, options, threads, &ms));
+    ISOFLOP_RETURN_IF_ERROR(CheckLawIsFinite(ms.law, out.n_points));
     out.has_law = true;
     out.law = ms.law;
     out.objective = ms.objective;

@@ -1,0 +1,52 @@
+// A fit whose best optimum lies at infinity is an error that names the runaway parameter, not a
+// fit.json that no reader can load. The data are a real tiny CPU sweep (tests/data/PROVENANCE.md)
+// whose small-N side is one capacity-limited step: Approach 3 can only fit it with alpha -> inf.
+// Approach 1 on the same runs still works (it needs no law).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "isoflop/fitter.h"
+
+namespace isoflop {
+namespace {
+
+std::vector<RunPoint> DemoRuns() {
+  auto runs =
+      LoadRunsCsv(std::string(ISOFLOP_TEST_DATA_DIR) + "/demo_sweep_b512_degenerate.csv", CsvOptions{});
+  EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+  return runs.ok() ? *runs : std::vector<RunPoint>{};
+}
+
+TEST(FitterDegenerateLawTest, Approach3AtInfinityIsAnErrorNamingTheParameter) {
+  auto runs = DemoRuns();
+  ASSERT_EQ(runs.size(), 15u);
+  FitOptions options;
+  options.method = FitMethod::kApproach3;
+  FitSummary summary;
+  Status s = Fit(runs, options, &summary);
+  ASSERT_FALSE(s.ok()) << "law: E " << summary.law.E << " A " << summary.law.A << " alpha "
+                       << summary.law.alpha;
+  EXPECT_EQ(s.code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(s.message().find("degenerate"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("A = inf"), std::string::npos) << s.ToString();
+  EXPECT_NE(s.message().find("15 runs"), std::string::npos) << s.ToString();
+}
+
+TEST(FitterDegenerateLawTest, EnvelopeStillFitsTheSameRuns) {
+  auto runs = DemoRuns();
+  FitOptions options;
+  options.method = FitMethod::kEnvelope;
+  FitSummary summary;
+  ASSERT_TRUE(Fit(runs, options, &summary).ok());
+  EXPECT_FALSE(summary.has_law);
+  // The envelope minima are 1764, 3120, 6984 parameters at 3e9, 1e10, 3e10 FLOPs: N_opt grows
+  // with C (exponent ~0.6 from three points).
+  ASSERT_EQ(summary.envelope.size(), 3u);
+  EXPECT_DOUBLE_EQ(summary.envelope[0].params, 1764.0);
+  EXPECT_DOUBLE_EQ(summary.envelope[2].params, 6984.0);
+  EXPECT_NEAR(summary.envelope_params.exponent, 0.5956, 0.001);
+}
+
+}  // namespace
+}  // namespace isoflop

@@ -374,12 +374,17 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
     report.open(options.report_path, std::ios::trunc);
     if (!report) return Status::IOError("cannot create report " + options.report_path);
   }
+  // `record` gives the "source": "FILE:LINE" of a record dropped in pass 1 (built only here,
+  // when a report is written).
   auto report_line = [&](const std::string& id, const std::string& reason, const std::string* kept_id,
-                         const std::string* source_ref) {
+                         const RawRecord* record) {
     if (!report.is_open()) return;
     report << "{\"id\":" << Escape(id) << ",\"reason\":" << Escape(reason);
     if (kept_id) report << ",\"kept_id\":" << Escape(*kept_id);
-    if (source_ref) report << ",\"source\":" << Escape(*source_ref);
+    if (record) {
+      report << ",\"source\":"
+             << Escape((*source)->inputs()[record->input_index].path + ":" + std::to_string(record->line));
+    }
     report << "}\n";
   };
 
@@ -398,6 +403,12 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
   Progress progress(options.progress);
   int invalid_warnings = 0;
   const auto pass1_start = Clock::now();
+  // Per-record counters, looked up once (std::map references stay valid).
+  int64_t &documents_read = counters["documents_read"], &bytes_read = counters["bytes_read"],
+          &invalid_utf8_bytes = counters["invalid_utf8_bytes"],
+          &documents_with_invalid_utf8 = counters["documents_with_invalid_utf8"],
+          &documents_changed_by_nfc = counters["documents_changed_by_nfc"],
+          &c4_lines_removed = counters["c4_lines_removed"];
   while (true) {
     std::vector<RawRecord> records;
     auto more = (*source)->Next(&records, options.batch_bytes);
@@ -411,15 +422,14 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
     });
     for (size_t i = 0; i < records.size(); ++i) {
       Processed& r = results[i];
-      ++counters["documents_read"];
-      counters["bytes_read"] += static_cast<int64_t>(records[i].bytes.size());
-      counters["invalid_utf8_bytes"] += r.normalizer.invalid_utf8_bytes;
-      counters["documents_with_invalid_utf8"] += r.normalizer.documents_with_invalid_utf8;
-      counters["documents_changed_by_nfc"] += r.normalizer.documents_changed_by_nfc;
-      counters["c4_lines_removed"] += r.lines_removed;
+      const RawRecord* source_ref = &records[i];
+      ++documents_read;
+      bytes_read += static_cast<int64_t>(records[i].bytes.size());
+      invalid_utf8_bytes += r.normalizer.invalid_utf8_bytes;
+      documents_with_invalid_utf8 += r.normalizer.documents_with_invalid_utf8;
+      documents_changed_by_nfc += r.normalizer.documents_changed_by_nfc;
+      c4_lines_removed += r.lines_removed;
       for (int s = 0; s < 4; ++s) stage_core_seconds[s] += r.seconds[s];
-      const std::string source_ref =
-          (*source)->inputs()[records[i].input_index].path + ":" + std::to_string(records[i].line);
       switch (r.outcome) {
         case Processed::Outcome::kInvalid:
           if (options.strict)
@@ -428,16 +438,16 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
           if (options.progress && invalid_warnings++ < 5) {
             std::fprintf(stderr, "isoflop data build: skipped %s\n", r.detail.c_str());
           }
-          report_line(r.id, "invalid_record", nullptr, &source_ref);
+          report_line(r.id, "invalid_record", nullptr, source_ref);
           continue;
         case Processed::Outcome::kQuality:
           ++counters["quality_dropped"];
           ++counters["quality:" + r.detail];
-          report_line(r.id, "quality:" + r.detail, nullptr, &source_ref);
+          report_line(r.id, "quality:" + r.detail, nullptr, source_ref);
           continue;
         case Processed::Outcome::kEmpty:
           ++counters["empty_documents"];
-          report_line(r.id, "empty", nullptr, &source_ref);
+          report_line(r.id, "empty", nullptr, source_ref);
           continue;
         case Processed::Outcome::kKept:
           break;
@@ -446,7 +456,7 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
         auto [it, inserted] = first_seen.try_emplace(r.hash, static_cast<uint32_t>(kept_ids.size()));
         if (!inserted) {
           ++counters["exact_dup"];
-          report_line(r.id, "exact_dup", &kept_ids[it->second], &source_ref);
+          report_line(r.id, "exact_dup", &kept_ids[it->second], source_ref);
           continue;
         }
       }

@@ -442,6 +442,18 @@ struct DuplicateCount {
   size_t elements = 0, duplicates = 0, duplicate_chars = 0;
 };
 
+// Whether some run of '\n' in `text` is a single newline.
+bool HasLoneNewline(std::string_view text) {
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while ((p = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)))) != nullptr) {
+    const char* run = p;
+    while (p < end && *p == '\n') ++p;
+    if (p - run == 1) return true;
+  }
+  return false;
+}
+
 DuplicateCount CountDuplicateBlocks(std::string_view text, bool paragraphs) {
   thread_local std::vector<std::pair<uint64_t, std::string_view>> blocks;
   thread_local std::vector<uint32_t> table;  // index + 1 into blocks; 0 = empty
@@ -784,7 +796,9 @@ std::string RepetitionRule(std::string_view text, const std::vector<std::string_
   if (paragraphs.duplicate_chars / total_chars > o.max_duplicate_paragraph_char_fraction)
     return "gopher_dup_paragraph_chars";
 
-  DuplicateCount lines = CountDuplicateBlocks(text, /*paragraphs=*/false);
+  // Without a lone newline every run of newlines separates paragraphs, so the lines are the
+  // paragraphs (normalised prose with one paragraph per line): reuse their counts.
+  DuplicateCount lines = HasLoneNewline(text) ? CountDuplicateBlocks(text, /*paragraphs=*/false) : paragraphs;
   if (lines.elements != 0 &&
       static_cast<double>(lines.duplicates) / lines.elements > o.max_duplicate_line_fraction) {
     return "gopher_dup_lines";

@@ -417,6 +417,21 @@ void BpeTrainer::Add(std::string_view text) {
   resolve();
 }
 
+void BpeTrainer::Merge(const BpeTrainer& other) {
+  if (&other == this) {  // the table must not change while it is read
+    const BpeTrainer copy = other;
+    Merge(copy);
+    return;
+  }
+  bytes_counted_ += other.bytes_counted_;
+  other.chunk_counts_.ForEach([&](std::string_view chunk, uint64_t count) {
+    bool inserted = false;
+    // MakeKey reads 16 bytes only when they lie before `readable_end`: pass the chunk's end.
+    *chunk_counts_.FindOrInsert(bpe_internal::ChunkTable::MakeKey(chunk, chunk.data() + chunk.size()),
+                                &inserted) += count;
+  });
+}
+
 BpeTokenizer BpeTrainer::Train() const {
   struct Word {
     std::vector<uint32_t> ids;

@@ -186,6 +186,23 @@ TEST(BpeTokenizer, TrainingAndEncodingArePinned) {
   EXPECT_EQ(HashIds(ids), uint64_t{5692004251829279172ULL});
 }
 
+TEST(BpeTokenizer, MergedTrainersLearnTheSameMerges) {
+  // Counting split across trainers (as threads would), then merged, equals one trainer.
+  auto chapters = testing::AustenChapters();
+  BpeTrainer whole({.vocab_size = 2048}), first({.vocab_size = 2048}), second({.vocab_size = 2048}),
+      third({.vocab_size = 2048});
+  for (size_t i = 0; i < chapters.size(); ++i) {
+    whole.Add(chapters[i]);
+    (i % 3 == 0 ? first : i % 3 == 1 ? second : third).Add(chapters[i]);
+  }
+  first.Merge(second);
+  first.Merge(third);
+  EXPECT_EQ(first.bytes_counted(), whole.bytes_counted());
+  const std::string json = first.Train().ToJson();
+  EXPECT_EQ(json, whole.Train().ToJson());
+  EXPECT_EQ(XXH3_64bits(json.data(), json.size()), uint64_t{11130565015997568637ULL});
+}
+
 TEST(BpeTokenizer, EncodingIsThreadIndependent) {
   auto chapters = testing::AustenChapters();
   BpeTokenizer t = TrainOn(chapters, 1024);

@@ -145,6 +145,9 @@ class BpeTrainer {
  public:
   explicit BpeTrainer(BpeTrainerOptions options) : options_(options) {}
   void Add(std::string_view text);
+  // Adds another trainer's counts and bytes (counting in parallel: one trainer per thread,
+  // then merged; counts are sums, so the merges learned do not depend on the split).
+  void Merge(const BpeTrainer& other);
   int64_t bytes_counted() const { return bytes_counted_; }
   // Greedy: repeatedly merges the most frequent adjacent pair (ties: smallest ids).
   BpeTokenizer Train() const;

@@ -6,8 +6,8 @@
 // Leskovec, Rajaraman & Ullman, "Mining of Massive Datasets", §3.4; FineWeb's 14 × 8):
 //  - shingles: word 5-grams of the text after shingle normalisation (lowercase, ASCII
 //    punctuation → space, digit runs → "0", whitespace collapsed); a text with fewer than
-//    5 words is one shingle of all its words. The normalisation is applied while scanning
-//    (no normalised copy); each word is hashed once, and a shingle's 64-bit hash is
+//    5 words is one shingle of all its words. The normalisation writes into a reused
+//    per-thread buffer (no new string); each word is hashed once, and a shingle's 64-bit hash is
 //    Fmix64(Σ_j w_{i+j}·B^{4−j} mod 2⁶⁴) of its word hashes w, rolled in O(1) per word;
 //  - num_bands × rows_per_band hash functions h_k(x) = (a_k·x + b_k) mod 2³² (odd a_k: a
 //    random affine permutation of 32-bit keys; multiply-add hashing, Dietzfelbinger et al.

@@ -1,7 +1,8 @@
 // Data pipeline benchmark (docs/benchmarks.md, "Data pipeline").
 //
-//   data_pipeline_bench --source build/corpus/austen.jsonl --corpus /tmp/isoflop-bench.jsonl \
+//   data_pipeline_bench --source build/corpus/austen.jsonl --corpus /tmp/isoflop-bench.jsonl
 //       --mb 520 --out /tmp/isoflop-bench-out [--threads 1,2] [--minhash-mb 100]
+//   (one command line; --threads "" skips the builds)
 //
 // 1. Makes the corpus if missing: the real chapters repeated with mutations (1–20% of words
 //    replaced per copy, paragraphs shuffled in some), so it holds near-duplicates, exact

@@ -20,6 +20,7 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <unordered_set>
 
 #if defined(__SSE2__)
@@ -188,12 +189,23 @@ inline uint32_t StopWordBits(std::string_view w, const char* text_end) {
   }
 }
 
+// A document's words: a thread-local buffer reused across documents and written without a
+// capacity check per word (the check is per 64-byte block, which starts at most 32 words).
+struct WordBuffer {
+  std::vector<std::string_view> storage;
+  size_t count = 0;
+  void Reserve(size_t more) {
+    if (storage.size() < count + more) storage.resize(std::max(2 * storage.size(), count + more));
+  }
+  std::span<const std::string_view> view() const { return {storage.data(), count}; }
+};
+
 // Adds a finished word to `words` and `stats`: its bytes are all ASCII punctuation
 // (all_punct), it holds a letter byte (any_letter), and it has `continuation` UTF-8
 // continuation bytes (code points = bytes − continuation bytes).
 inline void AddWord(std::string_view w, const char* text_end, bool all_punct, bool any_letter,
-                    size_t continuation, std::vector<std::string_view>* words, WordStats* stats) {
-  words->push_back(w);
+                    size_t continuation, WordBuffer* words, WordStats* stats) {
+  words->storage[words->count++] = w;
   if (!all_punct) {
     ++stats->non_symbol_words;
     stats->non_symbol_chars += w.size() - continuation;
@@ -244,8 +256,8 @@ inline uint64_t LowBits(int k) {
 // Splits `text` into words (maximal runs of non-space bytes) and gathers WordStats, 64
 // bytes at a time: word starts and ends come from the whitespace mask, each word's
 // statistics from its bit range of the other masks — no branch per byte.
-void ScanWords(std::string_view text, std::vector<std::string_view>* words, WordStats* stats) {
-  words->clear();
+void ScanWords(std::string_view text, WordBuffer* words, WordStats* stats) {
+  words->count = 0;
   *stats = WordStats{};
   const size_t size = text.size();
   bool in_word = false;  // a word runs into the next block
@@ -264,6 +276,7 @@ void ScanWords(std::string_view text, std::vector<std::string_view>* words, Word
             stats);
   };
   for (size_t base = 0; base < size; base += 64) {
+    words->Reserve(33);  // a block finishes at most 32 words, plus one running into it
     BlockMasks m;
     if (size - base >= 64) {
       m = ClassifyBlock(text.data() + base);
@@ -310,8 +323,8 @@ void ScanWords(std::string_view text, std::vector<std::string_view>* words, Word
 }
 #else
 // SplitWordsInto plus WordStats, in one pass over the bytes.
-void ScanWords(std::string_view text, std::vector<std::string_view>* words, WordStats* stats) {
-  words->clear();
+void ScanWords(std::string_view text, WordBuffer* words, WordStats* stats) {
+  words->count = 0;
   *stats = WordStats{};
   const char* p = text.data();
   const char* end = p + text.size();
@@ -327,7 +340,8 @@ void ScanWords(std::string_view text, std::vector<std::string_view>* words, Word
       continuation += (k & kLead) == 0;
       if (++p == end) break;
     }
-    AddWord(std::string_view(start, static_cast<size_t>(p - start)), all & kPunct, any & kLetter,
+    words->Reserve(1);
+    AddWord(std::string_view(start, static_cast<size_t>(p - start)), end, all & kPunct, any & kLetter,
             continuation, words, stats);
   }
 }
@@ -689,7 +703,7 @@ inline uint64_t WordHash(std::string_view w, const char* text_end) {
 class NgramLevels {
  public:
   // `words` must outlive this object's use.
-  void Start(const std::vector<std::string_view>& words, const char* text_end) {
+  void Start(std::span<const std::string_view> words, const char* text_end) {
     n_words_ = words.size();
     hash_.resize(n_words_);
     length_prefix_.resize(n_words_ + 1);
@@ -783,7 +797,7 @@ class NgramLevels {
   size_t best_count_ = 0, best_start_ = 0;
 };
 
-std::string RepetitionRule(std::string_view text, const std::vector<std::string_view>& words,
+std::string RepetitionRule(std::string_view text, std::span<const std::string_view> words,
                            const GopherRepetitionOptions& o) {
   if (!o.enabled || text.empty()) return "";
   const double total_chars = static_cast<double>(text.size());
@@ -872,8 +886,8 @@ std::string QualityRule(std::string_view text, size_t word_count, const WordStat
   return "";
 }
 
-std::vector<std::string_view>& ThreadWords() {
-  thread_local std::vector<std::string_view> words;
+WordBuffer& ThreadWords() {
+  thread_local WordBuffer words;
   return words;
 }
 
@@ -882,8 +896,9 @@ std::vector<std::string_view>& ThreadWords() {
 std::string GopherRepetitionRule(std::string_view text, const GopherRepetitionOptions& o) {
   if (!o.enabled || text.empty()) return "";
   auto& words = ThreadWords();
-  SplitWordsInto(text, &words);
-  return RepetitionRule(text, words, o);
+  WordStats stats;
+  ScanWords(text, &words, &stats);
+  return RepetitionRule(text, words.view(), o);
 }
 
 std::string GopherQualityRule(std::string_view text, const GopherQualityOptions& o) {
@@ -891,7 +906,7 @@ std::string GopherQualityRule(std::string_view text, const GopherQualityOptions&
   auto& words = ThreadWords();
   WordStats stats;
   ScanWords(text, &words, &stats);
-  return QualityRule(text, words.size(), stats, o);
+  return QualityRule(text, words.count, stats, o);
 }
 
 std::string C4Rule(std::string* text, const C4Options& o, int* lines_removed) {
@@ -989,9 +1004,9 @@ QualityResult ApplyQualityRules(std::string* text, const QualityOptions& options
     auto& words = ThreadWords();
     WordStats stats;
     ScanWords(*text, &words, &stats);
-    result.failed_rule = RepetitionRule(*text, words, options.gopher_repetition);
+    result.failed_rule = RepetitionRule(*text, words.view(), options.gopher_repetition);
     if (result.failed_rule.empty())
-      result.failed_rule = QualityRule(*text, words.size(), stats, options.gopher_quality);
+      result.failed_rule = QualityRule(*text, words.count, stats, options.gopher_quality);
   }
   if (result.failed_rule.empty()) result.failed_rule = C4Rule(text, options.c4, &result.lines_removed);
   return result;

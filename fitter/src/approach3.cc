@@ -247,6 +247,7 @@ Status Bootstrap(const Points& points, const FitOptions& options, int threads,
   // where the resample moves the global minimum to another basin. docs/fit.md and
   // tests/fitter/bootstrap_warm_start_test.cc show it reaches the optimum the full grid finds.
   std::vector<std::vector<double>> results(resamples);
+  std::vector<ScalingLaw> laws(resamples);
   std::vector<char> ok(resamples, 0);
   const int warm = std::min<int>(options.bootstrap_warm_starts, full_fit.distinct_optima.size());
   ParallelFor(resamples, threads, [&](int r) {
@@ -274,6 +275,7 @@ Status Bootstrap(const Points& points, const FitOptions& options, int threads,
       v.push_back(OptimalTokens(law, c));
     }
     results[r] = std::move(v);
+    laws[r] = law;
     ok[r] = 1;
   });
 
@@ -301,6 +303,9 @@ Status Bootstrap(const Points& points, const FitOptions& options, int threads,
     summary->ci.push_back({names[j], Interval{Percentile(column, tail), Percentile(column, 1.0 - tail)}});
   }
   summary->bootstrap_resamples = used;
+  summary->bootstrap_laws.clear();
+  for (int r = 0; r < resamples; ++r)
+    if (ok[r]) summary->bootstrap_laws.push_back(laws[r]);
   return Status::OK();
 }
 

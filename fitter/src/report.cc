@@ -1,6 +1,8 @@
 // FitSummary reports and the fit.json schema (docs/fit.md).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -166,6 +168,21 @@ std::string FitSummary::ToJson() const {
     for (const auto& [name, iv] : ci) ci_json[name] = Json::array({iv.lo, iv.hi});
     j["ci"] = ci_json;
     j["bootstrap_resamples"] = bootstrap_resamples;
+    // The resamples' laws (the report's frontier band, the planner's replicates). JSON has no inf:
+    // a resample whose law ran away to infinity is counted above but not listed here.
+    Json boot = Json::array();
+    for (const ScalingLaw& l : bootstrap_laws) {
+      const double v[] = {l.E, l.A, l.B, l.alpha, l.beta};
+      if (!std::all_of(std::begin(v), std::end(v), [](double x) { return std::isfinite(x) && x > 0; }))
+        continue;
+      Json one{{"E", l.E}, {"A", l.A}, {"B", l.B}, {"alpha", l.alpha}, {"beta", l.beta}};
+      if (l.form == LawForm::kDataConstrained) {
+        one["r_d_star"] = l.r_d_star;
+        one["r_n_star"] = l.r_n_star;
+      }
+      boot.push_back(one);
+    }
+    if (!boot.empty()) j["bootstrap"] = boot;
   }
   if (!parabolas.empty()) {
     Json arr = Json::array();
@@ -232,6 +249,20 @@ StatusOr<FitSummary> FitSummary::FromJson(const std::string& text) {
         for (const auto& [name, v] : j.at("ci").items())
           s.ci.push_back({name, Interval{v.at(0).get<double>(), v.at(1).get<double>()}});
       s.bootstrap_resamples = j.value("bootstrap_resamples", 0);
+      if (j.contains("bootstrap") && j.at("bootstrap").is_array()) {
+        for (const auto& b : j.at("bootstrap")) {
+          ScalingLaw l;
+          l.form = s.law.form;
+          l.E = b.at("E").get<double>();
+          l.A = b.at("A").get<double>();
+          l.B = b.at("B").get<double>();
+          l.alpha = b.at("alpha").get<double>();
+          l.beta = b.at("beta").get<double>();
+          l.r_d_star = b.value("r_d_star", 0.0);
+          l.r_n_star = b.value("r_n_star", 0.0);
+          s.bootstrap_laws.push_back(l);
+        }
+      }
     }
     if (j.contains("parabolas")) {
       for (const auto& p : j.at("parabolas")) {

@@ -1,5 +1,7 @@
 // fit.json: the stable schema (docs/fit.md) and a lossless round trip through FromJson.
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -37,6 +39,29 @@ TEST(FitJson, HasTheDocumentedKeys) {
   EXPECT_EQ(j["schema"], "isoflop.fit/1");
 }
 
+// "bootstrap": one {E, A, B, alpha, beta} per fitted resample — what the report draws the
+// frontier's band from and the planner reads as replicates (docs/fit.md).
+TEST(FitJson, ListsEachResampleLaw) {
+  const FitSummary s = SmallFit();
+  const auto j = nlohmann::json::parse(s.ToJson());
+  ASSERT_TRUE(j.contains("bootstrap"));
+  ASSERT_EQ(j["bootstrap"].size(), 20u);
+  EXPECT_EQ(j["bootstrap_resamples"], 20);
+  std::vector<double> alphas;
+  for (const auto& law : j["bootstrap"]) {
+    for (const char* key : {"E", "A", "B", "alpha", "beta"}) {
+      ASSERT_TRUE(law.contains(key)) << key;
+      EXPECT_GT(law[key].get<double>(), 0) << key;
+    }
+    alphas.push_back(law["alpha"].get<double>());
+  }
+  // The listed laws are the ones the interval was computed from: its ends lie within their range.
+  const auto [lo, hi] = std::minmax_element(alphas.begin(), alphas.end());
+  EXPECT_GE(j["ci"]["alpha"][0].get<double>(), *lo);
+  EXPECT_LE(j["ci"]["alpha"][1].get<double>(), *hi);
+  EXPECT_LT(*lo, *hi);  // resamples differ
+}
+
 TEST(FitJson, RoundTripsExactly) {
   const FitSummary s = SmallFit();
   auto back = FitSummary::FromJson(s.ToJson());
@@ -44,6 +69,7 @@ TEST(FitJson, RoundTripsExactly) {
   EXPECT_EQ(back->ToJson(), s.ToJson());
   EXPECT_EQ(back->law.alpha, s.law.alpha);  // doubles survive bit for bit
   EXPECT_EQ(back->parabolas.size(), s.parabolas.size());
+  EXPECT_EQ(back->bootstrap_laws.size(), s.bootstrap_laws.size());
 }
 
 TEST(FitJson, RejectsMalformedInput) {

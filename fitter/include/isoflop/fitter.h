@@ -206,6 +206,10 @@ struct FitSummary {
   // (r_d_star, r_n_star), and "N_opt@<C>", "D_opt@<C>" for each ci budget, in a fixed order.
   int bootstrap_resamples = 0;
   std::vector<std::pair<std::string, Interval>> ci;
+  // Each fitted resample's law, in resample order: what the report draws the frontier's band from
+  // and the planner reads as replicates (fit.json "bootstrap"; only laws with every parameter
+  // positive and finite are written there).
+  std::vector<ScalingLaw> bootstrap_laws;
 
   // Approach 2.
   std::vector<IsoflopParabola> parabolas;

@@ -149,17 +149,23 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
                                              threads);
     fitter_internal::MultiStartResult ms;
     ISOFLOP_RETURN_IF_ERROR(fitter_internal::MultiStart(points, options.law, starts, options, threads, &ms));
-    ISOFLOP_RETURN_IF_ERROR(CheckLawIsFinite(ms.law, out.n_points));
-    out.has_law = true;
-    out.law = ms.law;
-    out.objective = ms.objective;
-    out.starts = ms.starts;
-    out.starts_at_optimum = ms.starts_at_optimum;
-    out.best_start_index = ms.best_index;
-    out.iterations_best = ms.iterations_best;
-    out.allocation = ComputeAllocation(ms.law);
-    if (options.bootstrap_resamples > 0)
-      ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, options, threads, ms, &out));
+    const Status finite = CheckLawIsFinite(ms.law, out.n_points);
+    if (!finite.ok() && options.method == FitMethod::kApproach3) return finite;
+    if (!finite.ok()) {
+      // kAll: the IsoFLOP approaches need no law; report them, and why there is no law.
+      out.approach3_error = finite.message();
+    } else {
+      out.has_law = true;
+      out.law = ms.law;
+      out.objective = ms.objective;
+      out.starts = ms.starts;
+      out.starts_at_optimum = ms.starts_at_optimum;
+      out.best_start_index = ms.best_index;
+      out.iterations_best = ms.iterations_best;
+      out.allocation = ComputeAllocation(ms.law);
+      if (options.bootstrap_resamples > 0)
+        ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, options, threads, ms, &out));
+    }
   }
   if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));
   if (want2) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitParabolas(runs, options, &out));

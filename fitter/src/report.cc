@@ -49,6 +49,7 @@ std::string FitSummary::BriefReport() const {
   os << "fit (" << FitMethodName(method) << "): " << n_points << " points";
   if (n_dropped > 0) os << " (" << n_dropped << " highest-loss dropped)";
   os << "\n";
+  if (!approach3_error.empty()) os << "no law: " << approach3_error << "\n";
   if (has_law) {
     os << "law (" << LawFormName(law.form) << "): L = " << Format("%.6g", law.E) << " + "
        << Format("%.6g", law.A) << " / N^" << Format("%.6g", law.alpha) << " + " << Format("%.6g", law.B)
@@ -80,6 +81,8 @@ std::string FitSummary::FullReport() const {
   std::ostringstream os;
   os << "method            " << FitMethodName(method) << "\n";
   os << "points            " << n_points << " (dropped " << n_dropped << " highest-loss)\n";
+  if (!approach3_error.empty())
+    os << "\nApproach 3 (Hoffmann et al. 2022, eq. 2): no law\n  " << approach3_error << "\n";
   if (has_law) {
     os << "\nApproach 3 (Hoffmann et al. 2022, eq. 2; Huber on log loss)\n";
     os << "  law             " << LawFormName(law.form) << "\n";
@@ -147,6 +150,7 @@ std::string FitSummary::ToJson() const {
   j["method"] = FitMethodName(method);
   j["n_points"] = n_points;
   j["n_dropped"] = n_dropped;
+  if (!approach3_error.empty()) j["approach3_error"] = approach3_error;
   if (has_law) {
     Json law_json{{"form", LawFormName(law.form)},
                   {"E", law.E},
@@ -224,6 +228,7 @@ StatusOr<FitSummary> FitSummary::FromJson(const std::string& text) {
     s.method = *method;
     s.n_points = j.at("n_points").get<int>();
     s.n_dropped = j.value("n_dropped", 0);
+    s.approach3_error = j.value("approach3_error", std::string());
     if (j.contains("law")) {
       const Json& l = j.at("law");
       s.has_law = true;

@@ -1,7 +1,8 @@
 // A fit whose best optimum lies at infinity is an error that names the runaway parameter, not a
 // fit.json that no reader can load. The data are a real tiny CPU sweep (tests/data/PROVENANCE.md)
 // whose small-N side is one capacity-limited step: Approach 3 can only fit it with alpha -> inf.
-// Approach 1 on the same runs still works (it needs no law).
+// Approaches 1-2 on the same runs still work (they need no law); with method "all" the fit
+// reports them and says why there is no law.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -31,6 +32,30 @@ TEST(FitterDegenerateLawTest, Approach3AtInfinityIsAnErrorNamingTheParameter) {
   EXPECT_NE(s.message().find("degenerate"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("A = inf"), std::string::npos) << s.ToString();
   EXPECT_NE(s.message().find("15 runs"), std::string::npos) << s.ToString();
+}
+
+// Method "all": the IsoFLOP approaches need no law, so they are still reported, with the reason
+// there is no law (and fit.json carries it as "approach3_error", with no "law" object).
+TEST(FitterDegenerateLawTest, MethodAllReportsApproaches1And2AndWhyThereIsNoLaw) {
+  auto runs = DemoRuns();
+  FitOptions options;
+  options.method = FitMethod::kAll;
+  options.bootstrap_resamples = 10;
+  FitSummary summary;
+  Status s = Fit(runs, options, &summary);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(summary.has_law);
+  EXPECT_NE(summary.approach3_error.find("degenerate"), std::string::npos) << summary.approach3_error;
+  EXPECT_EQ(summary.bootstrap_resamples, 0);  // nothing to resample without a law
+  EXPECT_EQ(summary.envelope.size(), 3u);
+  EXPECT_FALSE(summary.parabolas.empty());
+  const std::string json = summary.ToJson();
+  EXPECT_EQ(json.find("\"law\""), std::string::npos);
+  EXPECT_NE(json.find("\"approach3_error\""), std::string::npos);
+  auto back = FitSummary::FromJson(json);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->approach3_error, summary.approach3_error);
+  EXPECT_NE(summary.FullReport().find("no law"), std::string::npos);
 }
 
 TEST(FitterDegenerateLawTest, EnvelopeStillFitsTheSameRuns) {

@@ -194,6 +194,9 @@ struct FitSummary {
 
   // Approach 3 (valid when has_law).
   bool has_law = false;
+  // Method kAll only: why Approach 3 gave no law (e.g. a degenerate fit, docs/fit.md); Approaches
+  // 1-2 are still reported. Empty otherwise. (Method kApproach3 returns that reason as its Status.)
+  std::string approach3_error;
   ScalingLaw law;
   double objective = 0;       // the plain sum of Huber terms at the optimum (not a mean)
   int starts = 0;             // starts run

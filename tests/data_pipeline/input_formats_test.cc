@@ -186,7 +186,9 @@ TEST(InputFormats, JsonFastPathEqualsNlohmann) {
       ASSERT_TRUE(expected.has_text) << "fast path accepted what nlohmann rejects: " << line;
       ASSERT_EQ(text, expected.text) << line;
       ASSERT_EQ(has_id, expected.has_string_id) << line;
-      if (has_id) ASSERT_EQ(id, expected.id) << line;
+      if (has_id) {
+        ASSERT_EQ(id, expected.id) << line;
+      }
     } else {
       ++fallback;  // build.cc then parses the line with nlohmann::json: same answer by construction
     }

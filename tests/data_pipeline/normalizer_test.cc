@@ -61,29 +61,6 @@ bool IsAscii(std::string_view text) {
   return true;
 }
 
-// Length of the valid UTF-8 sequence starting at text[i] (RFC 3629 §4), or 0 if invalid.
-size_t ValidSequenceLength(std::string_view text, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = text.size() - i;
-  auto continuation = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
-  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && continuation(i + 1) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (n < 3 || !continuation(i + 1) || !continuation(i + 2)) return 0;
-    if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && byte(i + 1) >= 0xA0) return 0;  // UTF-16 surrogates
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (n < 4 || !continuation(i + 1) || !continuation(i + 2) || !continuation(i + 3)) return 0;
-    if (c == 0xF0 && byte(i + 1) < 0x90) return 0;   // overlong
-    if (c == 0xF4 && byte(i + 1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
 std::string CleanWhitespace(std::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -22,6 +22,9 @@ struct CommandContext {
 // Prints "isoflop <command>: <message>" on stderr and returns the exit code for a Status.
 int ReportError(const char* command, const Status& status);
 
+// A missing input file is bad input for the user (exit 2), whatever the library calls it.
+Status AsBadInput(const Status& s);
+
 void RegisterFitCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx);  // plan, perf
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx);

@@ -10,6 +10,10 @@ int ReportError(const char* command, const Status& status) {
   return status.code() == Status::Code::kInvalidArgument ? kExitBadInput : kExitFailure;
 }
 
+Status AsBadInput(const Status& s) {
+  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
+}
+
 }  // namespace isoflop::cli
 
 int main(int argc, char** argv) {

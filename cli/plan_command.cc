@@ -12,11 +12,6 @@ namespace {
 
 using namespace isoflop::planner;
 
-// A missing input file is bad input for the user (exit 2), whatever the library calls it.
-Status AsBadInput(const Status& s) {
-  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
-}
-
 struct PlanFlags {
   double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
   std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";

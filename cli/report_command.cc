@@ -35,11 +35,6 @@ Status LoadFromDb(const std::string& db, report::ReportInput* input) {
 }
 #endif
 
-// A missing input file is bad input for the user (exit 2), whatever the library calls it.
-Status AsBadInput(const Status& s) {
-  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
-}
-
 Status RunReport(const ReportFlags& f) {
   if (f.db.empty() == f.runs.empty()) return Status::InvalidArgument("give exactly one of --db or --runs");
   if (f.out.empty() && !f.text) return Status::InvalidArgument("give --out report.html, or --text");

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -51,7 +53,7 @@ done
 wait "$child" 2>/dev/null
 final=$?
 if [ "$final" -ne 127 ]; then rc=$final; fi
-echo "$rc" > "$meta/$key.exit.tmp" && mv -f "$meta/$key.exit.tmp" "$meta/$key.exit"
+echo "$rc ${SLURM_JOB_ID:-} ${SLURM_RESTART_COUNT:-0}" > "$meta/$key.exit.tmp" && mv -f "$meta/$key.exit.tmp" "$meta/$key.exit"
 exit "$rc"
 )sh";
 
@@ -67,6 +69,22 @@ std::optional<int> ReadExitFile(const std::string& run_dir, const std::string& k
   int code = 0;
   if (in >> code) return code;
   return std::nullopt;
+}
+
+std::optional<ExitRecord> ReadExitRecord(const std::string& run_dir, const std::string& key) {
+  std::string path = ExitFilePath(run_dir, key);
+  std::ifstream in(path);
+  ExitRecord r;
+  if (!(in >> r.code)) return std::nullopt;
+  std::string job, restarts;
+  if (in >> job >> restarts) {  // outside Slurm the wrapper writes "CODE  0": no job id
+    r.job_id = job;
+    r.restarts = std::atoi(restarts.c_str());
+  }
+  std::error_code ec;
+  auto written = fs::last_write_time(path, ec);
+  if (!ec) r.age_s = std::chrono::duration<double>(fs::file_time_type::clock::now() - written).count();
+  return r;
 }
 
 StatusOr<std::string> WriteLaunchScript(const std::string& run_dir) {

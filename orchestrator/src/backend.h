@@ -18,6 +18,9 @@
 
 namespace isoflop::orchestrator {
 
+// Every attempt's idempotency key starts with this (the Slurm job name, the exit record's name).
+inline constexpr char kRunKeyPrefix[] = "ifl-";
+
 struct LaunchRequest {
   std::string key;                        // idempotency key: Slurm job name, wrapper argument, exit-file name
   std::string run_dir;                    // absolute; the trainer's --out
@@ -79,6 +82,17 @@ std::string ExitFilePath(const std::string& run_dir, const std::string& key);
 std::string PidFilePath(const std::string& run_dir, const std::string& key);
 // Reads `<key>.exit`: the trainer's exit code when the wrapper has written it.
 std::optional<int> ReadExitFile(const std::string& run_dir, const std::string& key);
+
+// The whole `<key>.exit` record: "CODE [SLURM_JOB_ID SLURM_RESTART_COUNT]" and when it was
+// written. The job id and requeue count say which incarnation of a Slurm job wrote it, so a
+// record left by a job's previous run (before a requeue) is never taken for the current one.
+struct ExitRecord {
+  int code = 0;
+  std::string job_id;  // "" when run outside Slurm
+  int restarts = 0;    // SLURM_RESTART_COUNT of the incarnation that wrote it
+  double age_s = 0;    // seconds since it was written
+};
+std::optional<ExitRecord> ReadExitRecord(const std::string& run_dir, const std::string& key);
 
 // Runs a program (no shell) and captures stdout; exit code in *exit_code.
 StatusOr<std::string> RunProgram(const std::vector<std::string>& argv, int* exit_code,

@@ -280,7 +280,7 @@ StatusOr<int> Daemon::LaunchPending() {
     }
     in_flight[spec.backend]++;
     in_flight_sweep[r.sweep_id]++;
-    r.key = "ifl-" + std::to_string(r.sweep_id) + "-" + std::to_string(r.id) + "-a" +
+    r.key = kRunKeyPrefix + std::to_string(r.sweep_id) + "-" + std::to_string(r.id) + "-a" +
             std::to_string(r.attempt) + "-" + RandomToken();
     chosen.push_back(std::move(r));
   }

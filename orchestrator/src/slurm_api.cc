@@ -134,6 +134,8 @@ class LibSlurmApi : public SlurmApi {
       } else {
         info.exit_code = WEXITSTATUS(j.exit_code);
       }
+      info.restarts = j.restart_cnt;
+      info.work_dir = j.work_dir ? j.work_dir : "";
       info.reason = std::to_string(j.state_reason);
       out.push_back(std::move(info));
     }

@@ -38,6 +38,8 @@ struct SlurmJobInfo {
   std::string state;  // PENDING, RUNNING, COMPLETING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ...
   int exit_code = 0;  // the batch script's exit code (decoded from the wait status)
   int exit_signal = 0;
+  int restarts = 0;      // requeues so far (SLURM_RESTART_COUNT of the current incarnation)
+  std::string work_dir;  // the run dir, for jobs isoflop submitted
   std::string reason;
 };
 

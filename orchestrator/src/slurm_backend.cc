@@ -4,6 +4,8 @@
 // exit code otherwise, from the wrapper's exit file when it exists).
 #include <cstdlib>
 #include <fstream>
+#include <optional>
+#include <set>
 
 #include "backend.h"
 #include "slurm_api.h"
@@ -89,6 +91,10 @@ class SlurmBackend : public Backend {
       }
       const SlurmJobInfo& j = *it->second;
       const std::string& st = j.state;
+      if (auto done = FinishedByTheWrapper(job, j)) {
+        out[job.job_id] = *done;
+        continue;
+      }
       if (st == "HELD") {
         // Held jobs never start by themselves: cancel, and retry as an infrastructure failure.
         api_->Cancel(job.job_id);
@@ -124,12 +130,61 @@ class SlurmBackend : public Backend {
       }
       out[job.job_id] = s;
     }
+    ReapLostCompletions(*all, jobs);
     return out;
   }
 
   Status Cancel(const TrackedJob& job) override { return api_->Cancel(job.job_id); }
 
  private:
+  // A controller killed with -9 forgets what it had not saved yet (it batches state saves): a
+  // job that already ran to the end comes back PENDING, is launched again, and slurmd, which
+  // ran it, refuses the duplicate id. The job is then held ("launch failed requeued held") or
+  // listed RUNNING with no process behind it until its time limit: hours of a sweep spent
+  // waiting, or a finished run trained again. The wrapper's exit record is the trainer's own
+  // verdict: exit 0 written by this very job (same id, same requeue count) means the run is
+  // done, whatever the controller says. Only exit 0 is taken: 75 (checkpointed on a signal)
+  // is a requeue in progress, which Slurm finishes by itself.
+  std::optional<JobState> FinishedByTheWrapper(const TrackedJob& job, const SlurmJobInfo& j) {
+    const std::string& st = j.state;
+    const bool held = st == "HELD";
+    const bool listed_running = st == "RUNNING";
+    // Or the controller, finding no process for a job it restored as RUNNING, ends it itself.
+    const bool ended_by_cluster =
+        st == "NODE_FAIL" || st == "TIMEOUT" || st == "BOOT_FAIL" || st == "PREEMPTED" || st == "DEADLINE";
+    if (!held && !listed_running && !ended_by_cluster) return std::nullopt;
+    auto record = ReadExitRecord(job.run_dir, job.key);
+    if (!record || record->code != 0 || record->job_id != job.job_id) return std::nullopt;
+    // Only the incarnation that wrote the record: a requeued rerun deletes the record when it
+    // starts, but not before Slurm lists it RUNNING. And RUNNING only once the normal path
+    // (wrapper exits, slurmd reports, state COMPLETING) has had ample time.
+    if (!held && record->restarts != j.restarts) return std::nullopt;
+    if (listed_running && record->age_s < kLostCompletionGraceS) return std::nullopt;
+    if (!ended_by_cluster) api_->Cancel(job.job_id);  // frees the allocation the controller holds
+    JobState s;
+    s.phase = JobPhase::kFinished;
+    s.exit_code = 0;
+    s.reason = "exit 0 (wrapper's exit record; slurmctld listed job " + job.job_id + " " + j.state +
+               ": a completion it lost; job cancelled)";
+    return s;
+  }
+
+  // The same lost completion, for a job no one tracks any more: its run was recorded done
+  // before the controller was killed, and the controller brought it back RUNNING. Nothing
+  // waits on it, but it holds its CPUs and GPUs until its time limit: cancel it. Any daemon's
+  // job qualifies: the record proves the job's own process has exited.
+  void ReapLostCompletions(const std::vector<SlurmJobInfo>& all, const std::vector<TrackedJob>& tracked) {
+    std::set<std::string> tracked_ids;
+    for (const TrackedJob& t : tracked) tracked_ids.insert(t.job_id);
+    for (const SlurmJobInfo& j : all) {
+      if (j.state != "RUNNING" || j.work_dir.empty() || tracked_ids.count(j.job_id)) continue;
+      if (j.name.rfind(kRunKeyPrefix, 0) != 0) continue;
+      (void)FinishedByTheWrapper(TrackedJob{j.job_id, j.name, j.work_dir}, j);
+    }
+  }
+
+  static constexpr double kLostCompletionGraceS = 30;
+
   std::unique_ptr<SlurmApi> api_;
 };
 

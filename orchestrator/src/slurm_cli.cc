@@ -1,6 +1,7 @@
 // The Slurm CLI fallback: sbatch / scontrol / scancel run with an argv (posix_spawn, no shell),
 // so no user string is ever parsed by a shell. One `scontrol -o show job` lists every job in a
 // single RPC, the same batching as slurm_load_jobs.
+#include <cctype>
 #include <csignal>
 #include <cstring>
 #include <sstream>
@@ -10,6 +11,25 @@
 
 namespace isoflop::orchestrator {
 namespace {
+
+// `scontrol -o` prints "Key=value" pairs separated by spaces, and does not quote a value that
+// has spaces in it (a path): the value of KEY runs up to the next " Word=".
+std::string FieldWithSpaces(const std::string& line, const std::string& key) {
+  auto at = line.find(" " + key + "=");
+  if (at == std::string::npos) return "";
+  size_t begin = at + key.size() + 2, end = begin;
+  while (end < line.size()) {
+    auto space = line.find(' ', end);
+    if (space == std::string::npos) return line.substr(begin);
+    size_t w = space + 1;
+    while (w < line.size() &&
+           (std::isalnum(static_cast<unsigned char>(line[w])) || line[w] == '_' || line[w] == ':'))
+      ++w;
+    if (w > space + 1 && w < line.size() && line[w] == '=') return line.substr(begin, space - begin);
+    end = space + 1;
+  }
+  return line.substr(begin);
+}
 
 class SlurmCliApi : public SlurmApi {
  public:
@@ -82,11 +102,16 @@ class SlurmCliApi : public SlurmApi {
           info.state = v;
         else if (k == "Reason")
           info.reason = v;
+        else if (k == "Restarts")
+          info.restarts = std::atoi(v.c_str());
+        else if (k == "Priority")
+          held = v == "0";  // a held job has priority 0 (scontrol hold, "launch failed requeued held")
         else if (k == "ExitCode") {  // "code:signal"
           info.exit_code = std::atoi(v.c_str());
           if (auto c = v.find(':'); c != std::string::npos) info.exit_signal = std::atoi(v.c_str() + c + 1);
         }
       }
+      info.work_dir = FieldWithSpaces(line, "WorkDir");
       if (info.state == "PENDING" && held) info.state = "HELD";  // as slurm_api.cc
       if (!info.job_id.empty()) jobs.push_back(std::move(info));
     }

@@ -3,8 +3,10 @@
 // configure time (scripts/setup installs them, so CI runs these).
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "backend.h"
 #include "crash_helpers.h"
@@ -222,6 +224,99 @@ TEST_F(SlurmTest, SurvivesSlurmctldKilledNineMidSweep) {
   EXPECT_EQ(report->counts["done"], 10) << report->ToText() << ReadFile(dir / "daemon.log");
   testing::ExpectNoDuplicateLaunches(*report, /*strict=*/false);
 }
+
+// kill -9 a moment after a job ran to the end: the controller comes back without the
+// completion (it batches its state saves), launches the job again, slurmd refuses the duplicate
+// id, and the job is held or listed RUNNING with nothing behind it (until its time limit). The
+// wrapper's exit record, written by this job, says the run finished: it is done, not retried.
+class SlurmLostCompletionTest : public SlurmTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(SlurmLostCompletionTest, AFinishedJobTheControllerForgotIsTakenFromTheWrappersRecord) {
+  ::setenv("ISOFLOP_SLURM_API", GetParam().c_str(), 1);  // libslurm, then the CLI fallback
+  TempDir dir;
+  auto backend = MakeBackend("slurm", 1, conf_);
+  ASSERT_TRUE(backend.ok()) << backend.status().ToString();
+  // Two jobs: one the daemon still tracks, one whose run it had already recorded done (nobody
+  // polls it; it must not hold its CPU until its time limit either). The "trainer" runs until
+  // the test lets it finish, so the controller's last save before the kill can be placed:
+  // after the jobs started, before they ended.
+  std::vector<LaunchRequest> reqs(2);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    LaunchRequest& req = reqs[i];
+    req.key = std::string(kRunKeyPrefix) + "lost-completion-" + std::to_string(i);
+    req.run_dir = dir / ("run " + std::to_string(i));  // a space: the CLI's WorkDir parse
+    req.trainer_argv = {"/bin/sh", "-c", "while [ ! -f finish ]; do sleep 0.05; done"};
+    req.resources.cpus = 1;
+    req.resources.mem_mb = 256;
+    req.resources.time_limit_min = 5;
+    req.sweep = "lost";
+    auto job = (*backend)->Launch(req);
+    ASSERT_TRUE(job.ok()) << job.status().ToString();
+    ids.push_back(*job);
+  }
+  auto state_of = [&](const std::string& id) {
+    std::istringstream listing(Scontrol({"-o", "show", "job", id}));
+    std::string field;
+    while (listing >> field) {
+      if (field.rfind("JobState=", 0) == 0) return field.substr(9);
+    }
+    return std::string("(unknown)");
+  };
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return state_of(ids[0]) == "RUNNING" && state_of(ids[1]) == "RUNNING"; }, 60));
+  // slurmctld writes its state at most every few seconds: let the save of the starts go by,
+  // then change a job (a save now), end both (their completions wait for the next save), kill -9.
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  Scontrol({"update", "jobid=" + ids[0], "comment=isoflop-test-last-save"});
+  for (const LaunchRequest& req : reqs) testing::WriteFile(req.run_dir + "/finish", "");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        testing::WaitFor([&] { return ReadExitRecord(reqs[i].run_dir, reqs[i].key).has_value(); }, 60));
+    auto record = ReadExitRecord(reqs[i].run_dir, reqs[i].key);
+    EXPECT_EQ(record->code, 0);
+    EXPECT_EQ(record->job_id, ids[i]);
+    EXPECT_EQ(record->restarts, 0);
+  }
+  int code = 0;
+  auto out = RunProgram({ISOFLOP_SOURCE_DIR "/scripts/slurm-local", "restart-ctld", state_, "KILL"}, &code);
+  ASSERT_EQ(code, 0) << (out.ok() ? *out : out.status().ToString());
+
+  const TrackedJob tracked{ids[0], reqs[0].key, reqs[0].run_dir};
+  std::vector<std::string> seen;  // what the controller said along the way
+  JobState final_state;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        std::string now = state_of(ids[0]);
+        if (seen.empty() || seen.back() != now) seen.push_back(now);
+        auto polled = (*backend)->Poll({tracked});
+        if (!polled.ok() || !polled->count(ids[0])) return false;
+        final_state = polled->at(ids[0]);
+        return final_state.phase == JobPhase::kFinished;
+      },
+      90))
+      << ::testing::PrintToString(seen);
+  std::cout << "controller states after the kill: " << ::testing::PrintToString(seen)
+            << "; verdict: " << final_state.reason << "\n";
+  ASSERT_TRUE(final_state.exit_code.has_value()) << final_state.reason;
+  EXPECT_EQ(*final_state.exit_code, 0) << final_state.reason;
+  EXPECT_FALSE(final_state.infrastructure) << final_state.reason;
+  EXPECT_FALSE(final_state.cancelled) << final_state.reason;
+  // Both allocations the controller still held are given back.
+  for (const std::string& id : ids) {
+    EXPECT_TRUE(testing::WaitFor(
+        [&] {
+          std::string st = state_of(id);
+          return st != "RUNNING" && st != "PENDING";
+        },
+        30))
+        << "job " << id << " is " << state_of(id);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Api, SlurmLostCompletionTest,
+                         ::testing::Values(std::string("lib"), std::string("cli")),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST_F(SlurmTest, ARequeuedJobResumesFromItsCheckpoint) {
   TempDir dir;

@@ -65,9 +65,7 @@ std::string PidFilePath(const std::string& run_dir, const std::string& key) {
 }
 
 std::optional<int> ReadExitFile(const std::string& run_dir, const std::string& key) {
-  std::ifstream in(ExitFilePath(run_dir, key));
-  int code = 0;
-  if (in >> code) return code;
+  if (auto record = ReadExitRecord(run_dir, key)) return record->code;
   return std::nullopt;
 }
 

@@ -27,6 +27,8 @@ struct FitFlags {
   std::string columns;
   std::vector<std::string> where;
   std::vector<double> ci_budgets;
+  std::string params_convention;
+  int vocab = 0;
 };
 
 // Writes text to path atomically (temporary file, then rename), so a crash never leaves half a fit.json.
@@ -76,11 +78,18 @@ int RunFit(const FitFlags& flags) {
   options.seed = flags.seed;
   options.threads = flags.threads;
   options.ci_budgets_flops = flags.ci_budgets;
+  if (!flags.params_convention.empty()) {
+    auto convention = ParseParamsConvention(flags.params_convention);
+    if (!convention.ok()) return ReportError("fit", convention.status().WithContext("--params-convention"));
+    options.params_convention = *convention;
+  }
+  options.vocab = flags.vocab;
   std::string error;
   if (!options.IsValid(&error)) return ReportError("fit", Status::InvalidArgument(error));
 
-  std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s, %s law); fitting...\n", runs->size(),
-               flags.runs.c_str(), FitMethodName(options.method), LawFormName(options.law));
+  const bool loss_law = options.method == FitMethod::kApproach3 || options.method == FitMethod::kAll;
+  std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s%s%s); fitting...\n", runs->size(), flags.runs.c_str(),
+               FitMethodName(options.method), loss_law ? ", " : "", loss_law ? LawFormName(options.law) : "");
   FitSummary summary;
   Status s = Fit(*runs, options, &summary);
   if (!s.ok()) return ReportError("fit", s.WithContext(flags.runs));
@@ -136,6 +145,9 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--threads", flags->threads, "threads (0 = all cores; results never depend on it)")
       ->capture_default_str();
   cmd->add_option("--ci-budget", flags->ci_budgets, "FLOP budget for N_opt/D_opt intervals (repeatable)");
+  cmd->add_option("--params-convention", flags->params_convention,
+                  "what N counts in these runs: total | non_embedding (default: total, recorded as assumed)");
+  cmd->add_option("--vocab", flags->vocab, "vocabulary the runs trained with (recorded; the planner's default)");
   cmd->add_option("--columns", flags->columns, "map columns: params=N,tokens=D,loss=C4 Eval Loss,flops=C");
   cmd->add_option("--where", flags->where, "keep rows where column=value (repeatable)");
   cmd->add_flag("--json", flags->json, "print fit.json to stdout instead of the table");

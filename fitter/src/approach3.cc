@@ -44,26 +44,6 @@ class HuberLogLossFunction final : public ceres::FirstOrderFunction {
   double delta_;
 };
 
-// SplitMix64 (Steele, Lea, Flood 2014): a small, fully specified generator, so a seed gives the same
-// resamples on every platform and standard library (std::uniform_int_distribution is not specified).
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n) by multiply-shift (Lemire 2019); the bias is below 2^-50 for n < 2^14.
-  int Below(int n) {
-    return static_cast<int>((static_cast<unsigned __int128>(Next()) * static_cast<uint64_t>(n)) >> 64);
-  }
-
- private:
-  uint64_t state_;
-};
-
 // Ceres logs a WARNING through glog whenever its line search meets a flat cubic ("Trying to extract
 // roots from a constant polynomial"), which happens routinely once a start has converged to machine
 // precision; thousands of starts would flood stderr. Raise glog's threshold to ERROR once, unless the
@@ -215,26 +195,20 @@ Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoi
   return Status::OK();
 }
 
+SplitMix64 ResampleGenerator(uint64_t seed, int resample) {
+  SplitMix64 seeder(seed ^ (0x632be59bd9b4e019ULL * static_cast<uint64_t>(resample + 1)));
+  return SplitMix64(seeder.Next());
+}
+
 std::vector<PreparedPoint> ResampleRows(const Points& points, uint64_t seed, int resample) {
   // One generator per resample, seeded from (seed, resample): the draw never depends on the thread count.
-  SplitMix64 seeder(seed ^ (0x632be59bd9b4e019ULL * static_cast<uint64_t>(resample + 1)));
-  SplitMix64 rng(seeder.Next());
+  SplitMix64 rng = ResampleGenerator(seed, resample);
   const int n = static_cast<int>(points.rows.size());
   std::vector<PreparedPoint> rows = points.rows;
   for (auto& p : rows) p.weight = 0;
   for (int i = 0; i < n; ++i) rows[rng.Below(n)].weight += 1;
   std::erase_if(rows, [](const PreparedPoint& p) { return p.weight == 0; });
   return rows;
-}
-
-double Percentile(std::vector<double> values, double q) {
-  if (values.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(values.begin(), values.end());
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const size_t lo = static_cast<size_t>(std::floor(pos));
-  const size_t hi = std::min(lo + 1, values.size() - 1);
-  const double frac = pos - static_cast<double>(lo);
-  return values[lo] + (values[hi] - values[lo]) * frac;
 }
 
 Status Bootstrap(const Points& points, const FitOptions& options, int threads,

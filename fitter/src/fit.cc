@@ -55,8 +55,9 @@ bool FitOptions::IsValid(std::string* error) const {
   if (!(optimum_relative_tolerance >= 0)) return fail("optimum_relative_tolerance must be >= 0");
   for (double c : ci_budgets_flops)
     if (!(c > 0) || !std::isfinite(c)) return fail("ci budgets must be positive, finite FLOP counts");
-  if (bootstrap_resamples > 0 && method != FitMethod::kApproach3 && method != FitMethod::kAll)
-    return fail("the bootstrap refits Approach 3; use method approach3 or all");
+  if (method == FitMethod::kPublished)
+    return fail("method 'published' names a published law; nothing to fit");
+  if (vocab < 0) return fail("vocab must be >= 0 (0 = unknown)");
   return true;
 }
 
@@ -169,6 +170,44 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
   }
   if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));
   if (want2) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitParabolas(runs, options, &out));
+  if (!out.has_law) {
+    // Approaches 1 and 2 alone (or --method all when Approach 3 gave no law): the power laws through
+    // the IsoFLOP minima are the law the planner uses (Llama 3's method, Dubey et al. 2024,
+    // Sec. 3.2.1), with intervals from a within-budget bootstrap. Approach 2 when it has a law,
+    // else Approach 1.
+    const bool use_parabolas = want2 && !out.parabolas.empty();
+    if (use_parabolas || (want1 && !out.envelope.empty())) {
+      out.law.form = LawForm::kPowerLaw;
+      out.law.params_opt = use_parabolas ? out.parabola_params : out.envelope_params;
+      out.law.tokens_opt = use_parabolas ? out.parabola_tokens : out.envelope_tokens;
+      std::string why;
+      out.has_law = out.law.IsValid(&why);
+      if (!out.has_law && !want3)
+        return Status::FailedPrecondition(std::string(FitMethodName(options.method)) +
+                                          ": the fitted power laws give no usable allocation (" + why +
+                                          "): N_opt and D_opt must grow with C");
+      if (out.has_law && options.bootstrap_resamples > 0) {
+        FitOptions curve_options = options;
+        curve_options.method = use_parabolas ? FitMethod::kParabola : FitMethod::kEnvelope;
+        ISOFLOP_RETURN_IF_ERROR(fitter_internal::BootstrapAllocation(runs, curve_options, threads, &out));
+      }
+    }
+  }
+
+  // Provenance: what the runs were and what N means in them.
+  out.provenance.params_convention = options.params_convention == ParamsConvention::kUnknown
+                                         ? ParamsConvention::kTotal
+                                         : options.params_convention;
+  out.provenance.params_convention_assumed = options.params_convention == ParamsConvention::kUnknown;
+  out.provenance.vocab = options.vocab;
+  std::vector<RunExtent> extents;
+  for (const RunPoint& r : runs) extents.push_back({r.ComputeFlops(), r.params, r.tokens, r.loss});
+  SetFittedRange(extents, &out.provenance);
+  if (out.bootstrap_resamples > 0)
+    out.provenance.interval_method =
+        out.law.form != LawForm::kPowerLaw
+            ? "bootstrap over runs, Approach 3 refit per resample"
+            : "bootstrap over runs within each budget, power laws refit per resample";
 
   out.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   *summary = std::move(out);

@@ -85,6 +85,30 @@ struct MultiStartResult {
 Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoint>& starts,
                   const FitOptions& options, int threads, MultiStartResult* result);
 
+// SplitMix64 (Steele, Lea, Flood 2014): a small, fully specified generator, so a seed gives the same
+// resamples on every platform and standard library (std::uniform_int_distribution is not specified).
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t Next() {
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, n) by multiply-shift (Lemire 2019); the bias is below 2^-50 for n < 2^14.
+  int Below(int n) {
+    return static_cast<int>((static_cast<unsigned __int128>(Next()) * static_cast<uint64_t>(n)) >> 64);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// The generator of bootstrap resample `resample` under `seed`: each resample draws from its own
+// stream, so the draw never depends on the thread count.
+SplitMix64 ResampleGenerator(uint64_t seed, int resample);
+
 // The rows of bootstrap resample `resample`: n draws with replacement, as weights (a run drawn k times
 // has weight k; undrawn runs are left out). Deterministic in (seed, resample).
 std::vector<PreparedPoint> ResampleRows(const Points& points, uint64_t seed, int resample);
@@ -96,20 +120,9 @@ Status Bootstrap(const Points& points, const FitOptions& options, int threads,
 // Approaches 1 and 2 (fill the summary's envelope/parabola fields).
 Status FitEnvelope(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);
 Status FitParabolas(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);
-
-// Groups run indices into compute budgets (single linkage on sorted log10 C). Each group's budget
-// is the median C of its runs.
-struct BudgetGroup {
-  double budget_flops = 0;
-  std::vector<int> members;
-};
-std::vector<BudgetGroup> GroupByBudget(const std::vector<RunPoint>& runs, double gap_decades);
-
-// y = k x^p by least squares on (ln x, ln y).
-PowerLaw FitPowerLaw(const std::vector<double>& x, const std::vector<double>& y);
-
-// Percentile with linear interpolation between order statistics (numpy's default "linear").
-double Percentile(std::vector<double> values, double q);
+// Bootstrap of Approach 1 or 2 (options.method): replicate power laws and their intervals.
+Status BootstrapAllocation(const std::vector<RunPoint>& runs, const FitOptions& options, int threads,
+                           FitSummary* summary);
 
 int ResolveThreads(int requested);
 

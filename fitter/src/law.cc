@@ -1,8 +1,7 @@
-// The scaling laws, the Approach 3 objective and its gradient.
+// The Approach 3 objective and its gradient (the laws themselves: isoflop/scaling_law.h).
 //
-// Chinchilla law: Hoffmann et al. 2022, eq. (2); objective: Appendix D.2 (Huber on log loss, delta = 1e-3,
-// LSE parameterisation A = e^a, B = e^b, E = e^e). Allocation: eq. (4) and Appendix D.3.
-// Data-constrained law: Muennighoff et al. 2023, eq. (5)-(7) and Appendix A.
+// Objective: Hoffmann et al. 2022, Appendix D.2 (Huber on log loss, delta = 1e-3, LSE parameterisation
+// A = e^a, B = e^b, E = e^e). Data-constrained law: Muennighoff et al. 2023, eq. (5)-(7) and Appendix A.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,6 +9,7 @@
 #include <ceres/jet.h>
 
 #include "internal.h"
+#include "isoflop/data_constrained_terms.h"
 #include "isoflop/fitter.h"
 
 namespace isoflop {
@@ -17,30 +17,6 @@ namespace {
 
 using std::exp;
 using std::log;
-
-// Muennighoff et al. 2023, eq. (5)-(6): effective data D' and effective parameters N', in logs.
-// U_N = min(N, N_opt(U_D)) where N_opt(U_D) is the Chinchilla-optimal model for U_D tokens:
-// D_opt(C) = G^-1 (C/6)^b  =>  C/6 = (G U_D)^(1/b), N_opt = G (C/6)^a = G (G U_D)^(beta/alpha).
-template <typename T>
-void EffectiveLogs(const T& a, const T& b, const T& alpha, const T& beta, const T& r_d_star,
-                   const T& r_n_star, double params, double tokens, double unique_tokens, T* log_n_eff,
-                   T* log_d_eff) {
-  using ceres::exp;
-  using ceres::log;
-  using std::exp;
-  using std::log;
-  const double u_d = unique_tokens > 0 ? std::min(unique_tokens, tokens) : tokens;
-  const double r_d = tokens / u_d - 1.0;  // repetitions beyond the first epoch
-  *log_d_eff = std::log(u_d) + log(1.0 + r_d_star * (1.0 - exp(-r_d / r_d_star)));
-  T log_u_n = T(std::log(params));
-  if (alpha > 0.0 && beta > 0.0) {
-    const T log_g = (log(alpha) + a - log(beta) - b) / (alpha + beta);
-    const T log_n_opt = log_g + (beta / alpha) * (log_g + std::log(u_d));
-    if (log_n_opt < log_u_n) log_u_n = log_n_opt;
-  }
-  const T r_n = exp(T(std::log(params)) - log_u_n) - 1.0;  // excess-parameter "repetitions"
-  *log_n_eff = log_u_n + log(1.0 + r_n_star * (1.0 - exp(-r_n / r_n_star)));
-}
 
 // Huber_delta(r) = r^2/2 for |r| <= delta, delta (|r| - delta/2) otherwise (scipy.special.huber).
 template <typename T>
@@ -74,8 +50,8 @@ T DataConstrainedObjective(const fitter_internal::Points& points, double delta, 
   T total = T(0.0);
   for (const auto& p : points.rows) {
     T log_n_eff, log_d_eff;
-    EffectiveLogs(x[0], x[1], x[3], x[4], r_d_star, r_n_star, p.params, p.tokens, p.unique_tokens, &log_n_eff,
-                  &log_d_eff);
+    DataConstrainedEffectiveLogs(x[0], x[1], x[3], x[4], r_d_star, r_n_star, p.params, p.tokens, p.unique_tokens,
+                                 &log_n_eff, &log_d_eff);
     const T r = LogSumExp3(x[0] - x[3] * log_n_eff, x[1] - x[4] * log_d_eff, x[2]) - p.log_loss;
     total += p.weight * Huber(r, delta);
   }
@@ -83,70 +59,6 @@ T DataConstrainedObjective(const fitter_internal::Points& points, double delta, 
 }
 
 }  // namespace
-
-double PredictLoss(const ScalingLaw& law, double params, double tokens, double unique_tokens) {
-  if (law.form == LawForm::kChinchilla) {
-    // Hoffmann et al. 2022, eq. (2).
-    return law.E + law.A / std::pow(params, law.alpha) + law.B / std::pow(tokens, law.beta);
-  }
-  double log_n_eff = 0, log_d_eff = 0;
-  EffectiveLogs(std::log(law.A), std::log(law.B), law.alpha, law.beta, law.r_d_star, law.r_n_star, params,
-                tokens, unique_tokens, &log_n_eff, &log_d_eff);
-  // Muennighoff et al. 2023, eq. (7).
-  return law.E + law.A * std::exp(-law.alpha * log_n_eff) + law.B * std::exp(-law.beta * log_d_eff);
-}
-
-Allocation ComputeAllocation(const ScalingLaw& law) {
-  // Hoffmann et al. 2022, eq. (4): a = beta/(alpha+beta), b = alpha/(alpha+beta),
-  // G = (alpha A / (beta B))^(1/(alpha+beta)).
-  Allocation out;
-  const double s = law.alpha + law.beta;
-  out.a = law.beta / s;
-  out.b = law.alpha / s;
-  out.G = std::pow(law.alpha * law.A / (law.beta * law.B), 1.0 / s);
-  return out;
-}
-
-double OptimalParams(const ScalingLaw& law, double flops) {
-  const Allocation al = ComputeAllocation(law);
-  return al.G * std::pow(flops / 6.0, al.a);
-}
-
-double OptimalTokens(const ScalingLaw& law, double flops) {
-  const Allocation al = ComputeAllocation(law);
-  return std::pow(flops / 6.0, al.b) / al.G;
-}
-
-const char* FitMethodName(FitMethod method) {
-  switch (method) {
-    case FitMethod::kApproach3:
-      return "approach3";
-    case FitMethod::kEnvelope:
-      return "envelope";
-    case FitMethod::kParabola:
-      return "parabola";
-    case FitMethod::kAll:
-      return "all";
-  }
-  return "unknown";
-}
-
-StatusOr<FitMethod> ParseFitMethod(const std::string& name) {
-  for (FitMethod m : {FitMethod::kApproach3, FitMethod::kEnvelope, FitMethod::kParabola, FitMethod::kAll}) {
-    if (name == FitMethodName(m)) return m;
-  }
-  return Status::InvalidArgument("method '" + name + "' is not one of approach3, envelope, parabola, all");
-}
-
-const char* LawFormName(LawForm form) {
-  return form == LawForm::kChinchilla ? "chinchilla" : "data-constrained";
-}
-
-StatusOr<LawForm> ParseLawForm(const std::string& name) {
-  if (name == "chinchilla") return LawForm::kChinchilla;
-  if (name == "data-constrained") return LawForm::kDataConstrained;
-  return Status::InvalidArgument("law '" + name + "' is not one of chinchilla, data-constrained");
-}
 
 std::vector<StartPoint> HoffmannGrid() {
   // Hoffmann et al. 2022, Appendix D.2: alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1},

@@ -64,7 +64,10 @@ TEST(FitterDegenerateLawTest, EnvelopeStillFitsTheSameRuns) {
   options.method = FitMethod::kEnvelope;
   FitSummary summary;
   ASSERT_TRUE(Fit(runs, options, &summary).ok());
-  EXPECT_FALSE(summary.has_law);
+  // Approach 1 alone: its power laws are the law (an allocation; no loss law).
+  ASSERT_TRUE(summary.has_law);
+  EXPECT_EQ(summary.law.form, LawForm::kPowerLaw);
+  EXPECT_EQ(summary.law.params_opt.exponent, summary.envelope_params.exponent);
   // The envelope minima are 1764, 3120, 6984 parameters at 3e9, 1e10, 3e10 FLOPs: N_opt grows
   // with C (exponent ~0.6 from three points).
   ASSERT_EQ(summary.envelope.size(), 3u);

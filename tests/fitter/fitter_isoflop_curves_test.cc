@@ -25,7 +25,11 @@ TEST(IsoflopCurves, ParabolasOnLlama3PointsGiveTokensExponentNear053) {
   EXPECT_NEAR(summary.parabola_tokens.exponent, 0.53, 0.03);
   EXPECT_NEAR(summary.parabola_tokens.exponent + summary.parabola_params.exponent, 1.0, 1e-9);  // N D = C/6
   EXPECT_GT(summary.parabola_tokens.r_squared, 0.98);
-  EXPECT_FALSE(summary.has_law);
+  // Approach 2 alone: its power laws are the law the plan uses (Llama 3's own method).
+  ASSERT_TRUE(summary.has_law);
+  EXPECT_EQ(summary.law.form, LawForm::kPowerLaw);
+  EXPECT_EQ(summary.law.tokens_opt.exponent, summary.parabola_tokens.exponent);
+  EXPECT_FALSE(summary.law.HasLoss());
   std::printf("%s", summary.FullReport().c_str());
 }
 

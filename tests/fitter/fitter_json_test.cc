@@ -36,7 +36,7 @@ TEST(FitJson, HasTheDocumentedKeys) {
   EXPECT_TRUE(j["ci"].contains("N_opt@1e+24"));
   EXPECT_EQ(j["method"], "all");
   EXPECT_EQ(j["n_points"], 240);
-  EXPECT_EQ(j["schema"], "isoflop.fit/1");
+  EXPECT_EQ(j["schema"], "isoflop.fit/2");
 }
 
 // "bootstrap": one {E, A, B, alpha, beta} per fitted resample — what the report draws the
@@ -72,11 +72,15 @@ TEST(FitJson, RoundTripsExactly) {
   EXPECT_EQ(back->bootstrap_laws.size(), s.bootstrap_laws.size());
 }
 
+// A fit.json is the user's input to plan/predict/report: bad files are bad input (exit 2), named.
 TEST(FitJson, RejectsMalformedInput) {
-  EXPECT_EQ(FitSummary::FromJson("not json").status().code(), Status::Code::kCorruption);
-  EXPECT_EQ(FitSummary::FromJson("{\"method\": \"approach3\"}").status().code(), Status::Code::kCorruption);
-  EXPECT_EQ(FitSummary::FromJson("{\"method\": \"nope\", \"n_points\": 3}").status().code(),
-            Status::Code::kCorruption);
+  EXPECT_EQ(FitSummary::FromJson("not json").status().code(), Status::Code::kInvalidArgument);
+  const auto empty = FitSummary::FromJson("{\"method\": \"approach3\"}");
+  EXPECT_EQ(empty.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(empty.status().message().find("law"), std::string::npos) << empty.status().message();
+  const auto method = FitSummary::FromJson("{\"method\": \"nope\", \"n_points\": 3}");
+  EXPECT_EQ(method.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(method.status().message().find("'method'"), std::string::npos) << method.status().message();
 }
 
 }  // namespace

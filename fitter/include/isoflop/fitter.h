@@ -27,6 +27,9 @@
 #include <utility>
 #include <vector>
 
+#include "isoflop/fit_record.h"
+#include "isoflop/isoflop_curves.h"
+#include "isoflop/scaling_law.h"
 #include "isoflop/status.h"
 
 namespace isoflop {
@@ -69,48 +72,12 @@ struct CsvOptions {
 StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOptions& options);
 
 // ---------------------------------------------------------------------------------------------
-// The law.
-// ---------------------------------------------------------------------------------------------
-enum class LawForm {
-  kChinchilla,      // Hoffmann et al. 2022, eq. (2)
-  kDataConstrained  // Muennighoff et al. 2023, eq. (5)-(7)
-};
-
-struct ScalingLaw {
-  LawForm form = LawForm::kChinchilla;
-  double E = 0, A = 0, B = 0, alpha = 0, beta = 0;
-  // Data-constrained only: the repetition half-lives R_D* and R_N* (Muennighoff et al. 2023, eq. 5-6).
-  double r_d_star = 0, r_n_star = 0;
-};
-
-// Predicted loss. For kDataConstrained, unique_tokens = 0 means D unique tokens (no repetition), for
-// which the law reduces to Chinchilla's.
-double PredictLoss(const ScalingLaw& law, double params, double tokens, double unique_tokens = 0);
-
-// Compute-optimal allocation of the Chinchilla law (Hoffmann et al. 2022, eq. 4 / Appendix D.3).
-struct Allocation {
-  double a = 0;  // N_opt proportional to C^a, a = beta / (alpha + beta)
-  double b = 0;  // D_opt proportional to C^b, b = alpha / (alpha + beta)
-  double G = 0;  // (alpha A / (beta B))^(1/(alpha+beta))
-};
-Allocation ComputeAllocation(const ScalingLaw& law);
-double OptimalParams(const ScalingLaw& law, double flops);  // N_opt(C) = G (C/6)^a
-double OptimalTokens(const ScalingLaw& law, double flops);  // D_opt(C) = G^-1 (C/6)^b
-
+// The law (LawForm, ScalingLaw, PredictLoss, the allocation of eq. 4), fit.json (FitRecord) and the
+// IsoFLOP curves live in the scaling-law core, shared with the planner, report and orchestrator:
+// isoflop/scaling_law.h, isoflop/fit_record.h, isoflop/isoflop_curves.h.
 // ---------------------------------------------------------------------------------------------
 // Fitting.
 // ---------------------------------------------------------------------------------------------
-enum class FitMethod {
-  kApproach3,  // parametric law, Huber on log loss (Hoffmann et al. 2022, Section 3.3)
-  kEnvelope,   // Approach 1: lowest loss per compute budget -> power laws (Section 3.1)
-  kParabola,   // Approach 2: per-budget parabola in log N -> minima -> power laws (Section 3.2)
-  kAll         // all three
-};
-const char* FitMethodName(FitMethod method);  // "approach3", "envelope", "parabola", "all"
-StatusOr<FitMethod> ParseFitMethod(const std::string& name);
-const char* LawFormName(LawForm form);  // "chinchilla", "data-constrained"
-StatusOr<LawForm> ParseLawForm(const std::string& name);
-
 // One start of the multi-start optimisation, in the optimiser's coordinates (Hoffmann Appendix D.2):
 // A = exp(a), B = exp(b), E = exp(e). For the data-constrained law, log R_D* and log R_N* too.
 struct StartPoint {
@@ -135,7 +102,9 @@ struct FitOptions {
   // from the K lowest (ties: lower index). The data-constrained default grid (18,000 starts, autodiff
   // gradient) uses K = 64 unless set; see docs/fit.md.
   int screen_keep = 0;
-  int bootstrap_resamples = 0;  // 0 = no intervals
+  // 0 = no intervals. Approach 3 refits the law on each resample of the runs; Approaches 1 and 2 resample
+  // the runs within each budget and refit the power laws (their replicates are power-law laws).
+  int bootstrap_resamples = 0;
   uint64_t seed = 0;            // bootstrap resampling seed; identical seed -> identical output
   // Each resample is refitted from the full-data fit's best distinct local optima (best first), not from
   // the whole grid; docs/fit.md shows this reaches the grid's optimum. 1 = the full-data optimum only.
@@ -156,80 +125,24 @@ struct FitOptions {
   // A start "reached the optimum" if its objective is within this relative gap of the best.
   double optimum_relative_tolerance = 1e-6;
 
+  // Provenance written to fit.json: what N means in these runs (kUnknown: assumed kTotal, Hoffmann
+  // et al. 2022's convention, and marked as assumed) and the vocabulary they trained with (0 = unknown).
+  ParamsConvention params_convention = ParamsConvention::kUnknown;
+  int vocab = 0;
+
   bool IsValid(std::string* error) const;
 };
 
-// 95% (by default) percentile interval from the bootstrap.
-struct Interval {
-  double lo = 0, hi = 0;
-};
-
-// Approach 2: one isoFLOP parabola, loss = c0 + c1 x + c2 x^2 with x = ln(N).
-struct IsoflopParabola {
-  double budget_flops = 0;
-  double c0 = 0, c1 = 0, c2 = 0;
-  double params_opt = 0;   // exp(-c1 / (2 c2))
-  double tokens_opt = 0;   // C / (6 N_opt)
-  double loss_at_min = 0;  // c0 - c1^2 / (4 c2)
-  int n_points = 0;
-};
-
-// Approach 1: the lowest-loss run at one budget.
-struct EnvelopePoint {
-  double budget_flops = 0, params = 0, tokens = 0, loss = 0;
-  std::string run_id;
-};
-
-// y = coefficient * C^exponent, fitted by least squares in log-log space.
-struct PowerLaw {
-  double coefficient = 0, exponent = 0;
-  double r_squared = 0;
-  int n_points = 0;
-};
-
-struct FitSummary {
-  FitMethod method = FitMethod::kApproach3;
-  int n_points = 0;   // points used (after drop_highest_loss)
-  int n_dropped = 0;  // points dropped by drop_highest_loss
-
-  // Approach 3 (valid when has_law).
-  bool has_law = false;
-  // Method kAll only: why Approach 3 gave no law (e.g. a degenerate fit, docs/fit.md); Approaches
-  // 1-2 are still reported. Empty otherwise. (Method kApproach3 returns that reason as its Status.)
-  std::string approach3_error;
-  ScalingLaw law;
-  double objective = 0;       // the plain sum of Huber terms at the optimum (not a mean)
-  int starts = 0;             // starts run
-  int starts_at_optimum = 0;  // starts whose objective is within optimum_relative_tolerance of the best
-  int best_start_index = -1;  // lowest objective; ties broken by the lower index
-  int iterations_best = 0;    // L-BFGS iterations of the best start
-  Allocation allocation;
-
-  // Bootstrap (empty when bootstrap_resamples = 0). Keys: E, A, B, alpha, beta, a, b, G,
-  // (r_d_star, r_n_star), and "N_opt@<C>", "D_opt@<C>" for each ci budget, in a fixed order.
-  int bootstrap_resamples = 0;
-  std::vector<std::pair<std::string, Interval>> ci;
-  // Each fitted resample's law, in resample order: what the report draws the frontier's band from
-  // and the planner reads as replicates (fit.json "bootstrap"; only laws with every parameter
-  // positive and finite are written there).
-  std::vector<ScalingLaw> bootstrap_laws;
-
-  // Approach 2.
-  std::vector<IsoflopParabola> parabolas;
-  PowerLaw parabola_params;  // N_opt = k C^a
-  PowerLaw parabola_tokens;  // D_opt = k C^b
-  // Approach 1.
-  std::vector<EnvelopePoint> envelope;
-  PowerLaw envelope_params;
-  PowerLaw envelope_tokens;
-
+// The fit: the fit.json record (isoflop/fit_record.h) plus how long it took and its reports.
+struct FitSummary : FitRecord {
   double wall_time_s = 0;
 
   std::string BriefReport() const;  // one line per result
   std::string FullReport() const;   // tables: law, allocation, intervals, parabolas, envelope
-  // The stable fit.json schema (docs/fit.md). Doubles are printed with 17 significant digits.
+  // fit.json (schema version 2, docs/fit.md): FitRecordToJson.
   std::string ToJson() const;
-  static StatusOr<FitSummary> FromJson(const std::string& json);
+  // ParseFitJson; kInvalidArgument naming the key for a malformed file.
+  static StatusOr<FitSummary> FromJson(const std::string& json, const std::string& source = "fit.json");
 };
 
 // Fits runs with options. kInvalidArgument for bad options or too few points (fewer points than

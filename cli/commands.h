@@ -27,6 +27,7 @@ Status AsBadInput(const Status& s);
 
 void RegisterFitCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx);  // plan, perf
+void RegisterPredictCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx);
 void RegisterTrainCommand(CLI::App& app, CommandContext& ctx);
 void RegisterOrchestratorCommands(CLI::App& app, CommandContext& ctx);  // sweep, daemon, status, cancel, logs

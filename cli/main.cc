@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       "isoflop: plan a training budget with scaling laws, then spend it.\n"
       "Examples:\n"
       "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5\n"
+      "  isoflop predict --law epoch --flops 5.76e23\n"
       "  isoflop plan --budget-flops 1e23 --cluster configs/clusters/h100-sxm.yaml\n"
       "  isoflop data build --input corpus.jsonl --out shards/\n"
       "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny\n"
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   CommandContext ctx;
   RegisterFitCommand(app, ctx);
   RegisterPlanCommands(app, ctx);
+  RegisterPredictCommand(app, ctx);
   RegisterDataCommand(app, ctx);
   RegisterTrainCommand(app, ctx);
   RegisterOrchestratorCommands(app, ctx);

@@ -15,9 +15,9 @@ using namespace isoflop::planner;
 struct PlanFlags {
   double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
   std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";
-  double inference_tokens = 0;
-  int seq_len = 2048, vocab = 51200, gpus = 0, top = 5, global_batch = 0;
-  bool exact_flops = false, json = false;
+  double inference_tokens = 0, unique_tokens = 0;
+  int seq_len = 2048, vocab = 0, gpus = 0, top = 5, global_batch = 0;
+  bool exact_flops = false, json = false, allow_extrapolation = false;
 };
 
 struct PerfFlags {
@@ -44,13 +44,15 @@ int RunPlan(const PlanFlags& f) {
   options.inference_tokens = f.inference_tokens;
   options.seq_len = f.seq_len;
   options.vocab = f.vocab;
+  options.unique_tokens = f.unique_tokens;
+  options.allow_extrapolation = f.allow_extrapolation;
   options.gpus = f.gpus;
   options.global_batch = f.global_batch;
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
   auto cluster = LoadClusterYaml(f.cluster);
   if (!cluster.ok()) return ReportError("plan", AsBadInput(cluster.status()));
-  auto law = LoadScalingLaw(f.law);
+  auto law = LoadLaw(f.law);
   if (!law.ok()) return ReportError("plan", AsBadInput(law.status()));
   PlanSummary plan;
   Status st = Plan(options, *law, *cluster, &plan);
@@ -76,6 +78,9 @@ int RunPlan(const PlanFlags& f) {
                  config_path.c_str());
   }
   std::printf("%s\n", f.json ? plan.ToJson().c_str() : plan.FullReport().c_str());
+  // Loud on stderr too, so a script that keeps only stdout's JSON still sees it in its log.
+  if (plan.extrapolated)
+    std::fprintf(stderr, "isoflop plan: EXTRAPOLATED PLAN (--allow-extrapolation): %s\n", plan.evidence.reason.c_str());
   return kExitOk;
 }
 
@@ -136,7 +141,14 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop plan --budget-gpu-hours 2e6 --cluster configs/clusters/h200.yaml --law fit.json --top 10\n"
       "  isoflop plan --budget-usd 5e6 --cluster configs/clusters/a100-80gb.yaml --law epoch --json\n"
       "  isoflop plan --budget-flops 3e23 --cluster configs/clusters/h100-sxm.yaml --inference-tokens 2e13\n"
-      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --sbatch big-run.sh");
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --sbatch big-run.sh\n"
+      "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
+      "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --out l3.json\n"
+      "  isoflop plan --budget-flops 3.8e25 --law l3.json --cluster configs/clusters/h100-sxm.yaml \\\n"
+      "      --seq-len 8192 --vocab 128256\n"
+      "A law plans only budgets its evidence supports: an N_opt interval within a factor of 10 and at most\n"
+      "10,000x the largest fitted budget; --allow-extrapolation plans anyway and flags the plan\n"
+      "(docs/planner.md, \"The plan knows its evidence\").");
   auto* budget = plan->add_option_group("budget", "exactly one");
   budget->add_option("--budget-flops", plan_flags->budget_flops, "training FLOPs");
   budget->add_option("--budget-gpu-hours", plan_flags->budget_gpu_hours,
@@ -147,10 +159,15 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--cluster", plan_flags->cluster, "cluster YAML (configs/clusters/)")->required();
   plan->add_option("--law", plan_flags->law, "fit.json from `isoflop fit`, or hoffmann | epoch")
       ->capture_default_str();
+  plan->add_flag("--allow-extrapolation", plan_flags->allow_extrapolation,
+                 "plan a budget outside the fitted law's evidence anyway; the plan is flagged in text and JSON");
+  plan->add_option("--unique-tokens", plan_flags->unique_tokens,
+                   "unique tokens available: a data-constrained law plans repetition (epochs); others refuse it");
   plan->add_option("--inference-tokens", plan_flags->inference_tokens,
                    "lifetime inference tokens: minimise training + inference FLOPs (Sardana et al. 2024)");
   plan->add_option("--seq-len", plan_flags->seq_len, "sequence length")->capture_default_str();
-  plan->add_option("--vocab", plan_flags->vocab, "vocabulary size")->capture_default_str();
+  plan->add_option("--vocab", plan_flags->vocab,
+                   "vocabulary size (default: the fit's vocabulary when fit.json records one, else 51200)");
   plan->add_option("--mlp", plan_flags->mlp, "gelu | swiglu")->capture_default_str();
   plan->add_option("--gpus", plan_flags->gpus, "use this many GPUs instead of the cluster file's size");
   plan->add_option("--global-batch", plan_flags->global_batch,

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   plan_options.vocab = 128256;
   PlanSummary plan;
   const Timing whole = Measure(repeats, [&] {
-    isoflop::Status st = Plan(plan_options, HoffmannLaw(), *cluster, &plan);
+    isoflop::Status st = Plan(plan_options, isoflop::HoffmannRecord(), *cluster, &plan);
     if (!st.ok()) std::fprintf(stderr, "%s\n", st.ToString().c_str());
   });
   std::printf("whole plan 3.8e25 FLOPs on %d GPUs: min %.3f s, median %.3f s (%lld layouts scored)\n",

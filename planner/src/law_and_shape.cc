@@ -1,8 +1,5 @@
-// Scaling laws (Hoffmann et al. 2022; Besiroglu et al. 2024), parameter and FLOP counts of a
-// transformer shape (Narayanan et al. 2021 Eq. 2-3; Korthikanti et al. 2022 Eq. 7), and the
-// shape search. Formulas are cited in docs/planner.md.
-#include <nlohmann/json.hpp>
-
+// Parameter and FLOP counts of a transformer shape (Narayanan et al. 2021 Eq. 2-3; Korthikanti et
+// al. 2022 Eq. 7), and the shape search. Formulas are cited in docs/planner.md.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -12,161 +9,6 @@
 #include "planner_internal.h"
 
 namespace isoflop::planner {
-
-// ----- scaling law -------------------------------------------------------------------------------
-
-double ScalingLaw::Loss(double n, double d) const {
-  return E + A / std::pow(n, alpha) + B / std::pow(d, beta);
-}
-
-// Hoffmann et al. 2022, Eq. 4 (Appendix D.2): minimising L(N, D) subject to C = 6 N D gives
-// N_opt = G (C/6)^a, D_opt = G^-1 (C/6)^b with G = (alpha A / (beta B))^(1/(alpha+beta)).
-double ScalingLaw::OptimalParams(double flops) const {
-  const double g = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
-  return g * std::pow(flops / 6.0, beta / (alpha + beta));
-}
-
-double ScalingLaw::OptimalTokens(double flops) const {
-  const double g = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
-  return std::pow(flops / 6.0, alpha / (alpha + beta)) / g;
-}
-
-bool ScalingLaw::IsValid(std::string* error) const {
-  auto fail = [&](const char* what) {
-    if (error) *error = std::string("scaling law ") + source + ": " + what;
-    return false;
-  };
-  if (!std::isfinite(E) || E < 0) return fail("law.E must be finite and >= 0");
-  if (!(A > 0) || !std::isfinite(A)) return fail("law.A must be > 0");
-  if (!(B > 0) || !std::isfinite(B)) return fail("law.B must be > 0");
-  if (!(alpha > 0) || !std::isfinite(alpha)) return fail("law.alpha must be > 0");
-  if (!(beta > 0) || !std::isfinite(beta)) return fail("law.beta must be > 0");
-  return true;
-}
-
-// Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", Section 3.3 / Eq. 10.
-ScalingLaw HoffmannLaw() {
-  ScalingLaw law;
-  law.E = 1.69;
-  law.A = 406.4;
-  law.B = 410.7;
-  law.alpha = 0.34;
-  law.beta = 0.28;
-  law.source = "hoffmann";
-  return law;
-}
-
-// Besiroglu, Erdil, Barnett, You 2024, "Chinchilla Scaling: A replication attempt", Eq. 4.
-ScalingLaw EpochLaw() {
-  ScalingLaw law;
-  law.E = 1.82;
-  law.A = 482.01;
-  law.B = 2085.43;
-  law.alpha = 0.3478;
-  law.beta = 0.3658;
-  law.source = "epoch";
-  return law;
-}
-
-namespace {
-
-// Reads key `name` of `law` as a number; accepts both {"law": {"E": ..}} and {"law.E": ..}.
-Status ReadLawField(const nlohmann::json& root, const std::string& path, const std::string& name,
-                    double* out) {
-  const nlohmann::json* node = nullptr;
-  if (root.contains("law") && root["law"].is_object() && root["law"].contains(name)) {
-    node = &root["law"][name];
-  } else if (root.contains("law." + name)) {
-    node = &root["law." + name];
-  }
-  if (node == nullptr) return Status::InvalidArgument(path + ": key 'law." + name + "' is missing");
-  if (!node->is_number()) return Status::InvalidArgument(path + ": key 'law." + name + "' must be a number");
-  *out = node->get<double>();
-  return Status::OK();
-}
-
-Status ReadSample(const nlohmann::json& sample, ScalingLaw* law) {
-  for (const char* key : {"E", "A", "B", "alpha", "beta"}) {
-    if (!sample.contains(key) || !sample[key].is_number()) return Status::InvalidArgument(key);
-  }
-  law->E = sample["E"].get<double>();
-  law->A = sample["A"].get<double>();
-  law->B = sample["B"].get<double>();
-  law->alpha = sample["alpha"].get<double>();
-  law->beta = sample["beta"].get<double>();
-  return Status::OK();
-}
-
-}  // namespace
-
-StatusOr<ScalingLaw> LoadScalingLaw(const std::string& name_or_path) {
-  if (name_or_path == "hoffmann") return HoffmannLaw();
-  if (name_or_path == "epoch") return EpochLaw();
-  std::ifstream in(name_or_path);
-  if (!in) {
-    return Status::NotFound(name_or_path + ": no such file (use a fit.json path, 'hoffmann' or 'epoch')");
-  }
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::InvalidArgument(name_or_path + ": not valid JSON: " + e.what());
-  }
-  if (!root.is_object()) return Status::InvalidArgument(name_or_path + ": expected a JSON object");
-  ScalingLaw law;
-  law.source = name_or_path;
-  ISOFLOP_RETURN_IF_ERROR(ReadLawField(root, name_or_path, "E", &law.E));
-  ISOFLOP_RETURN_IF_ERROR(ReadLawField(root, name_or_path, "A", &law.A));
-  ISOFLOP_RETURN_IF_ERROR(ReadLawField(root, name_or_path, "B", &law.B));
-  ISOFLOP_RETURN_IF_ERROR(ReadLawField(root, name_or_path, "alpha", &law.alpha));
-  ISOFLOP_RETURN_IF_ERROR(ReadLawField(root, name_or_path, "beta", &law.beta));
-  std::string error;
-  if (!law.IsValid(&error)) return Status::InvalidArgument(error);
-  // Optional bootstrap replicates: an array of {E, A, B, alpha, beta} objects.
-  for (const char* key : {"bootstrap_samples", "bootstrap"}) {
-    if (!root.contains(key) || !root[key].is_array()) continue;
-    int index = 0;
-    for (const auto& sample : root[key]) {
-      ScalingLaw replicate;
-      replicate.source = law.source;
-      if (!sample.is_object() || !ReadSample(sample, &replicate).ok() || !replicate.IsValid(nullptr)) {
-        return Status::InvalidArgument(name_or_path + ": '" + key + "[" + std::to_string(index) +
-                                       "]' must be an object with numeric E, A, B, alpha, beta");
-      }
-      law.bootstrap.push_back(replicate);
-      ++index;
-    }
-    break;
-  }
-  // Optional fitter intervals at fixed budgets: "ci": {"N_opt@1e+21": [lo, hi], "D_opt@1e+21": [lo, hi]}.
-  if (root.contains("ci") && root["ci"].is_object()) {
-    for (const auto& [key, value] : root["ci"].items()) {
-      if (key.rfind("N_opt@", 0) != 0) continue;
-      const std::string budget_text = key.substr(6);
-      const std::string tokens_key = "D_opt@" + budget_text;
-      const auto& ci = root["ci"];
-      auto pair_ok = [](const nlohmann::json& v) {
-        return v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number();
-      };
-      if (!pair_ok(value) || !ci.contains(tokens_key) || !pair_ok(ci[tokens_key])) {
-        return Status::InvalidArgument(name_or_path + ": 'ci." + key + "' and 'ci." + tokens_key +
-                                       "' must be [lo, hi] pairs");
-      }
-      ScalingLaw::BudgetInterval interval;
-      try {
-        interval.budget_flops = std::stod(budget_text);
-      } catch (const std::exception&) {
-        return Status::InvalidArgument(name_or_path + ": 'ci." + key + "': budget is not a number");
-      }
-      interval.params_lo = value[0].get<double>();
-      interval.params_hi = value[1].get<double>();
-      interval.tokens_lo = ci[tokens_key][0].get<double>();
-      interval.tokens_hi = ci[tokens_key][1].get<double>();
-      law.ci_at_budgets.push_back(interval);
-    }
-  }
-  return law;
-}
 
 // ----- parameter and FLOP counts -------------------------------------------------------------------
 
@@ -280,6 +122,10 @@ std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& o) {
   };
   std::vector<Candidate> candidates;
   const double centre = 100.0;  // Kaplan et al. 2020 Fig. 5: flat optimum around d/l ~ 100
+  // The count the law's N means (Kaplan et al. 2020 count non-embedding parameters, Hoffmann et al.
+  // 2022 all of them).
+  const bool non_embedding = o.convention == ParamsConvention::kNonEmbedding;
+  auto count = [non_embedding](const ModelShape& m) { return non_embedding ? m.ParamsNonEmbedding() : m.ParamsTotal(); };
   for (int layers = 1; layers <= 512; ++layers) {
     Candidate best{{}, 1e300};
     bool have = false;
@@ -298,13 +144,13 @@ std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& o) {
         // within 2.5..3.5 d (LLaMA-3 405B uses 3.25 d; the nominal 8/3 d sits in between).
         const int nominal = m.ffn;
         const double per_ffn = 3.0 * d * layers;
-        const double at_nominal = m.ParamsTotal();
+        const double at_nominal = count(m);
         int ffn = static_cast<int>(std::lround((nominal + (n - at_nominal) / per_ffn) / o.width_multiple)) *
                   o.width_multiple;
         ffn = std::clamp(ffn, RoundUp(2.5 * d, o.width_multiple), RoundUp(3.5 * d, o.width_multiple));
         m.ffn = std::max(ffn, o.width_multiple);
       }
-      const double params = m.ParamsTotal();
+      const double params = count(m);
       const double error = std::abs(params / n - 1.0);
       if (error > o.tolerance) {
         if (params > n && m.mlp == Mlp::kGelu) break;  // monotone in d for a fixed depth

@@ -19,8 +19,14 @@ bool PlanOptions::IsValid(std::string* error) const {
   };
   if (!(budget > 0) || !std::isfinite(budget)) return fail("the budget must be a positive number");
   if (!(inference_tokens >= 0)) return fail("--inference-tokens must be >= 0");
+  if (!(unique_tokens >= 0) || !std::isfinite(unique_tokens)) return fail("--unique-tokens must be >= 0");
   if (seq_len < 1) return fail("--seq-len must be >= 1");
-  if (vocab < 1) return fail("vocab must be >= 1");
+  if (vocab < 0) return fail("--vocab must be >= 1 (0: the fit's vocabulary)");
+  std::string evidence_error;
+  if (!evidence.IsValid(&evidence_error)) {
+    if (error) *error = "evidence options: " + evidence_error;
+    return false;
+  }
   if (gpus < 0) return fail("--gpus must be >= 0");
   if (global_batch < 0) return fail("--global-batch must be >= 0");
   if (top_k < 1) return fail("--top must be >= 1");
@@ -32,63 +38,32 @@ bool PlanOptions::IsValid(std::string* error) const {
   return true;
 }
 
-namespace {
-
-// Sardana et al. 2024 ("Beyond Chinchilla-Optimal"), Sec. 2: for a target loss ell, choose N to
-// minimise 6 N D(N) + 2 N T_inf where D(N) = (B / (ell - E - A/N^alpha))^(1/beta) solves L(N, D)
-// = ell. Golden-section search in log N over the interval where D(N) is finite.
-void InferenceAwareOptimum(const ScalingLaw& law, double target_loss, double inference_tokens,
-                           double n_chinchilla, double* n_out, double* d_out) {
-  auto tokens_for = [&](double n) {
-    const double gap = target_loss - law.E - law.A / std::pow(n, law.alpha);
-    return gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : INFINITY;
-  };
-  auto total = [&](double log_n) {
-    const double n = std::exp(log_n);
-    return 6 * n * tokens_for(n) + 2 * n * inference_tokens;
-  };
-  // N cannot go below the size whose loss floor reaches the target.
-  const double n_min = std::pow(law.A / (target_loss - law.E), 1.0 / law.alpha);
-  double lo = std::log(n_min) + 1e-6, hi = std::log(n_chinchilla) + 1e-9;
-  const double phi = (std::sqrt(5.0) - 1) / 2;
-  for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
-    const double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
-    if (total(a) < total(b)) {
-      hi = b;
-    } else {
-      lo = a;
-    }
-  }
-  *n_out = std::exp((lo + hi) / 2);
-  *d_out = tokens_for(*n_out);
-}
-
-double Percentile(std::vector<double> x, double q) {
-  std::sort(x.begin(), x.end());
-  const double pos = q * (x.size() - 1);
-  const size_t i = static_cast<size_t>(pos);
-  const double frac = pos - i;
-  return i + 1 < x.size() ? x[i] * (1 - frac) + x[i + 1] * frac : x[i];
-}
-
-}  // namespace
-
-Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec& cluster, PlanSummary* out) {
+Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSpec& cluster,
+            PlanSummary* out) {
   const auto start = std::chrono::steady_clock::now();
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
-  if (!law.IsValid(&error)) return Status::InvalidArgument(error);
+  const std::string source = record.provenance.source.empty() ? "the law" : record.provenance.source;
+  if (!record.has_law) return Status::InvalidArgument(source + ": holds no law to plan with");
+  if (!record.law.IsValid(&error)) return Status::InvalidArgument(source + ": " + error);
   if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
   const int gpus = options.gpus > 0 ? options.gpus : cluster.total_gpus();
   if (gpus > cluster.total_gpus())
     return Status::InvalidArgument("--gpus " + std::to_string(gpus) + " exceeds " + cluster.path + "'s " +
                                    std::to_string(cluster.total_gpus()) + " GPUs");
 
-  ShapeSearchOptions shape_options;
-  shape_options.vocab = options.vocab;
-  shape_options.seq_len = options.seq_len;
-  shape_options.mlp = options.mlp;
-  shape_options.tp_divisor = std::min(8, cluster.gpus_per_node);
+  // The model half of the plan (law, evidence, convention, vocabulary, shape): PlanModel, the code
+  // the orchestrator's re-plan runs too.
+  ModelPlanOptions model_options;
+  model_options.vocab = options.vocab;
+  model_options.seq_len = options.seq_len;
+  model_options.mlp = options.mlp;
+  model_options.tp_divisor = std::min(8, cluster.gpus_per_node);
+  model_options.unique_tokens = options.unique_tokens;
+  model_options.inference_tokens = options.inference_tokens;
+  model_options.allow_extrapolation = options.allow_extrapolation;
+  model_options.evidence = options.evidence;
+
   LayoutSearchOptions layout_options;
   layout_options.gpus = gpus;
   layout_options.top_k = options.top_k;
@@ -115,7 +90,7 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
   }
 
   PlanSummary s;
-  s.law = law;
+  s.law = record;
   s.cluster = cluster;
   double mfu = 0.40, busy = 0.9;  // first guesses; replaced by the model's own
   for (int iteration = 0; iteration < 8; ++iteration) {
@@ -128,40 +103,22 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
       budget_flops = hours * 3600 * peak * mfu;
     }
     s.budget_flops = budget_flops;
-    s.params_opt = law.OptimalParams(budget_flops);
-    s.tokens_opt = law.OptimalTokens(budget_flops);
-    s.loss_pred = law.Loss(s.params_opt, s.tokens_opt);
-    double n_target = s.params_opt;
-    if (options.inference_tokens > 0) {
-      double n_inf = 0, d_inf = 0;
-      InferenceAwareOptimum(law, s.loss_pred, options.inference_tokens, s.params_opt, &n_inf, &d_inf);
-      n_target = n_inf;
-    }
-    std::vector<ModelShape> shapes = ShapesForParams(n_target, shape_options);
-    if (shapes.empty()) {  // small models: 64-wide steps are still tensor-core friendly
-      ShapeSearchOptions finer = shape_options;
-      finer.width_multiple = 64;
-      finer.head_dim = 64;
-      shapes = ShapesForParams(n_target, finer);
-    }
-    if (shapes.empty()) {
-      return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +
-                                     " FLOPs is too small: its compute-optimal model (" +
-                                     internal::FormatCount(n_target) +
-                                     " parameters) is smaller than any transformer with vocab " +
-                                     std::to_string(options.vocab) + " the shape search can build");
-    }
-    s.shape = shapes.front();
-    s.alternative_shapes.assign(shapes.begin() + 1, shapes.end());
-    s.shape_params = s.shape.ParamsTotal();
+    auto model = PlanModel(record, budget_flops, model_options);
+    if (!model.ok()) return model.status();
+    s.prediction = model->prediction;
+    s.params_opt = s.prediction.params_opt;
+    s.tokens_opt = s.prediction.tokens_opt;
+    s.loss_pred = s.prediction.loss;
+    s.evidence = model->evidence;
+    s.extrapolated = model->extrapolated;
+    s.convention = model->convention;
+    s.vocab = model->vocab;
+    s.vocab_source = model->vocab_source;
+    s.shape = model->shape;
+    s.alternative_shapes = model->alternative_shapes;
+    s.shape_params = model->shape_params;
     s.flops_per_token = options.exact_flops ? s.shape.ModelFlopsPerToken() : 6 * s.shape_params;
-    if (options.inference_tokens > 0) {
-      // Train the chosen shape to the target loss (Sardana et al. 2024): D from L(N, D) = loss.
-      const double gap = s.loss_pred - law.E - law.A / std::pow(s.shape_params, law.alpha);
-      s.train_tokens = gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : budget_flops / s.flops_per_token;
-    } else {
-      s.train_tokens = budget_flops / s.flops_per_token;
-    }
+    s.train_tokens = model->train_tokens > 0 ? model->train_tokens : budget_flops / s.flops_per_token;
     // The smallest optimiser step this cluster can take: every data-parallel replica needs at
     // least one sequence, and the most model parallelism available (TP within a node dividing
     // the heads, CP down to 4K-token chunks, PP up to a stage per layer) bounds the replicas
@@ -227,26 +184,22 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
   s.energy_kwh = s.gpu_hours * cluster.gpu_power_w / 1000 * utilisation * cluster.pue;
   s.co2_kg = s.energy_kwh * cluster.grid_gco2_per_kwh / 1000;
 
-  // Intervals from the bootstrap replicates (5th..95th percentile).
-  if (!law.bootstrap.empty()) {
-    std::vector<double> ns, ds, ls;
-    for (const ScalingLaw& replicate : law.bootstrap) {
-      const double n = replicate.OptimalParams(s.budget_flops), d = replicate.OptimalTokens(s.budget_flops);
-      ns.push_back(n);
-      ds.push_back(d);
-      ls.push_back(replicate.Loss(n, d));
-    }
-    s.params_interval = Interval{Percentile(ns, 0.05), Percentile(ns, 0.95)};
-    s.tokens_interval = Interval{Percentile(ds, 0.05), Percentile(ds, 0.95)};
-    s.loss_interval = Interval{Percentile(ls, 0.05), Percentile(ls, 0.95)};
-    s.interval_source = "bootstrap replicates, 5th-95th percentile";
-  } else {
-    for (const auto& ci : law.ci_at_budgets) {
-      if (std::abs(ci.budget_flops / s.budget_flops - 1) > 1e-6) continue;
-      s.params_interval = Interval{ci.params_lo, ci.params_hi};
-      s.tokens_interval = Interval{ci.tokens_lo, ci.tokens_hi};
-      s.interval_source = "fit.json ci at this budget";
-    }
+  // Intervals: the law's replicates at this budget (PredictAtBudget, 2.5th-97.5th percentile).
+  s.params_interval = s.prediction.params_opt_interval;
+  s.tokens_interval = s.prediction.tokens_opt_interval;
+  s.loss_interval = s.prediction.loss_interval;
+  s.interval_source = s.prediction.interval_source;
+  // Data: a plan that needs more tokens than exist repeats them; only a data-constrained law
+  // knows what repetition costs (Muennighoff et al. 2023).
+  if (options.unique_tokens > 0) {
+    s.epochs = s.train_tokens / options.unique_tokens;
+    if (s.epochs > 1 && record.law.form != LawForm::kDataConstrained)
+      return Status::InvalidArgument(
+          "the plan trains on " + internal::FormatCount(s.train_tokens) + " tokens but only " +
+          internal::FormatCount(options.unique_tokens) + " are unique (" + internal::FormatCount(s.epochs) +
+          " epochs); a " + LawFormName(record.law.form) +
+          " law does not price repetition: fit the data-constrained law (isoflop fit --law data-constrained) "
+          "or plan a smaller budget");
   }
   s.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *out = std::move(s);
@@ -258,11 +211,30 @@ Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec
 namespace {
 std::string ShapeLine(const ModelShape& m) {
   char buf[256];
-  std::snprintf(buf, sizeof buf,
-                "%d layers x d_model %d, %d heads (%d kv), ffn %d, %s, vocab %d, seq %d: %s params", m.layers,
-                m.d_model, m.heads, m.kv_heads, m.ffn, MlpName(m.mlp), m.vocab, m.seq_len,
-                internal::FormatCount(m.ParamsTotal()).c_str());
+  std::snprintf(
+      buf, sizeof buf,
+      "%d layers x d_model %d, %d heads (%d kv), ffn %d, %s, vocab %d, seq %d: %s params (%s non-embedding)",
+      m.layers, m.d_model, m.heads, m.kv_heads, m.ffn, MlpName(m.mlp), m.vocab, m.seq_len,
+      internal::FormatCount(m.ParamsTotal()).c_str(), internal::FormatCount(m.ParamsNonEmbedding()).c_str());
   return buf;
+}
+
+std::string LawName(const FitRecord& law) {
+  return law.provenance.source.empty() ? std::string(FitMethodName(law.method)) : law.provenance.source;
+}
+
+std::string IntervalText(const std::optional<Interval>& iv, const char* fmt) {
+  if (!iv) return "";
+  char buf[96], lo[32], hi[32];
+  std::snprintf(lo, sizeof lo, fmt, iv->lo);
+  std::snprintf(hi, sizeof hi, fmt, iv->hi);
+  std::snprintf(buf, sizeof buf, " [%s, %s]", lo, hi);
+  return buf;
+}
+
+// The loud line every output of an extrapolated plan carries.
+std::string ExtrapolationWarning(const PlanSummary& p) {
+  return "WARNING: EXTRAPOLATED PLAN (--allow-extrapolation): " + p.evidence.reason;
 }
 }  // namespace
 
@@ -271,41 +243,72 @@ std::string PlanSummary::BriefReport() const {
   char buf[1024];
   std::snprintf(
       buf, sizeof buf,
-      "budget %.3g FLOPs -> N %s, D %s tokens, loss %.4f (law: %s)\n"
+      "budget %.3g FLOPs -> N %s%s (%s), D %s tokens%s, loss %.4f%s (law: %s)\n"
       "shape: %s\n"
       "layout: %s on %d x %s\n"
       "predicted: step %.3g s, MFU %.1f%%, wall-clock %s, %.3g GPU-hours, $%.3g, %.3g MWh, %.3g t CO2\n",
-      budget_flops, internal::FormatCount(shape_params).c_str(), internal::FormatCount(train_tokens).c_str(),
-      loss_pred, law.source.c_str(), ShapeLine(shape).c_str(), best.config.ToString().c_str(),
-      best.config.gpus(), cluster.gpu_model.c_str(), best.step_time_s, best.mfu * 100,
-      internal::FormatSeconds(wall_clock_s).c_str(), gpu_hours, cost_usd, energy_kwh / 1000, co2_kg / 1000);
-  return buf;
+      budget_flops, internal::FormatCount(shape_params).c_str(),
+      IntervalText(params_interval, "%.3g").c_str(), ParamsConventionName(convention),
+      internal::FormatCount(train_tokens).c_str(), IntervalText(tokens_interval, "%.3g").c_str(), loss_pred,
+      IntervalText(loss_interval, "%.4f").c_str(), LawName(law).c_str(), ShapeLine(shape).c_str(),
+      best.config.ToString().c_str(), best.config.gpus(), cluster.gpu_model.c_str(), best.step_time_s,
+      best.mfu * 100, internal::FormatSeconds(wall_clock_s).c_str(), gpu_hours, cost_usd, energy_kwh / 1000,
+      co2_kg / 1000);
+  return (extrapolated ? ExtrapolationWarning(*this) + "\n" : std::string()) + buf;
 }
 
 std::string PlanSummary::FullReport() const {
   std::ostringstream out;
   char buf[512];
-  out << "== scaling law (" << law.source << ")\n";
-  std::snprintf(buf, sizeof buf, "L(N, D) = %.4g + %.4g / N^%.4g + %.4g / D^%.4g\n", law.E, law.A, law.alpha,
-                law.B, law.beta);
-  out << buf;
-  std::snprintf(buf, sizeof buf,
-                "training budget: %.4g FLOPs\ncompute-optimal: N = %.4g, D = %.4g, loss = %.4f\n",
-                budget_flops, params_opt, tokens_opt, loss_pred);
-  out << buf;
-  if (params_interval) {
-    std::snprintf(buf, sizeof buf, "  interval (%s): N [%.4g, %.4g], D [%.4g, %.4g]", interval_source.c_str(),
-                  params_interval->lo, params_interval->hi, tokens_interval->lo, tokens_interval->hi);
+  if (extrapolated) out << ExtrapolationWarning(*this) << "\n";
+  out << "== scaling law: " << DescribeProvenance(law) << "\n";
+  if (!law.provenance.citation.empty()) out << "  " << law.provenance.citation << "\n";
+  if (law.law.HasLoss()) {
+    std::snprintf(buf, sizeof buf, "  L(N, D) = %.4g + %.4g / N^%.4g + %.4g / D^%.4g", law.law.E, law.law.A,
+                  law.law.alpha, law.law.B, law.law.beta);
     out << buf;
-    if (loss_interval) {
-      std::snprintf(buf, sizeof buf, ", loss [%.4f, %.4f] (%zu replicates)", loss_interval->lo,
-                    loss_interval->hi, law.bootstrap.size());
+    if (law.law.form == LawForm::kDataConstrained) {
+      std::snprintf(buf, sizeof buf, " (data-constrained: R_D* %.4g, R_N* %.4g)", law.law.r_d_star,
+                    law.law.r_n_star);
       out << buf;
     }
     out << "\n";
-  } else if (!law.bootstrap.empty() || !law.ci_at_budgets.empty()) {
-    out << "  (no interval: fit.json has no bootstrap replicates and no ci at this budget)\n";
   }
+  if (law.law.form == LawForm::kPowerLaw) {
+    std::snprintf(buf, sizeof buf,
+                  "  N_opt = %.4g C^%.4f, D_opt = %.4g C^%.4f (power laws through the IsoFLOP minima)\n",
+                  law.law.params_opt.coefficient, law.law.params_opt.exponent, law.law.tokens_opt.coefficient,
+                  law.law.tokens_opt.exponent);
+    out << buf;
+  }
+  std::snprintf(buf, sizeof buf, "training budget: %.4g FLOPs (%s the largest fitted budget)\n", budget_flops,
+                std::isfinite(prediction.extrapolation)
+                    ? (internal::FormatCount(prediction.extrapolation) + "x").c_str()
+                    : "unknown multiple of");
+  out << buf;
+  std::snprintf(buf, sizeof buf, "compute-optimal (%s N): N = %.4g%s, D = %.4g%s",
+                ParamsConventionName(convention), params_opt, IntervalText(params_interval, "%.4g").c_str(),
+                tokens_opt, IntervalText(tokens_interval, "%.4g").c_str());
+  out << buf;
+  if (std::isfinite(loss_pred)) {
+    std::snprintf(buf, sizeof buf, ", loss = %.4f%s", loss_pred, IntervalText(loss_interval, "%.4f").c_str());
+    out << buf;
+  }
+  out << "\n";
+  if (params_interval) {
+    out << "  intervals: " << interval_source << "\n";
+  } else {
+    out << "  no interval: the law has no replicates (fit with --bootstrap for one)\n";
+  }
+  if (epochs > 1) {
+    std::snprintf(
+        buf, sizeof buf,
+        "  data: %.3g epochs over the unique tokens (repetition priced by the data-constrained law)\n",
+        epochs);
+    out << buf;
+  }
+  out << "  evidence: " << evidence.BriefReport() << "\n";
+  out << "  vocabulary " << vocab << " (" << vocab_source << ")\n";
   out << "== shape\n  " << ShapeLine(shape) << "\n";
   std::snprintf(buf, sizeof buf, "  %.4g FLOPs/token (%s), trained on %.4g tokens (%.1f tokens/param)\n",
                 flops_per_token, flops_per_token == 6 * shape_params ? "6N" : "exact", train_tokens,
@@ -363,23 +366,48 @@ std::string PlanSummary::FullReport() const {
 
 std::string PlanSummary::ToJson() const {
   nlohmann::json j;
-  j["law"] = {{"E", law.E},         {"A", law.A},       {"B", law.B},
-              {"alpha", law.alpha}, {"beta", law.beta}, {"source", law.source}};
+  j["law"] = nlohmann::json::parse(FitRecordToJson(law)).at("law");
+  j["law"]["source"] = LawName(law);
+  j["provenance"] = {
+      {"description", DescribeProvenance(law)},
+      {"method", FitMethodName(law.method)},
+      {"params_convention", ParamsConventionName(convention)},
+      {"vocab", vocab},
+      {"vocab_source", vocab_source},
+      {"extrapolation", std::isfinite(prediction.extrapolation) ? nlohmann::json(prediction.extrapolation)
+                                                                : nlohmann::json(nullptr)}};
+  if (!law.provenance.citation.empty()) j["provenance"]["citation"] = law.provenance.citation;
+  j["evidence"] = {{"supported", evidence.supported}, {"reason", evidence.reason}};
+  j["extrapolated"] = extrapolated;
+  if (extrapolated) j["warning"] = ExtrapolationWarning(*this);
+  j["epochs"] = epochs;
   j["cluster"] = {{"name", cluster.name}, {"gpu_model", cluster.gpu_model}, {"path", cluster.path}};
   j["budget_flops"] = budget_flops;
   j["params_opt"] = params_opt;
   j["tokens_opt"] = tokens_opt;
-  j["loss_pred"] = loss_pred;
+  j["loss_pred"] = std::isfinite(loss_pred) ? nlohmann::json(loss_pred) : nlohmann::json(nullptr);
+  auto pair = [](const std::optional<Interval>& iv) {
+    return iv ? nlohmann::json::array({iv->lo, iv->hi}) : nlohmann::json(nullptr);
+  };
+  j["params_opt_interval"] = pair(params_interval);
+  j["tokens_opt_interval"] = pair(tokens_interval);
+  j["loss_interval"] = pair(loss_interval);
   if (params_interval) {
-    j["intervals"] = {{"params", {params_interval->lo, params_interval->hi}},
-                      {"tokens", {tokens_interval->lo, tokens_interval->hi}},
-                      {"source", interval_source}};
-    if (loss_interval) j["intervals"]["loss"] = {loss_interval->lo, loss_interval->hi};
+    j["intervals"] = {
+        {"params", pair(params_interval)}, {"tokens", pair(tokens_interval)}, {"source", interval_source}};
+    if (loss_interval) j["intervals"]["loss"] = pair(loss_interval);
   }
   auto shape_json = [](const ModelShape& m) {
-    return nlohmann::json{{"layers", m.layers},     {"d_model", m.d_model},  {"heads", m.heads},
-                          {"kv_heads", m.kv_heads}, {"ffn", m.ffn},          {"vocab", m.vocab},
-                          {"seq_len", m.seq_len},   {"mlp", MlpName(m.mlp)}, {"params", m.ParamsTotal()}};
+    return nlohmann::json{{"layers", m.layers},
+                          {"d_model", m.d_model},
+                          {"heads", m.heads},
+                          {"kv_heads", m.kv_heads},
+                          {"ffn", m.ffn},
+                          {"vocab", m.vocab},
+                          {"seq_len", m.seq_len},
+                          {"mlp", MlpName(m.mlp)},
+                          {"params", m.ParamsTotal()},
+                          {"params_non_embedding", m.ParamsNonEmbedding()}};
   };
   j["shape"] = shape_json(shape);
   j["alternative_shapes"] = nlohmann::json::array();
@@ -404,9 +432,10 @@ std::string PlanSummary::ToJson() const {
 std::string PlanSummary::RunConfigYaml() const {
   const PerfSummary& best = layouts.ranked.front();
   std::ostringstream out;
-  out << "# Run config for the big run, written by `isoflop plan` (" << law.source << " law, "
-      << internal::FormatCount(shape_params) << " parameters).\n"
-      << shape.ToYaml() << "tokens: " << static_cast<long long>(train_tokens) << "\n"
+  out << "# Run config for the big run, written by `isoflop plan` (" << LawName(law) << " law, "
+      << internal::FormatCount(shape_params) << " " << ParamsConventionName(convention) << " parameters).\n"
+      << (extrapolated ? "# " + ExtrapolationWarning(*this) + "\n" : std::string()) << shape.ToYaml()
+      << "tokens: " << static_cast<long long>(train_tokens) << "\n"
       << "batch_tokens: " << static_cast<long long>(best.config.global_batch) * shape.seq_len << "\n"
       << "micro_batch: " << best.config.micro_batch << "\n";
   return out.str();
@@ -426,11 +455,12 @@ std::string PlanSummary::SbatchScript(const std::string& run_config_path) const 
   std::ostringstream out;
   out << "#!/bin/bash\n"
       << "# Generated by `isoflop plan`: " << internal::FormatCount(shape_params) << " parameters on "
-      << internal::FormatCount(train_tokens) << " tokens (" << law.source << " law), " << gpus << " x "
+      << internal::FormatCount(train_tokens) << " tokens (" << LawName(law) << " law), " << gpus << " x "
       << cluster.gpu_model << ".\n"
       << "# Predicted: step " << best.step_time_s << " s, MFU " << best.mfu * 100 << "%, wall-clock "
       << internal::FormatSeconds(wall_clock_s) << "; the time limit adds 20% + 30 min.\n"
       << "# Chosen layout: " << best.config.ToString() << "\n"
+      << (extrapolated ? "# " + ExtrapolationWarning(*this) + "\n" : std::string())
       << "# (the layout is for a Megatron-class trainer; `isoflop train` runs data parallel over all ranks)\n"
       << "#SBATCH --job-name=isoflop-big-run\n"
       << "#SBATCH --nodes=" << nodes << "\n"

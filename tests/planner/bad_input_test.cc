@@ -71,13 +71,13 @@ TEST(BadInput, BudgetSmallerThanOneOptimiserStep) {
   options.budget = 2e14;
   options.vocab = 256;
   PlanSummary plan;
-  isoflop::Status st = Plan(options, HoffmannLaw(), huge, &plan);
+  isoflop::Status st = Plan(options, isoflop::HoffmannRecord(), huge, &plan);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), isoflop::Status::Code::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.message().find("smaller than one optimiser step"), std::string::npos) << st.message();
   // The same budget on one node plans fine.
   options.gpus = 8;
-  EXPECT_TRUE(Plan(options, HoffmannLaw(), huge, &plan).ok());
+  EXPECT_TRUE(Plan(options, isoflop::HoffmannRecord(), huge, &plan).ok());
 }
 
 TEST(BadInput, BudgetTooSmallForAnyShape) {
@@ -86,7 +86,7 @@ TEST(BadInput, BudgetTooSmallForAnyShape) {
   PlanOptions options;
   options.budget = 1e9;
   PlanSummary plan;
-  isoflop::Status st = Plan(options, HoffmannLaw(), *c, &plan);
+  isoflop::Status st = Plan(options, isoflop::HoffmannRecord(), *c, &plan);
   EXPECT_EQ(st.code(), isoflop::Status::Code::kInvalidArgument);
   EXPECT_NE(st.message().find("too small"), std::string::npos) << st.message();
 }
@@ -146,7 +146,7 @@ TEST(BadInput, FitJsonMissingKeyIsNamed) {
     std::ofstream out(path);
     out << R"({"law": {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34}})";
   }
-  auto law = LoadScalingLaw(path);
+  auto law = isoflop::LoadLaw(path);
   ASSERT_FALSE(law.ok());
   EXPECT_NE(law.status().message().find("law.beta"), std::string::npos) << law.status().message();
   EXPECT_NE(law.status().message().find(path), std::string::npos);

@@ -20,12 +20,13 @@ ClusterSpec H100() {
 }  // namespace
 
 TEST(Consistency, SixNDEqualsBudgetAndNMatchesClosedForm) {
-  for (const ScalingLaw& law : {HoffmannLaw(), EpochLaw()}) {
+  for (const isoflop::FitRecord& record : {isoflop::HoffmannRecord(), isoflop::EpochRecord()}) {
+    const isoflop::ScalingLaw& law = record.law;
     for (double budget : {1e21, 1e23, 3e24}) {
       PlanOptions options;
       options.budget = budget;
       PlanSummary plan;
-      ASSERT_TRUE(Plan(options, law, H100(), &plan).ok());
+      ASSERT_TRUE(Plan(options, record, H100(), &plan).ok());
       EXPECT_NEAR(6 * plan.shape_params * plan.train_tokens / budget, 1.0, 1e-3);
       const double G = std::pow(law.alpha * law.A / (law.beta * law.B), 1 / (law.alpha + law.beta));
       const double a = law.beta / (law.alpha + law.beta);
@@ -39,8 +40,8 @@ TEST(Consistency, SixNDEqualsBudgetAndNMatchesClosedForm) {
 TEST(Consistency, HoffmannAt5e23GivesChinchillaScale) {
   // Chinchilla: 5.76e23 FLOPs -> ~70B parameters, ~1.4T tokens (Hoffmann et al. 2022, Table 3
   // lists 67B / 1.5T for 5.76e23 under Approach 3's law is ~40B; check against Eq. 4 itself).
-  const ScalingLaw law = HoffmannLaw();
-  const double n = law.OptimalParams(5.76e23), d = law.OptimalTokens(5.76e23);
+  const isoflop::ScalingLaw law = isoflop::HoffmannLaw();
+  const double n = isoflop::OptimalParams(law, 5.76e23), d = isoflop::OptimalTokens(law, 5.76e23);
   EXPECT_NEAR(6 * n * d / 5.76e23, 1.0, 1e-9);
   EXPECT_GT(n, 2e10);
   EXPECT_LT(n, 8e10);
@@ -51,7 +52,7 @@ TEST(Consistency, ExactFlopsModeUsesShapeFlopsPerToken) {
   options.budget = 1e23;
   options.exact_flops = true;
   PlanSummary plan;
-  ASSERT_TRUE(Plan(options, HoffmannLaw(), H100(), &plan).ok());
+  ASSERT_TRUE(Plan(options, isoflop::HoffmannRecord(), H100(), &plan).ok());
   EXPECT_DOUBLE_EQ(plan.flops_per_token, plan.shape.ModelFlopsPerToken());
   EXPECT_NEAR(plan.flops_per_token * plan.train_tokens / 1e23, 1.0, 1e-9);
   EXPECT_GT(plan.flops_per_token, 6 * plan.shape_params);  // attention adds to 6N
@@ -62,7 +63,7 @@ TEST(Consistency, GpuHourBudgetConvertsThroughTheModelsMfu) {
   options.budget_kind = BudgetKind::kGpuHours;
   options.budget = 1e6;
   PlanSummary plan;
-  ASSERT_TRUE(Plan(options, HoffmannLaw(), H100(), &plan).ok());
+  ASSERT_TRUE(Plan(options, isoflop::HoffmannRecord(), H100(), &plan).ok());
   // The predicted run uses (to ~2%) the GPU-hours it was given: the fixed point converged.
   EXPECT_NEAR(plan.gpu_hours / 1e6, 1.0, 0.03);
 }
@@ -71,14 +72,15 @@ TEST(Consistency, InferenceTokensShrinkTheModelAndGrowTheData) {
   PlanOptions base;
   base.budget = 1e23;
   PlanSummary chinchilla, sardana;
-  ASSERT_TRUE(Plan(base, HoffmannLaw(), H100(), &chinchilla).ok());
+  ASSERT_TRUE(Plan(base, isoflop::HoffmannRecord(), H100(), &chinchilla).ok());
   PlanOptions inf = base;
   inf.inference_tokens = 1e13;
-  ASSERT_TRUE(Plan(inf, HoffmannLaw(), H100(), &sardana).ok());
+  ASSERT_TRUE(Plan(inf, isoflop::HoffmannRecord(), H100(), &sardana).ok());
   EXPECT_LT(sardana.shape_params, chinchilla.shape_params);
   EXPECT_GT(sardana.train_tokens, chinchilla.train_tokens);
   // Same target loss (Sardana et al. 2024), to the shape's 2% parameter rounding.
-  EXPECT_NEAR(HoffmannLaw().Loss(sardana.shape_params, sardana.train_tokens), chinchilla.loss_pred, 2e-3);
+  EXPECT_NEAR(isoflop::PredictLoss(isoflop::HoffmannLaw(), sardana.shape_params, sardana.train_tokens),
+              chinchilla.loss_pred, 2e-3);
 }
 
 TEST(Consistency, BootstrapSamplesGiveIntervals) {
@@ -91,13 +93,13 @@ TEST(Consistency, BootstrapSamplesGiveIntervals) {
                 {"E": 1.70, "A": 410, "B": 415, "alpha": 0.345, "beta": 0.282},
                 {"E": 1.69, "A": 406, "B": 411, "alpha": 0.340, "beta": 0.280}]})";
   }
-  auto law = LoadScalingLaw(path);
+  auto law = isoflop::LoadLaw(path);
   ASSERT_TRUE(law.ok()) << law.status().ToString();
-  ASSERT_EQ(law->bootstrap.size(), 3u);
+  ASSERT_EQ(law->bootstrap_laws.size(), 3u);
   PlanOptions options;
   options.budget = 1e22;
   PlanSummary plan;
-  ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());
+  ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());  // a narrow interval: within the evidence
   ASSERT_TRUE(plan.params_interval.has_value());
   EXPECT_LT(plan.params_interval->lo, plan.params_interval->hi);
   EXPECT_LE(plan.loss_interval->lo, plan.loss_interval->hi);
@@ -111,11 +113,12 @@ TEST(Consistency, FitterCiAtTheBudgetGivesIntervals) {
     out << R"({"law": {"E": 1.82, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658},
               "ci": {"E": [1.77, 1.87], "N_opt@1e+23": [2.2e10, 4.3e10], "D_opt@1e+23": [3.9e11, 7.4e11]}})";
   }
-  auto law = LoadScalingLaw(path);
+  auto law = isoflop::LoadLaw(path);
   ASSERT_TRUE(law.ok()) << law.status().ToString();
-  ASSERT_EQ(law->ci_at_budgets.size(), 1u);
+  ASSERT_EQ(law->ci.size(), 3u);
   PlanOptions options;
   options.budget = 1e23;
+  options.allow_extrapolation = true;  // this hand-written fit.json records no fitted range
   PlanSummary plan;
   ASSERT_TRUE(Plan(options, *law, H100(), &plan).ok());
   ASSERT_TRUE(plan.params_interval.has_value());
@@ -132,12 +135,12 @@ TEST(Consistency, DollarAndKwhBudgetsAreSpent) {
   usd.budget_kind = BudgetKind::kUsd;
   usd.budget = 2e6;
   PlanSummary plan;
-  ASSERT_TRUE(Plan(usd, HoffmannLaw(), H100(), &plan).ok());
+  ASSERT_TRUE(Plan(usd, isoflop::HoffmannRecord(), H100(), &plan).ok());
   EXPECT_NEAR(plan.cost_usd / 2e6, 1.0, 0.03);
   PlanOptions kwh;
   kwh.budget_kind = BudgetKind::kKwh;
   kwh.budget = 5e5;
-  ASSERT_TRUE(Plan(kwh, HoffmannLaw(), H100(), &plan).ok());
+  ASSERT_TRUE(Plan(kwh, isoflop::HoffmannRecord(), H100(), &plan).ok());
   EXPECT_NEAR(plan.energy_kwh / 5e5, 1.0, 0.03);
   EXPECT_NEAR(plan.co2_kg, plan.energy_kwh * 390 / 1000, 1e-6 * plan.co2_kg);
 }

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "isoflop/fit_record.h"
+#include "isoflop/prediction.h"
 #include "isoflop/status.h"
 
 namespace isoflop::planner {
@@ -83,39 +85,9 @@ struct ModelShape {
 StatusOr<ModelShape> LoadModelYaml(const std::string& path);
 Status SaveModelYaml(const ModelShape& shape, const std::string& path);
 
-// ---------------------------------------------------------------------------------------------
-// Scaling law L(N, D) = E + A / N^alpha + B / D^beta (Hoffmann et al. 2022, Eq. 2).
-
-struct ScalingLaw {
-  double E = 0, A = 0, B = 0, alpha = 0, beta = 0;
-  std::string source;  // "hoffmann", "epoch", or the fit.json path
-  // Bootstrap replicates of the same law (from fit.json), for intervals; may be empty.
-  std::vector<ScalingLaw> bootstrap;
-  // Intervals the fitter already computed at given budgets (fit.json "ci": "N_opt@<C>",
-  // "D_opt@<C>" -> [lo, hi]); used when there are no replicates and the plan's budget matches.
-  struct BudgetInterval {
-    double budget_flops = 0, params_lo = 0, params_hi = 0, tokens_lo = 0, tokens_hi = 0;
-  };
-  std::vector<BudgetInterval> ci_at_budgets;
-
-  double Loss(double n, double d) const;
-  // Compute-optimal split of C = 6 N D (Hoffmann et al. 2022, Eq. 4):
-  // N_opt = G (C/6)^a, D_opt = G^-1 (C/6)^b, G = (alpha A / (beta B))^(1/(alpha+beta)),
-  // a = beta/(alpha+beta), b = alpha/(alpha+beta).
-  double OptimalParams(double flops) const;
-  double OptimalTokens(double flops) const;
-  bool IsValid(std::string* error) const;
-};
-
-// Hoffmann et al. 2022 ("Chinchilla"), Approach 3: E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28.
-ScalingLaw HoffmannLaw();
-// Besiroglu et al. 2024 ("Chinchilla Scaling: A replication attempt"), Eq. 4:
-// E=1.82, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658.
-ScalingLaw EpochLaw();
-// "hoffmann", "epoch", or a fit.json path (keys law.E, law.A, law.B, law.alpha, law.beta;
-// optional bootstrap samples under "bootstrap": [{"E":..,"A":..,...}, ...]). Read with
-// nlohmann-json; errors name the file and the key.
-StatusOr<ScalingLaw> LoadScalingLaw(const std::string& name_or_path);
+// The scaling law and its fit.json come from the scaling-law core (isoflop/fit_record.h,
+// isoflop/prediction.h): the planner plans with a FitRecord — a fitted law with its provenance and
+// replicates, or a published one (isoflop::LoadLaw("hoffmann" | "epoch" | fit.json)).
 
 // ---------------------------------------------------------------------------------------------
 // Shape search.
@@ -128,6 +100,8 @@ struct ShapeSearchOptions {
   int head_dim = 128;        // preferred head dimension (64 for small widths)
   int tp_divisor = 8;        // heads and kv_heads divisible by this (TP up to a node); 1 to ignore
   double tolerance = 0.02;   // |N(shape)/n - 1| <= tolerance
+  // Which count n means: the law's convention (kUnknown counts as kTotal).
+  ParamsConvention convention = ParamsConvention::kTotal;
   // Depth/width aspect: d_model/layers inside the flat optimum of Kaplan et al. 2020 (Fig. 5:
   // aspect 50..200 within ~3% loss) — bounds below.
   double min_aspect = 32;
@@ -136,7 +110,7 @@ struct ShapeSearchOptions {
   bool IsValid(std::string* error) const;
 };
 
-// Shapes whose ParamsTotal() is within `tolerance` of n, best first (aspect nearest 100 — the
+// Shapes whose parameter count in `convention` is within `tolerance` of n, best first (aspect nearest 100 — the
 // centre of Kaplan's flat region — then smallest parameter error). Empty if none exists.
 std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& options = {});
 
@@ -264,6 +238,41 @@ StatusOr<std::vector<ValidationResult>> ValidateAgainstPublished(const std::vect
 std::string ValidationMarkdown(const std::vector<ValidationResult>& results);
 
 // ---------------------------------------------------------------------------------------------
+// The model half of a plan: law -> N, D at the budget (with intervals) -> evidence -> a shape in
+// the law's N convention. Plan() runs it; so does the orchestrator's re-plan after each refit.
+
+inline constexpr int kDefaultVocab = 51200;
+
+struct ModelPlanOptions {
+  int vocab = 0;  // 0: the fit's vocabulary when fit.json records one, else kDefaultVocab
+  int seq_len = 2048;
+  Mlp mlp = Mlp::kSwiglu;
+  int tp_divisor = 8;              // heads divisible by this (ShapeSearchOptions::tp_divisor)
+  double unique_tokens = 0;        // 0 = unlimited
+  double inference_tokens = 0;     // Sardana et al. 2024: a smaller model trained longer
+  bool allow_extrapolation = false;
+  EvidenceOptions evidence;
+  bool IsValid(std::string* error) const;
+};
+
+struct ModelPlan {
+  BudgetPrediction prediction;  // PredictAtBudget: N_opt, D_opt, loss and intervals
+  EvidenceSummary evidence;
+  bool extrapolated = false;  // outside the evidence, planned with allow_extrapolation
+  ParamsConvention convention = ParamsConvention::kTotal;
+  int vocab = 0;
+  std::string vocab_source;  // "--vocab", "fit.json", "default"
+  ModelShape shape;
+  std::vector<ModelShape> alternative_shapes;
+  double shape_params = 0;  // in `convention`
+  double train_tokens = 0;  // inference-aware plans only (D reaching the target loss); else 0
+};
+
+// kInvalidArgument for a budget outside the evidence without allow_extrapolation (the message
+// starts "outside the evidence:"), or too small for any shape.
+StatusOr<ModelPlan> PlanModel(const FitRecord& law, double budget_flops, const ModelPlanOptions& options);
+
+// ---------------------------------------------------------------------------------------------
 // The plan.
 
 enum class BudgetKind { kFlops, kGpuHours, kUsd, kKwh };
@@ -273,8 +282,15 @@ struct PlanOptions {
   double budget = 0;            // in the unit of budget_kind
   double inference_tokens = 0;  // lifetime inference tokens (Sardana et al. 2024); 0: none
   int seq_len = 2048;
-  int vocab = 51200;
+  int vocab = 0;  // 0: the fit's vocabulary when fit.json records one, else kDefaultVocab
   Mlp mlp = Mlp::kSwiglu;
+  // Unique tokens available (0 = unlimited). With a data-constrained law the plan repeats data and
+  // says how often (Muennighoff et al. 2023); with other forms, a plan needing more is refused.
+  double unique_tokens = 0;
+  // A fitted law is refused where the budget is outside its evidence (EvidenceOptions); true plans
+  // anyway and flags the plan as an extrapolation in text and JSON.
+  bool allow_extrapolation = false;
+  EvidenceOptions evidence;
   bool exact_flops = false;  // use the shape's exact FLOPs/token instead of 6N
   int gpus = 0;              // 0: the cluster's size
   int global_batch = 0;      // sequences per step; 0: ~4M tokens, at most 1/100 of the run
@@ -283,19 +299,26 @@ struct PlanOptions {
   bool IsValid(std::string* error) const;
 };
 
-struct Interval {
-  double lo = 0, hi = 0;  // 5th..95th percentile over the bootstrap replicates
-};
-
 struct PlanSummary {
-  ScalingLaw law;
+  FitRecord law;  // the law planned with, its provenance and replicates
   ClusterSpec cluster;
   double budget_flops = 0;  // training FLOPs after converting the budget
-  double params_opt = 0;    // N from the law
-  double tokens_opt = 0;    // D from the law
-  double loss_pred = 0;
+  // The law at the budget (isoflop::PredictAtBudget: the same numbers `isoflop predict` prints),
+  // with [2.5th, 97.5th] percentile intervals over the law's replicates when it has them.
+  BudgetPrediction prediction;
+  double params_opt = 0;  // N from the law (the law's N convention)
+  double tokens_opt = 0;  // D from the law
+  double loss_pred = 0;   // NaN for an allocation-only law
   std::optional<Interval> params_interval, tokens_interval, loss_interval;
-  std::string interval_source;  // "bootstrap replicates (5th-95th percentile)" or "fit.json ci"
+  std::string interval_source;
+  // Whether the budget is within the law's evidence (CheckEvidence); a plan made with
+  // allow_extrapolation outside it says so everywhere it prints.
+  EvidenceSummary evidence;
+  bool extrapolated = false;
+  ParamsConvention convention = ParamsConvention::kTotal;  // how shape and law count N
+  int vocab = 0;                                           // the vocabulary planned with
+  std::string vocab_source;                                // "--vocab", "fit.json", "default"
+  double epochs = 1;                                       // tokens / unique tokens
   ModelShape shape;
   std::vector<ModelShape> alternative_shapes;
   double shape_params = 0;
@@ -318,9 +341,11 @@ struct PlanSummary {
 };
 
 // Budget -> N, D -> shape -> fastest layout -> predictions. kInvalidArgument for a budget too
-// small for one optimiser step; kFailedPrecondition when no shape or no layout fits.
-Status Plan(const PlanOptions& options, const ScalingLaw& law, const ClusterSpec& cluster,
-            PlanSummary* summary);
+// small for one optimiser step; kFailedPrecondition when no shape or no layout fits, and
+// kOutOfRange (`IsOutsideEvidence`) when the budget is outside the law's evidence and
+// allow_extrapolation is false: the message names the fitted range, the extrapolation factor and
+// the N_opt interval.
+Status Plan(const PlanOptions& options, const FitRecord& law, const ClusterSpec& cluster, PlanSummary* summary);
 
 }  // namespace isoflop::planner
 

@@ -1,0 +1,156 @@
+// The model half of a plan: the law at the budget (isoflop::PredictAtBudget), whether the budget is
+// within the law's evidence (isoflop::CheckEvidence), the law's N convention and vocabulary, and a
+// shape near N_opt counted in that convention. `isoflop plan` and the orchestrator's re-plan both
+// run it (docs/planner.md, "The plan knows its evidence").
+#include <algorithm>
+#include <cmath>
+
+#include "isoflop/planner.h"
+#include "planner_internal.h"
+
+namespace isoflop::planner {
+namespace {
+
+// Sardana et al. 2024 ("Beyond Chinchilla-Optimal"), Sec. 2: for a target loss ell, choose N to
+// minimise 6 N D(N) + 2 N T_inf where D(N) = (B / (ell - E - A/N^alpha))^(1/beta) solves L(N, D)
+// = ell. Golden-section search in log N over the interval where D(N) is finite.
+void InferenceAwareOptimum(const ScalingLaw& law, double target_loss, double inference_tokens,
+                           double n_chinchilla, double* n_out, double* d_out) {
+  auto tokens_for = [&](double n) {
+    const double gap = target_loss - law.E - law.A / std::pow(n, law.alpha);
+    return gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : INFINITY;
+  };
+  auto total = [&](double log_n) {
+    const double n = std::exp(log_n);
+    return 6 * n * tokens_for(n) + 2 * n * inference_tokens;
+  };
+  // N cannot go below the size whose loss floor reaches the target.
+  const double n_min = std::pow(law.A / (target_loss - law.E), 1.0 / law.alpha);
+  double lo = std::log(n_min) + 1e-6, hi = std::log(n_chinchilla) + 1e-9;
+  const double phi = (std::sqrt(5.0) - 1) / 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
+    const double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
+    if (total(a) < total(b)) {
+      hi = b;
+    } else {
+      lo = a;
+    }
+  }
+  *n_out = std::exp((lo + hi) / 2);
+  *d_out = tokens_for(*n_out);
+}
+
+// Shapes near n in the law's convention; small models fall back to narrower steps (64, 32, 16 wide)
+// and, for sweep-sized plans (thousands of parameters), to the wider aspect range the orchestrator's
+// sweeps use (d_model / layers in [8, 256]; Kaplan et al. 2020, Fig. 5: loss is flat over it).
+std::vector<ModelShape> FindShapes(double n, const ShapeSearchOptions& options) {
+  std::vector<ModelShape> shapes = ShapesForParams(n, options);
+  for (int width : {64, 32, 16}) {
+    if (!shapes.empty()) break;
+    ShapeSearchOptions finer = options;
+    finer.width_multiple = width;
+    finer.head_dim = width;
+    shapes = ShapesForParams(n, finer);
+    if (shapes.empty()) {
+      finer.min_aspect = 8;
+      shapes = ShapesForParams(n, finer);
+    }
+  }
+  return shapes;
+}
+
+double ShapeParams(const ModelShape& m, ParamsConvention convention) {
+  return convention == ParamsConvention::kNonEmbedding ? m.ParamsNonEmbedding() : m.ParamsTotal();
+}
+
+}  // namespace
+
+bool ModelPlanOptions::IsValid(std::string* error) const {
+  auto fail = [&](const std::string& what) {
+    if (error) *error = what;
+    return false;
+  };
+  if (vocab < 0) return fail("vocab must be >= 1 (0: the fit's vocabulary)");
+  if (seq_len < 1) return fail("seq_len must be >= 1");
+  if (tp_divisor < 1) return fail("tp_divisor must be >= 1");
+  if (!(unique_tokens >= 0) || !std::isfinite(unique_tokens)) return fail("unique tokens must be >= 0");
+  if (!(inference_tokens >= 0) || !std::isfinite(inference_tokens))
+    return fail("inference tokens must be >= 0");
+  std::string evidence_error;
+  if (!evidence.IsValid(&evidence_error)) return fail("evidence options: " + evidence_error);
+  return true;
+}
+
+StatusOr<ModelPlan> PlanModel(const FitRecord& record, double budget_flops, const ModelPlanOptions& options) {
+  std::string error;
+  if (!options.IsValid(&error)) return Status::InvalidArgument(error);
+  const std::string source = record.provenance.source.empty() ? "the law" : record.provenance.source;
+  if (!record.has_law) return Status::InvalidArgument(source + ": holds no law to plan with");
+  if (!record.law.IsValid(&error)) return Status::InvalidArgument(source + ": " + error);
+  const ScalingLaw& law = record.law;
+  if (options.inference_tokens > 0 && !law.HasLoss())
+    return Status::InvalidArgument(source + ": --inference-tokens needs a law that predicts loss; a " +
+                                   LawFormName(law.form) + " law (" + FitMethodName(record.method) +
+                                   ") gives only N_opt and D_opt (fit with --method approach3)");
+  if (options.inference_tokens > 0 && options.unique_tokens > 0)
+    return Status::InvalidArgument("--inference-tokens and --unique-tokens cannot be planned together yet");
+
+  ModelPlan m;
+  auto prediction = PredictAtBudget(record, budget_flops, options.unique_tokens);
+  if (!prediction.ok()) return prediction.status();
+  m.prediction = *prediction;
+  m.evidence = CheckEvidence(record, m.prediction, options.evidence);
+  m.extrapolated = !m.evidence.supported;
+  if (m.extrapolated && !options.allow_extrapolation)
+    return Status::InvalidArgument("outside the evidence: " + DescribeProvenance(record) + ": " +
+                                   m.evidence.reason +
+                                   ". Plan a budget the sweep supports, add runs at larger budgets, or pass "
+                                   "--allow-extrapolation to plan anyway (the plan is then flagged)");
+
+  // N convention and vocabulary: the law's own, so the shape counts N the way the runs did.
+  m.convention = record.provenance.params_convention == ParamsConvention::kNonEmbedding
+                     ? ParamsConvention::kNonEmbedding
+                     : ParamsConvention::kTotal;
+  m.vocab = options.vocab;
+  m.vocab_source = "--vocab";
+  if (m.vocab == 0 && record.provenance.vocab > 0) {
+    m.vocab = record.provenance.vocab;
+    m.vocab_source = "fit.json";
+  } else if (m.vocab == 0) {
+    m.vocab = kDefaultVocab;
+    m.vocab_source = "default";
+  }
+
+  double n_target = m.prediction.params_opt;
+  if (options.inference_tokens > 0) {
+    double n_inf = 0, d_inf = 0;
+    InferenceAwareOptimum(law, m.prediction.loss, options.inference_tokens, n_target, &n_inf, &d_inf);
+    n_target = n_inf;
+  }
+  ShapeSearchOptions shape_options;
+  shape_options.vocab = m.vocab;
+  shape_options.convention = m.convention;
+  shape_options.seq_len = options.seq_len;
+  shape_options.mlp = options.mlp;
+  shape_options.tp_divisor = options.tp_divisor;
+  std::vector<ModelShape> shapes = FindShapes(n_target, shape_options);
+  if (shapes.empty()) {
+    return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +
+                                   " FLOPs is too small: its compute-optimal model (" +
+                                   internal::FormatCount(n_target) + " parameters, " +
+                                   ParamsConventionName(m.convention) +
+                                   ") is smaller than any transformer with vocab " + std::to_string(m.vocab) +
+                                   " the shape search can build");
+  }
+  m.shape = shapes.front();
+  m.alternative_shapes.assign(shapes.begin() + 1, shapes.end());
+  m.shape_params = ShapeParams(m.shape, m.convention);
+  if (options.inference_tokens > 0) {
+    // Train the chosen shape to the target loss (Sardana et al. 2024): D from L(N, D) = loss.
+    const double gap = m.prediction.loss - law.E - law.A / std::pow(m.shape_params, law.alpha);
+    m.train_tokens = gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : 0;
+  }
+  return m;
+}
+
+}  // namespace isoflop::planner

@@ -1,7 +1,10 @@
-// The refit loop: after each completed run, fit the law on every finished run (fitter, Hoffmann
-// et al. 2022 Approach 3 with bootstrap intervals), re-plan the target budget (N_opt, D_opt from
-// Hoffmann et al. 2022 eq. 4, a concrete shape from the planner), and store fit, plan and inputs in
-// one transaction. `auto_sizes` reads N_opt back from the latest fit.
+// The refit loop: when a run finished since the last refit attempt, fit the law on every finished
+// run (fitter, Hoffmann et al. 2022 Approach 3 with bootstrap intervals; non-embedding N at the
+// sweep's vocabulary), re-plan the target budget through the planner's PlanModel (the code path of
+// `isoflop plan`: N_opt, D_opt and loss with intervals, the evidence check, a shape counted in the
+// law's convention), and store fit, plan and inputs in one transaction. A fit that fails or gives an
+// unusable law is stored too, flagged (valid = 0, with the reason), and never becomes the current law.
+// `auto_sizes` reads N_opt back from the latest valid fit.
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -33,6 +36,25 @@ double TargetBudget(const std::map<int64_t, SweepSpec>& sweeps) {
   return target > 0 ? target : largest * 100;
 }
 
+// An integer trainer setting shared by every sweep (e.g. `train: {vocab: 512}`); 0 when a sweep does
+// not set it or the sweeps disagree.
+int SharedTrainInt(const std::map<int64_t, SweepSpec>& sweeps, const std::string& key) {
+  int value = 0;
+  for (const auto& [_, s] : sweeps) {
+    auto it = s.train.find(key);
+    if (it == s.train.end()) return 0;
+    int v = 0;
+    try {
+      v = std::stoi(it->second);
+    } catch (const std::exception&) {
+      return 0;
+    }
+    if (value != 0 && v != value) return 0;
+    value = v;
+  }
+  return value;
+}
+
 json ShapeJson(const planner::ModelShape& s) {
   return {{"layers", s.layers},
           {"d_model", s.d_model},
@@ -40,16 +62,52 @@ json ShapeJson(const planner::ModelShape& s) {
           {"kv_heads", s.kv_heads},
           {"ffn", s.ffn},
           {"vocab", s.vocab},
+          {"seq_len", s.seq_len},
           {"mlp", planner::MlpName(s.mlp)},
-          {"params_non_embedding", s.ParamsNonEmbedding()}};
+          {"params_non_embedding", s.ParamsNonEmbedding()},
+          {"params_total", s.ParamsTotal()}};
+}
+
+json Pair(const std::optional<Interval>& iv) {
+  return iv ? json::array({iv->lo, iv->hi}) : json(nullptr);
+}
+
+// The re-plan of the target budget with the planner's PlanModel. A budget outside the evidence is
+// still planned (the daemon reports, it does not refuse) and flagged.
+json Replan(const FitRecord& record, double target, int vocab, int seq_len) {
+  planner::ModelPlanOptions options;
+  options.vocab = vocab;
+  if (seq_len > 0) options.seq_len = seq_len;
+  options.allow_extrapolation = true;
+  json plan = {{"target_budget_flops", target}};
+  auto model = planner::PlanModel(record, target, options);
+  if (!model.ok()) {
+    plan["error"] = model.status().message();
+    return plan;
+  }
+  const BudgetPrediction& p = model->prediction;
+  plan["params_opt"] = p.params_opt;
+  plan["params_opt_interval"] = Pair(p.params_opt_interval);
+  plan["tokens_opt"] = p.tokens_opt;
+  plan["tokens_opt_interval"] = Pair(p.tokens_opt_interval);
+  plan["loss_pred"] = std::isfinite(p.loss) ? json(p.loss) : json(nullptr);
+  plan["loss_interval"] = Pair(p.loss_interval);
+  plan["extrapolation"] = std::isfinite(p.extrapolation) ? json(p.extrapolation) : json(nullptr);
+  plan["within_evidence"] = model->evidence.supported;
+  if (!model->evidence.supported) plan["evidence"] = model->evidence.reason;
+  plan["params_convention"] = ParamsConventionName(model->convention);
+  plan["law"] = DescribeProvenance(record);
+  plan["shape"] = ShapeJson(model->shape);
+  return plan;
 }
 
 }  // namespace
 
 StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& sweeps) {
-  // Up to date when the latest fit saw as many finished runs as there are now (runs only ever
-  // become 'done', never stop being it). Checked every tick, so a refit lost to a crash between
-  // a completion and its refit happens after the restart.
+  // Up to date when the latest refit attempt (valid or not) saw as many finished runs as there are
+  // now: runs only ever become 'done', never stop being it, so a degenerate fit is not retried on
+  // every poll, only when another run finishes. Checked every tick, so a refit lost to a crash
+  // between a completion and its refit happens after the restart.
   {
     auto q = db.Prepare(
         "SELECT (SELECT COUNT(*) FROM runs WHERE state = 'done' AND final_eval_loss IS NOT NULL), "
@@ -84,59 +142,52 @@ StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& s
   if (static_cast<int>(points.size()) < kMinRunsToFit) return false;
 
   const double target = TargetBudget(sweeps);
+  const int vocab = SharedTrainInt(sweeps, "vocab");
   FitOptions options;
   options.method = FitMethod::kApproach3;
   options.bootstrap_resamples = kBootstrapResamples;
   options.seed = 1;
   options.threads = 1;  // the daemon shares the machine with the runs it watches
   options.ci_budgets_flops = {target};
+  // The sweep records the trainer's non-embedding N (Kaplan et al. 2020, eq. 2.1) at its vocabulary.
+  options.params_convention = ParamsConvention::kNonEmbedding;
+  options.vocab = vocab;
   auto grid = HoffmannGrid();
   for (size_t i = 0; i < grid.size(); i += kStartStride) options.starts.push_back(grid[i]);
   FitSummary fit;
-  ISOFLOP_RETURN_IF_ERROR(
-      Fit(points, options, &fit).WithContext("refit on " + std::to_string(points.size()) + " runs"));
-
-  // Re-plan the target budget: N_opt, D_opt (Hoffmann et al. 2022, eq. 4) and a shape near N_opt.
-  json plan;
-  if (fit.has_law && !(std::isfinite(OptimalParams(fit.law, target)) && OptimalParams(fit.law, target) > 0 &&
-                       std::isfinite(OptimalTokens(fit.law, target)) && OptimalTokens(fit.law, target) > 0)) {
-    // E.g. every finished run at one budget: the law is not identified and eq. 4 has no answer.
-    plan = {{"target_budget_flops", target},
-            {"error", "the fitted law gives no finite compute-optimal N and D (runs at " +
-                          std::string("too few distinct budgets?); not re-planned")}};
-  } else if (fit.has_law) {
-    double n_opt = OptimalParams(fit.law, target);
-    double d_opt = OptimalTokens(fit.law, target);
-    plan = {{"target_budget_flops", target},
-            {"params_opt", n_opt},
-            {"tokens_opt", d_opt},
-            {"loss_pred", PredictLoss(fit.law, n_opt, d_opt)}};
-    for (const auto& [name, iv] : fit.ci) {
-      if (name.rfind("N_opt@", 0) == 0) plan["params_opt_interval"] = {iv.lo, iv.hi};
-      if (name.rfind("D_opt@", 0) == 0) plan["tokens_opt_interval"] = {iv.lo, iv.hi};
-    }
-    auto shapes = planner::ShapesForParams(n_opt);
-    if (!shapes.empty()) plan["shape"] = ShapeJson(shapes.front());
+  const Status fitted = Fit(points, options, &fit);
+  std::string error;
+  if (!fitted.ok()) {
+    error = "refit on " + std::to_string(points.size()) + " runs: " + fitted.message();
+  } else if (!fit.has_law || !fit.law.IsValid(&error)) {
+    // E.g. a non-positive exponent: eq. 4 has no answer and nothing downstream may use the law.
+    error = "refit on " + std::to_string(points.size()) +
+            " runs gave an unusable law: " + (error.empty() ? std::string("no law") : error);
   }
+  json plan;
+  if (error.empty()) plan = Replan(fit, target, vocab, SharedTrainInt(sweeps, "seq_len"));
 
   Transaction txn(db);
   ISOFLOP_RETURN_IF_ERROR(txn.status());
   auto ins = db.Prepare(
-      "INSERT INTO fits(created_at, n_runs, inputs_json, fit_json, plan_json) VALUES(?1, ?2, ?3, ?4, ?5)");
+      "INSERT INTO fits(created_at, n_runs, inputs_json, fit_json, plan_json, valid, error) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   if (!ins.ok()) return ins.status();
   ISOFLOP_RETURN_IF_ERROR((*ins)
                               ->Bind(1, NowSeconds())
                               .Bind(2, static_cast<int64_t>(points.size()))
                               .Bind(3, inputs.dump())
-                              .Bind(4, fit.ToJson())
+                              .Bind(4, error.empty() ? fit.ToJson() : std::string("null"))
                               .Bind(5, plan.is_null() ? std::string("null") : plan.dump())
+                              .Bind(6, static_cast<int64_t>(error.empty() ? 1 : 0))
+                              .Bind(7, error)
                               .Run());
   ISOFLOP_RETURN_IF_ERROR(txn.Commit());
   return true;
 }
 
 std::string LatestFitJson(Database& db) {
-  auto q = db.Prepare("SELECT fit_json FROM fits ORDER BY id DESC LIMIT 1");
+  auto q = db.Prepare("SELECT fit_json FROM fits WHERE valid = 1 ORDER BY id DESC LIMIT 1");
   if (!q.ok() || !(*q)->Step()) return "";
   return (*q)->Text(0);
 }

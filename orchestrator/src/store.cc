@@ -75,6 +75,12 @@ CREATE INDEX runs_by_state ON runs(state);
 CREATE INDEX attempts_by_run ON attempts(run_id, attempt);
 CREATE INDEX events_by_run ON events(run_id);
 )sql",
+    // 2 -> 3: every refit attempt is recorded; a failed or degenerate one is kept for `status` but is
+    // never the current law (valid = 0, error says why; fit_json 'null' when the fit failed).
+    R"sql(
+ALTER TABLE fits ADD COLUMN valid INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE fits ADD COLUMN error TEXT NOT NULL DEFAULT '';
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSchemaVersion);
 

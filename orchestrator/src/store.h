@@ -19,7 +19,7 @@
 namespace isoflop::orchestrator {
 
 // The schema version this build writes; older databases are migrated forward on open.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 using SqlValue = std::variant<std::nullptr_t, int64_t, double, std::string>;
 

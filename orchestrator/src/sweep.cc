@@ -158,10 +158,18 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions
     report.runs.push_back(std::move(r));
   }
   ISOFLOP_RETURN_IF_ERROR((*q)->status());
-  auto fits = db.Prepare("SELECT fit_json, COALESCE(plan_json, 'null') FROM fits ORDER BY id DESC LIMIT 2");
+  // The current law is the latest valid fit; narrowing compares two valid fits. A later failed or
+  // degenerate refit is reported beside it (fit_error), never instead of it.
+  auto fits = db.Prepare(
+      "SELECT fit_json, COALESCE(plan_json, 'null') FROM fits WHERE valid = 1 ORDER BY id DESC LIMIT 2");
   if (!fits.ok()) return fits.status();
   std::vector<std::pair<std::string, std::string>> latest;
   while ((*fits)->Step()) latest.emplace_back((*fits)->Text(0), (*fits)->Text(1));
+  ISOFLOP_RETURN_IF_ERROR((*fits)->status());
+  auto failed = db.Prepare("SELECT valid, error FROM fits ORDER BY id DESC LIMIT 1");
+  if (!failed.ok()) return failed.status();
+  if ((*failed)->Step() && (*failed)->Int(0) == 0) report.fit_error = (*failed)->Text(1);
+  ISOFLOP_RETURN_IF_ERROR((*failed)->status());
   db.ExecFixed("COMMIT");
   report.fit_json = latest.empty() ? "null" : latest[0].first;
   report.plan_json = latest.empty() ? "null" : latest[0].second;
@@ -203,6 +211,7 @@ std::string StatusReport::ToJson() const {
   j["fit"] = json::parse(fit_json, nullptr, false);
   j["plan"] = json::parse(plan_json, nullptr, false);
   j["narrowing"] = json::parse(narrowing_json, nullptr, false);
+  if (!fit_error.empty()) j["fit_error"] = fit_error;
   return j.dump(2);
 }
 
@@ -228,6 +237,7 @@ std::string StatusReport::ToText() const {
         << " runs listed: in flight and recently finished; --all lists every run)\n";
   }
   out << "fit: " << (fit_json == "null" ? "none yet" : json::parse(fit_json, nullptr, false).dump()) << "\n";
+  if (!fit_error.empty()) out << "latest refit FLAGGED (not current): " << fit_error << "\n";
   if (narrowing_json != "null") out << "narrowing: " << narrowing_json << "\n";
   if (plan_json != "null") out << "plan: " << plan_json << "\n";
   return out.str();

@@ -39,12 +39,13 @@ TEST(StoreTest, MigratesAVersionOneDatabaseForwardKeepingItsRows) {
     ASSERT_TRUE(
         (*db)
             ->ExecFixed("DROP INDEX runs_by_state; DROP INDEX attempts_by_run; DROP INDEX events_by_run; "
+                        "ALTER TABLE fits DROP COLUMN valid; ALTER TABLE fits DROP COLUMN error; "
                         "PRAGMA user_version=1")
             .ok());
   }
   auto db = Database::Open(path, false);
   ASSERT_TRUE(db.ok()) << db.status().ToString();
-  EXPECT_EQ((*db)->SchemaVersion(), 2);
+  EXPECT_EQ((*db)->SchemaVersion(), 3);
   auto idx =
       (*db)->Prepare("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'runs_by_state'");
   ASSERT_TRUE(idx.ok());

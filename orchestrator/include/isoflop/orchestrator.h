@@ -191,6 +191,9 @@ struct StatusReport {
   std::string fit_json;               // latest fit (JSON object) or "null"
   std::string plan_json;              // latest plan or "null"
   std::string narrowing_json;         // interval widths now vs. previous fit, or "null"
+  // Why the latest refit attempt gave no usable law (it is kept, flagged, and not current); "" when
+  // the latest attempt is the current fit.
+  std::string fit_error;
   std::string ToJson() const;
   std::string ToText() const;
 };

@@ -29,9 +29,11 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx);  // plan, perf
 void RegisterPredictCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx);
+void RegisterDataExportCommands(CLI::App& data, CommandContext& ctx);  // data export, data tokenizer export
 void RegisterTrainCommand(CLI::App& app, CommandContext& ctx);
 void RegisterOrchestratorCommands(CLI::App& app, CommandContext& ctx);  // sweep, daemon, status, cancel, logs
 void RegisterReportCommand(CLI::App& app, CommandContext& ctx);
+void RegisterRunsCommands(CLI::App& app, CommandContext& ctx);  // runs import, runs export
 void RegisterBenchCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace isoflop::cli

@@ -52,7 +52,9 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
   cmd->add_option("--skip", flags->skip, "stages to skip: quality, exact, near, tokenize")
       ->check(CLI::IsMember({"quality", "exact", "near", "tokenize"}))
       ->expected(1, -1);
-  cmd->add_option("--tokenizer", flags->tokenizer, "use this tokenizer.json instead of training one");
+  cmd->add_option("--tokenizer", flags->tokenizer,
+                  "use this tokenizer.json (isoflop's, or a Hugging Face byte-level BPE in isoflop's layout) "
+                  "instead of training one; checked before the first pass");
   cmd->add_flag("--json", flags->json, "print the summary as JSON on stdout");
   cmd->add_flag("--quiet", flags->quiet, "no progress on stderr");
   cmd->callback([flags, &ctx] {
@@ -206,6 +208,7 @@ void RegisterDataCommand(CLI::App& app, CommandContext& ctx) {
   RegisterTokenizerTrain(*data, ctx);
   RegisterStats(*data, ctx);
   RegisterSample(*data, ctx);
+  RegisterDataExportCommands(*data, ctx);
 }
 
 }  // namespace isoflop::cli

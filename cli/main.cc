@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   RegisterTrainCommand(app, ctx);
   RegisterOrchestratorCommands(app, ctx);
   RegisterReportCommand(app, ctx);
+  RegisterRunsCommands(app, ctx);
   RegisterBenchCommand(app, ctx);
   try {
     app.parse(argc, argv);

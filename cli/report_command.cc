@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "isoflop/fitter.h"
 #include "isoflop/report.h"
 #ifdef ISOFLOP_HAVE_ORCHESTRATOR
 #include "isoflop/orchestrator_report.h"
@@ -19,7 +20,8 @@ namespace isoflop::cli {
 namespace {
 
 struct ReportFlags {
-  std::string db, runs, fit, plan, out, title;
+  std::string db, runs, fit, plan, out, title, columns;
+  std::vector<std::string> where;
   bool text = false;
   bool json = false;
 };
@@ -37,6 +39,8 @@ Status LoadFromDb(const std::string& db, report::ReportInput* input) {
 
 Status RunReport(const ReportFlags& f) {
   if (f.db.empty() == f.runs.empty()) return Status::InvalidArgument("give exactly one of --db or --runs");
+  if (!f.db.empty() && (!f.columns.empty() || !f.where.empty()))
+    return Status::InvalidArgument("--columns/--where apply to --runs CSV files");
   if (f.out.empty() && !f.text) return Status::InvalidArgument("give --out report.html, or --text");
   report::ReportInput input;
   if (!f.fit.empty()) {
@@ -50,7 +54,11 @@ Status RunReport(const ReportFlags& f) {
     input.plan = *plan;
   }
   if (!f.runs.empty()) {
-    auto runs = report::LoadRunsCsv(f.runs);
+    // --columns/--where: the fitter's syntax and parser (one parser, isoflop::CsvOptions).
+    CsvOptions csv;
+    if (!f.columns.empty()) ISOFLOP_RETURN_IF_ERROR(csv.ParseColumns(f.columns));
+    for (const auto& w : f.where) ISOFLOP_RETURN_IF_ERROR(csv.ParseWhere(w));
+    auto runs = report::LoadRunsCsv(f.runs, report::RunsCsvOptions{csv.columns, csv.where});
     if (!runs.ok()) return AsBadInput(runs.status());
     input.runs = *runs;
     input.source = f.runs;
@@ -122,6 +130,8 @@ void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
       "  isoflop report --db state.db --out report.html          # runs, latest fit and plan from the "
       "daemon\n"
       "  isoflop report --runs runs.csv --fit fit.json --plan plan.json --text\n"
+      "  isoflop report --runs tests/data/llama3_isoflops_points_ericczech.csv --text \\\n"
+      "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
       "The runs CSV needs params, tokens, loss; optional run_id, flops, state, attempts, tokens_per_s,\n"
       "mfu, energy_kwh. See docs/report.md.");
   auto* db = cmd->add_option("--db", flags->db, "orchestrator state database (runs, latest fit and plan)");
@@ -131,6 +141,9 @@ void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--plan", flags->plan, "plan.json from `isoflop plan --out`");
   cmd->add_option("--out", flags->out, "HTML file to write (self-contained; no network, no scripts)");
   cmd->add_option("--title", flags->title, "page title");
+  cmd->add_option("--columns", flags->columns,
+                  "map CSV columns as `fit --columns`: params=N,tokens=D,loss=C4 Eval Loss");
+  cmd->add_option("--where", flags->where, "keep CSV rows where column=value (repeatable)");
   cmd->add_flag("--text", flags->text, "print the findings as text on stdout");
   cmd->add_flag("--json", flags->json, "print what was rendered as JSON on stdout");
   cmd->callback([flags, &ctx] {

@@ -53,7 +53,10 @@ void RegisterTrainCommand(CLI::App& app, CommandContext& ctx) {
       "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny --device cpu\n"
       "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny --resume\n"
       "  srun -n 8 isoflop train --config run.yaml --data shards/ --out runs/r1 --device cuda   "
-      "# ranks from SLURM_PROCID/SLURM_NTASKS");
+      "# ranks from SLURM_PROCID/SLURM_NTASKS\n"
+      "  torchrun --nproc-per-node 8 --no-python isoflop train --config run.yaml --data shards/ --out "
+      "runs/r1 "
+      "--device cuda   # RANK/WORLD_SIZE/LOCAL_RANK, meeting at MASTER_ADDR:MASTER_PORT");
   auto& o = flags->options;
   cmd->add_option("--config", o.config_path, "flat key: value run config (keys in docs/trainer.md)")
       ->required();
@@ -64,10 +67,14 @@ void RegisterTrainCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--device", o.device, "cpu or cuda")
       ->default_val("cpu")
       ->check(CLI::IsMember({"cpu", "cuda"}));
-  cmd->add_option("--rank", o.rank, "this process's rank (default SLURM_PROCID, else 0)");
-  cmd->add_option("--world-size", o.world_size, "number of ranks (default SLURM_NTASKS, else 1)");
-  cmd->add_option("--local-rank", o.local_rank, "CUDA device index (default SLURM_LOCALID, else rank)");
-  cmd->add_option("--rendezvous", o.rendezvous, "file on a shared filesystem where the ranks meet");
+  cmd->add_option("--rank", o.rank, "this process's rank (default RANK, else SLURM_PROCID, else 0)");
+  cmd->add_option("--world-size", o.world_size,
+                  "number of ranks (default WORLD_SIZE, else SLURM_NTASKS, else 1)");
+  cmd->add_option("--local-rank", o.local_rank,
+                  "CUDA device index (default LOCAL_RANK, else SLURM_LOCALID, else rank)");
+  cmd->add_option("--rendezvous", o.rendezvous,
+                  "file on a shared filesystem where the ranks meet (default: MASTER_ADDR:MASTER_PORT under "
+                  "torchrun, else a file in RUN_DIR)");
   cmd->add_option("--threads", o.threads, "CPU threads (default: libtorch's)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--stop-after", o.stop_after_steps, "checkpoint and exit 75 after this many steps")
       ->check(CLI::NonNegativeNumber);

@@ -23,6 +23,7 @@
 
 #include "document_source.h"
 #include "isoflop/data_pipeline.h"
+#include "isoflop/hf_tokenizer.h"
 #include "isoflop/shard_writer.h"
 #include "parallel.h"
 #include "sha256.h"
@@ -362,6 +363,14 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
   }
   for (const auto& rule : AllQualityRuleNames()) counters["quality:" + rule] = 0;
 
+  // A given tokenizer (isoflop's or a Hugging Face byte-level BPE, hf_tokenizer.h) is read and
+  // checked before the first pass, so a bad file fails in a second, not after the dedup.
+  std::optional<BpeTokenizer> given_tokenizer;
+  if (!options.tokenizer_path.empty()) {
+    auto loaded = LoadTokenizerFile(options.tokenizer_path);
+    if (!loaded.ok()) return loaded.status();
+    given_tokenizer = std::move(*loaded);
+  }
   auto source = DocumentSource::Open(options.inputs, options.input);
   if (!source.ok()) return source.status();
   std::error_code ec;
@@ -542,10 +551,8 @@ StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
     // ---- Pass 2: tokenizer ----
     auto t = Clock::now();
     BpeTokenizer tokenizer;
-    if (!options.tokenizer_path.empty()) {
-      auto loaded = BpeTokenizer::Load(options.tokenizer_path);
-      if (!loaded.ok()) return loaded.status();
-      tokenizer = std::move(*loaded);
+    if (given_tokenizer) {
+      tokenizer = std::move(*given_tokenizer);
     } else {
       BpeTrainer trainer(options.tokenizer);
       SpillReader reader;

@@ -83,6 +83,8 @@ Status Daemon::LoadSweeps() {
   if (!q.ok()) return q.status();
   while ((*q)->Step()) {
     int64_t id = (*q)->Int(0);
+    // Runs imported from other engines' logs (run_import.h) are finished; there is nothing to launch.
+    if ((*q)->Text(4) == "imported") continue;
     auto spec = ParseSweepSpecText((*q)->Text(3), (*q)->Text(2));
     if (!spec.ok()) return spec.status().WithContext("stored spec of sweep " + (*q)->Text(1));
     spec->backend = (*q)->Text(4);  // --backend override at submit time

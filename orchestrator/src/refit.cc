@@ -141,7 +141,11 @@ StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& s
   }
   if (static_cast<int>(points.size()) < kMinRunsToFit) return false;
 
-  const double target = TargetBudget(sweeps);
+  double target = TargetBudget(sweeps);
+  if (!(target > 0)) {
+    // Only imported runs (run_import.h), no sweep budgets: 100 x the largest run's 6ND, as above.
+    for (const RunPoint& p : points) target = std::max(target, 100 * p.ComputeFlops());
+  }
   const int vocab = SharedTrainInt(sweeps, "vocab");
   FitOptions options;
   options.method = FitMethod::kApproach3;

@@ -125,7 +125,7 @@ double FindNumber(const nlohmann::json& j, std::initializer_list<const char*> ke
 
 }  // namespace
 
-StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
+StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const RunsCsvOptions& options) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
   std::istringstream in(*text);
@@ -142,6 +142,24 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
   if (header.empty()) return Status::InvalidArgument(path + ": empty file (expected a header line)");
   std::map<std::string, size_t> col;
   for (size_t i = 0; i < header.size(); ++i) col.emplace(Lower(header[i]), i);
+  // --columns: a canonical name read from another header (the fitter's syntax, docs/fit.md).
+  for (const auto& [canonical, name] : options.columns) {
+    auto it = col.find(Lower(Trim(name)));
+    if (it == col.end()) {
+      return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": --columns " + canonical + "=" +
+                                     name + ": no column '" + name + "' in the header");
+    }
+    col[Lower(Trim(canonical))] = it->second;
+  }
+  std::vector<std::pair<size_t, std::string>> filters;
+  for (const auto& [name, value] : options.where) {
+    auto it = col.find(Lower(Trim(name)));
+    if (it == col.end()) {
+      return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": --where " + name + "=" +
+                                     value + ": no column '" + name + "' in the header");
+    }
+    filters.emplace_back(it->second, Trim(value));
+  }
   // loss and two of params / tokens / flops (the third from C = 6ND), as the fitter reads them.
   const int have = static_cast<int>(col.count("params") + col.count("tokens") + col.count("flops"));
   for (const char* required : {"loss", "params", "tokens"}) {
@@ -171,6 +189,9 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
     ++line_no;
     if (Trim(line).empty()) continue;
     const std::vector<std::string> f = SplitCsv(line);
+    bool keep = true;
+    for (const auto& [c, value] : filters) keep &= c < f.size() && f[c] == value;
+    if (!keep) continue;
     const std::string where = path + ":" + std::to_string(line_no);
     auto cell = [&](int c) -> std::string { return c >= 0 && static_cast<size_t>(c) < f.size() ? f[c] : ""; };
     // A number, or kUnknown when empty and allowed to be.
@@ -226,7 +247,10 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path) {
     }
     runs.push_back(std::move(r));
   }
-  if (runs.empty()) return Status::InvalidArgument(path + ": no data rows after the header");
+  if (runs.empty()) {
+    return Status::InvalidArgument(
+        path + (filters.empty() ? ": no data rows after the header" : ": no data rows match --where"));
+  }
   return runs;
 }
 

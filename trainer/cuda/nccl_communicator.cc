@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -23,31 +24,51 @@ NcclCommunicator::~NcclCommunicator() = default;
 StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::Create(const std::string& rendezvous_file,
                                                                      int rank, int world_size, int device,
                                                                      double timeout_s) {
-  if (cudaSetDevice(device) != cudaSuccess) {
-    return Status::FailedPrecondition("cudaSetDevice(" + std::to_string(device) + ") failed");
-  }
-  ncclUniqueId id;
-  if (rank == 0) {
-    if (ncclGetUniqueId(&id) != ncclSuccess) return Status::Unavailable("ncclGetUniqueId failed");
-    const std::string tmp = rendezvous_file + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(reinterpret_cast<const char*>(&id), sizeof id);
-      if (!out) return Status::IOError(tmp + ": cannot write the NCCL id");
+  IdExchange through_file = [&](bool publish, std::string* id_bytes) -> Status {
+    if (publish) {
+      const std::string tmp = rendezvous_file + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out.write(id_bytes->data(), static_cast<std::streamsize>(id_bytes->size()));
+        if (!out) return Status::IOError(tmp + ": cannot write the NCCL id");
+      }
+      if (std::rename(tmp.c_str(), rendezvous_file.c_str()) != 0) {
+        return Status::IOError(rendezvous_file + ": cannot rename the NCCL id into place");
+      }
+      return Status::OK();
     }
-    if (std::rename(tmp.c_str(), rendezvous_file.c_str()) != 0) {
-      return Status::IOError(rendezvous_file + ": cannot rename the NCCL id into place");
-    }
-  } else {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     for (;;) {
       std::ifstream in(rendezvous_file, std::ios::binary);
-      if (in && in.read(reinterpret_cast<char*>(&id), sizeof id)) break;
+      std::string bytes(sizeof(ncclUniqueId), '\0');
+      if (in && in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+        *id_bytes = bytes;
+        return Status::OK();
+      }
       if (std::chrono::steady_clock::now() > deadline) {
         return Status::Unavailable(rendezvous_file + ": rank 0 did not publish the NCCL id in time");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+  };
+  return Create(through_file, rank, world_size, device);
+}
+
+StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::Create(const IdExchange& exchange, int rank,
+                                                                     int world_size, int device) {
+  if (cudaSetDevice(device) != cudaSuccess) {
+    return Status::FailedPrecondition("cudaSetDevice(" + std::to_string(device) + ") failed");
+  }
+  ncclUniqueId id;
+  std::string bytes;
+  if (rank == 0) {
+    if (ncclGetUniqueId(&id) != ncclSuccess) return Status::Unavailable("ncclGetUniqueId failed");
+    bytes.assign(reinterpret_cast<const char*>(&id), sizeof id);
+    ISOFLOP_RETURN_IF_ERROR(exchange(true, &bytes));
+  } else {
+    ISOFLOP_RETURN_IF_ERROR(exchange(false, &bytes));
+    if (bytes.size() != sizeof id) return Status::Unavailable("the NCCL id received has the wrong size");
+    std::memcpy(&id, bytes.data(), sizeof id);
   }
   auto impl = std::make_unique<Impl>();
   ncclResult_t r = ncclCommInitRank(&impl->comm, world_size, id, rank);

@@ -14,12 +14,15 @@ constexpr const char* kUsage =
     "                     [--rank R --world-size W --local-rank L] [--rendezvous FILE] [--threads N]\n"
     "                     [--stop-after STEPS] [--no-fused-output] [--quiet]\n"
     "Trains the GPT of RUN.yaml on token shards; writes RUN_DIR/metrics.jsonl, summary.json, checkpoint.pt.\n"
-    "Rank and world size default to SLURM_PROCID / SLURM_NTASKS.\n"
+    "Rank, world size and local rank default to torchrun's RANK / WORLD_SIZE / LOCAL_RANK, else Slurm's\n"
+    "SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID; under torchrun the ranks meet at MASTER_ADDR:MASTER_PORT.\n"
     "Exit codes: 0 done, 1 failure, 2 bad input, 3 diverged, 75 preempted after a checkpoint.\n"
     "Examples:\n"
     "  isoflop-train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny\n"
     "  isoflop-train --config configs/runs/gpt2-124m.yaml --data shards/ --out runs/124m --device cuda\n"
-    "  isoflop-train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny --resume\n";
+    "  isoflop-train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny --resume\n"
+    "  torchrun --nproc-per-node 8 isoflop-train --config run.yaml --data shards/ --out runs/r1 --device "
+    "cuda\n";
 
 bool ParseIntFlag(const char* text, long long* out) {
   char* end = nullptr;

@@ -26,6 +26,10 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
+#if ISOFLOP_HAVE_TCPSTORE
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #if ISOFLOP_WITH_CUDA
 #include "nccl_communicator.h"
 #endif
@@ -118,8 +122,9 @@ class Collective {
 #if ISOFLOP_HAVE_GLOO
 class GlooCollective : public Collective {
  public:
-  GlooCollective(const std::string& file, int rank, int world) {
-    auto store = c10::make_intrusive<c10d::FileStore>(file, world);
+  GlooCollective(const std::string& file, int rank, int world)
+      : GlooCollective(c10::make_intrusive<c10d::FileStore>(file, world), rank, world) {}
+  GlooCollective(c10::intrusive_ptr<c10d::Store> store, int rank, int world) {
     auto opts = c10d::ProcessGroupGloo::Options::create();
     opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
     pg_ = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, opts);
@@ -199,6 +204,39 @@ int EnvInt(const char* name, int fallback) {
   return v && *v ? std::atoi(v) : fallback;
 }
 
+std::string EnvString(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+#if ISOFLOP_HAVE_TCPSTORE
+// torchrun's rendezvous (torch/distributed/run.py, env:// initialisation): a TCP store at
+// MASTER_ADDR:MASTER_PORT, hosted by rank 0 — or by torchrun's agent itself when it sets
+// TORCHELASTIC_USE_AGENT_STORE=True (PyTorch >= 2.3) — under a prefix of this restart.
+StatusOr<c10::intrusive_ptr<c10d::Store>> TorchrunStore(int rank, int world) {
+  const std::string host = EnvString("MASTER_ADDR");
+  const int port = EnvInt("MASTER_PORT", 0);
+  if (port <= 0 || port > 65535)
+    return Status::InvalidArgument("MASTER_PORT '" + EnvString("MASTER_PORT") + "' is not a port");
+  const bool agent_store = EnvString("TORCHELASTIC_USE_AGENT_STORE") == "True";
+  c10d::TCPStoreOptions opts;
+  opts.port = static_cast<std::uint16_t>(port);
+  opts.isServer = rank == 0 && !agent_store;
+  if (opts.isServer) opts.numWorkers = static_cast<std::size_t>(world);
+  opts.waitWorkers = false;
+  opts.timeout = std::chrono::minutes(10);
+  try {
+    c10::intrusive_ptr<c10d::Store> tcp = c10::make_intrusive<c10d::TCPStore>(host, opts);
+    const std::string prefix = "isoflop/" + EnvString("TORCHELASTIC_RUN_ID") + "/" +
+                               std::to_string(EnvInt("TORCHELASTIC_RESTART_COUNT", 0));
+    return c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::PrefixStore>(prefix, tcp));
+  } catch (const std::exception& e) {
+    return Status::Unavailable("cannot reach the rendezvous at MASTER_ADDR:MASTER_PORT = " + host + ":" +
+                               std::to_string(port) + ": " + e.what());
+  }
+}
+#endif
+
 // What a checkpoint holds besides the model and optimiser tensors.
 struct Progress {
   int64_t step = 0;  // completed optimiser steps
@@ -255,13 +293,15 @@ Status Run::Setup() {
   if (!cfg.ok()) return cfg.status();
   cfg_ = *cfg;
 
-  world_ = opt_.world_size > 0 ? opt_.world_size : EnvInt("SLURM_NTASKS", 1);
-  rank_ = opt_.rank >= 0 ? opt_.rank : EnvInt("SLURM_PROCID", 0);
-  local_rank_ = opt_.local_rank >= 0 ? opt_.local_rank : EnvInt("SLURM_LOCALID", rank_);
+  // Flags; else torchrun's RANK / WORLD_SIZE / LOCAL_RANK (set for each worker it starts, so they
+  // win over the Slurm task that runs torchrun); else srun's SLURM_PROCID / SLURM_NTASKS / SLURM_LOCALID.
+  world_ = opt_.world_size > 0 ? opt_.world_size : EnvInt("WORLD_SIZE", EnvInt("SLURM_NTASKS", 1));
+  rank_ = opt_.rank >= 0 ? opt_.rank : EnvInt("RANK", EnvInt("SLURM_PROCID", 0));
+  local_rank_ = opt_.local_rank >= 0 ? opt_.local_rank : EnvInt("LOCAL_RANK", EnvInt("SLURM_LOCALID", rank_));
   if (world_ < 1 || rank_ < 0 || rank_ >= world_) {
-    return Status::InvalidArgument("rank " + std::to_string(rank_) + " / world size " +
-                                   std::to_string(world_) +
-                                   " (from flags or SLURM_PROCID/SLURM_NTASKS) is not a valid pair");
+    return Status::InvalidArgument(
+        "rank " + std::to_string(rank_) + " / world size " + std::to_string(world_) +
+        " (from flags, RANK/WORLD_SIZE or SLURM_PROCID/SLURM_NTASKS) is not a valid pair");
   }
   std::string error;
   if (!cfg_.IsValid(&error, world_)) return Status::InvalidArgument(opt_.config_path + ": " + error);
@@ -340,13 +380,60 @@ Status Run::Setup() {
   // Data parallel.
   if (world_ > 1) {
     std::string rdv = opt_.rendezvous;
-    if (rdv.empty()) {
+    // torchrun: meet at MASTER_ADDR:MASTER_PORT (no shared filesystem needed) unless --rendezvous.
+    const bool torchrun =
+        rdv.empty() && !EnvString("MASTER_ADDR").empty() && !EnvString("MASTER_PORT").empty();
+#if ISOFLOP_HAVE_TCPSTORE
+    if (torchrun) {
+      auto store = TorchrunStore(rank_, world_);
+      if (!store.ok()) return store.status();
+      if (cuda_) {
+#if ISOFLOP_WITH_CUDA
+        c10::intrusive_ptr<c10d::Store> s = *store;
+        auto exchange = [s](bool publish, std::string* id) -> Status {
+          try {
+            if (publish) {
+              s->set("nccl_unique_id", std::vector<uint8_t>(id->begin(), id->end()));
+            } else {
+              auto bytes = s->get("nccl_unique_id");  // blocks until rank 0 has set it
+              id->assign(bytes.begin(), bytes.end());
+            }
+            return Status::OK();
+          } catch (const std::exception& e) {
+            return Status::Unavailable(std::string("NCCL id through the torchrun store: ") + e.what());
+          }
+        };
+        auto comm = cuda::NcclCommunicator::Create(exchange, rank_, world_, local_rank_);
+        if (!comm.ok()) return comm.status();
+        coll_ = std::make_unique<NcclCollective>(std::move(*comm));
+#else
+        return Status::FailedPrecondition(
+            "multi-GPU data parallel needs a build with -DISOFLOP_WITH_CUDA=ON (NCCL)");
+#endif
+      } else {
+#if ISOFLOP_HAVE_GLOO
+        coll_ = std::make_unique<GlooCollective>(*store, rank_, world_);
+#else
+        return Status::FailedPrecondition(
+            "multi-rank CPU runs need libtorch with Gloo (c10d) and the gloo headers");
+#endif
+      }
+    }
+#else
+    if (torchrun) {
+      return Status::FailedPrecondition(
+          "MASTER_ADDR/MASTER_PORT are set but this libtorch has no c10d TCPStore: pass --rendezvous FILE");
+    }
+#endif
+    if (!coll_ && rdv.empty()) {
       const char* job = std::getenv("SLURM_JOB_ID");
       rdv = (fs::path(opt_.out_dir) / ("rendezvous-" + std::string(job ? job : "local") + "-" +
                                        std::to_string(EnvInt("SLURM_RESTART_COUNT", 0))))
                 .string();
     }
-    if (cuda_) {
+    if (coll_) {
+      // met through torchrun's store above
+    } else if (cuda_) {
 #if ISOFLOP_WITH_CUDA
       auto comm = cuda::NcclCommunicator::Create(rdv, rank_, world_, local_rank_);
       if (!comm.ok()) return comm.status();

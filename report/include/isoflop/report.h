@@ -173,7 +173,13 @@ StatusOr<std::string> RenderText(const ReportInput& input, const ReportOptions& 
 // `attempts`, `tokens_per_s`, `mfu`, `energy_kwh`, `run_dir` (a run directory whose
 // metrics.jsonl/summary.json fill the three before it when empty; see FillFromRunDir); other
 // columns ignored.
-StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path);
+// `columns`: canonical name -> header name (as `isoflop fit --columns params=N,loss=Eval Loss`);
+// `where`: keep only rows whose column equals the value (trimmed; names case-insensitive).
+struct RunsCsvOptions {
+  std::vector<std::pair<std::string, std::string>> columns;
+  std::vector<std::pair<std::string, std::string>> where;
+};
+StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const RunsCsvOptions& options = {});
 // fit.json as written by `isoflop fit --out` (docs/fit.md); unknown keys ignored.
 StatusOr<FitInfo> LoadFitJson(const std::string& path);
 // plan.json as written by `isoflop plan --out` (docs/planner.md); unknown keys kept as rows.

@@ -38,8 +38,11 @@ TEST(EngineWrap, ForwardedSignalIsPreemption) {
   pid_t pid = testing::Spawn({ISOFLOP_BINARY, "runs", "wrap", "--format", "nanogpt-log", "--", "/bin/sh",
                               kEngine, kLog, "hold", "--out", run},
                              dir / "wrap.log");
-  // Wait until the engine has printed its first half, then signal the wrapper (as the launch wrapper does).
-  for (int i = 0; i < 100 && testing::ReadFile(run + "/engine.log").find("iter 0:") == std::string::npos; ++i)
+  // Wait until the engine has printed its first half and set its trap (the binary can take seconds
+  // to start on a loaded machine), then signal the wrapper, as the launch wrapper does.
+  for (int i = 0;
+       i < 1200 && testing::ReadFile(run + "/engine.log").find("waiting for a signal") == std::string::npos;
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   ::kill(pid, SIGUSR1);
   EXPECT_EQ(testing::WaitExit(pid), 75) << testing::ReadFile(dir / "wrap.log");

@@ -9,6 +9,7 @@ if [ "$mode" = "hold" ]; then
   n=$(wc -l < "$log")
   head -n $((n / 2)) "$log"
   trap 'echo "saving checkpoint at signal"; kill $pid 2>/dev/null; exit 0' TERM USR1
+  echo "waiting for a signal"
   sleep 60 &
   pid=$!
   wait $pid

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "isoflop/fit_record.h"
 #include "isoflop/fitter.h"
 #include "isoflop/report.h"
 #ifdef ISOFLOP_HAVE_ORCHESTRATOR
@@ -44,7 +45,7 @@ Status RunReport(const ReportFlags& f) {
   if (f.out.empty() && !f.text) return Status::InvalidArgument("give --out report.html, or --text");
   report::ReportInput input;
   if (!f.fit.empty()) {
-    auto fit = report::LoadFitJson(f.fit);
+    auto fit = LoadFitJson(f.fit);  // the scaling-law core's one fit.json reader
     if (!fit.ok()) return AsBadInput(fit.status());
     input.fit = *fit;
   }
@@ -102,13 +103,16 @@ Status RunReport(const ReportFlags& f) {
                      {"pending", summary.n_pending},
                      {"failed", summary.n_failed},
                      {"diverged", summary.n_diverged},
+                     {"validation", summary.n_validation},
                      {"budgets", summary.n_budgets},
                      {"parabolas", summary.n_parabolas},
                      {"flagged", summary.n_outliers},
                      {"plots", summary.n_plots},
                      {"has_fit", summary.has_fit},
                      {"has_band", summary.has_band},
+                     {"has_loss_law", summary.has_loss_law},
                      {"has_plan", summary.has_plan},
+                     {"plan_extrapolated", summary.plan_extrapolated},
                      {"notes", summary.notes}};
     std::cout << j.dump(2) << "\n";
   } else if (!f.out.empty()) {
@@ -132,8 +136,9 @@ void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
       "  isoflop report --runs runs.csv --fit fit.json --plan plan.json --text\n"
       "  isoflop report --runs tests/data/llama3_isoflops_points_ericczech.csv --text \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
-      "The runs CSV needs params, tokens, loss; optional run_id, flops, state, attempts, tokens_per_s,\n"
-      "mfu, energy_kwh. See docs/report.md.");
+      "The runs CSV needs loss and two of params, tokens, flops; optional run_id, state, role\n"
+      "(sweep | validation: validation runs are checked against the law's prediction, not fitted),\n"
+      "unique_tokens, attempts, tokens_per_s, mfu, energy_kwh. See docs/report.md.");
   auto* db = cmd->add_option("--db", flags->db, "orchestrator state database (runs, latest fit and plan)");
   auto* runs = cmd->add_option("--runs", flags->runs, "runs CSV (header; params, tokens, loss, ...)");
   db->excludes(runs);

@@ -1,4 +1,5 @@
 // GetStatus() -> report::ReportInput (see isoflop/orchestrator_report.h).
+#include "isoflop/fit_record.h"
 #include "isoflop/orchestrator.h"
 #include "isoflop/orchestrator_report.h"
 
@@ -30,8 +31,12 @@ Status FillReportInputFromDb(const std::string& db_path, report::ReportInput* in
   }
   if (input->runs.empty()) return Status::FailedPrecondition(db_path + ": no runs in the database yet");
   if (!input->fit && status->fit_json != "null" && !status->fit_json.empty()) {
-    auto fit = report::ParseFitJson(status->fit_json, db_path + " (latest fit)");
-    if (fit.ok()) input->fit = *fit;
+    // The core's one fit.json reader: the same FitRecord `isoflop report --fit` and the planner read.
+    auto fit = ParseFitJson(status->fit_json, db_path + " (latest fit)");
+    if (fit.ok())
+      input->fit = *fit;
+    else if (notes != nullptr)
+      notes->push_back(fit.status().message() + " (the stored fit is not drawn)");
   }
   if (!input->plan && status->plan_json != "null" && !status->plan_json.empty()) {
     auto plan = report::ParsePlanJson(status->plan_json, db_path + " (latest plan)");

@@ -1,12 +1,15 @@
+// Analyze(): the numbers both renderers show. Every law number comes from the scaling-law core
+// (isoflop/scaling_law.h, prediction.h, isoflop_curves.h); this file only arranges them.
 #include "analysis.h"
-
-#include "svg_plot.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <set>
+#include <map>
+
+#include "isoflop/isoflop_curves.h"
+#include "svg_plot.h"
 
 namespace isoflop::report {
 
@@ -26,12 +29,18 @@ const char* RunStateName(RunState state) {
   return "unknown";
 }
 
-StatusOr<RunState> ParseRunState(const std::string& text) {
+namespace {
+std::string Normalized(const std::string& text) {
   std::string t;
-  for (char c : text) {
+  for (char c : text)
     if (!std::isspace(static_cast<unsigned char>(c)))
       t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  return t;
+}
+}  // namespace
+
+StatusOr<RunState> ParseRunState(const std::string& text) {
+  const std::string t = Normalized(text);
   if (t == "pending" || t == "queued" || t == "submitting" || t == "submitted" || t == "planned")
     return RunState::kPending;
   if (t == "running" || t == "requeued" || t == "preempted") return RunState::kRunning;
@@ -43,24 +52,15 @@ StatusOr<RunState> ParseRunState(const std::string& text) {
                                  "' (expected pending, running, done, failed or diverged)");
 }
 
-bool Law::IsSet() const {
-  return std::isfinite(E) && std::isfinite(A) && std::isfinite(B) && std::isfinite(alpha) &&
-         std::isfinite(beta) && A > 0 && B > 0 && alpha > 0 && beta > 0;
+const char* RunRoleName(RunRole role) {
+  return role == RunRole::kValidation ? "validation" : "sweep";
 }
 
-// Hoffmann et al. 2022, Eq. 2.
-double Law::Loss(double params, double tokens) const {
-  return E + A / std::pow(params, alpha) + B / std::pow(tokens, beta);
-}
-
-// Hoffmann et al. 2022, Eq. 4 (C = 6ND).
-double Law::NOpt(double flops) const {
-  const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
-  return G * std::pow(flops / 6.0, beta / (alpha + beta));
-}
-double Law::DOpt(double flops) const {
-  const double G = std::pow(alpha * A / (beta * B), 1.0 / (alpha + beta));
-  return std::pow(flops / 6.0, alpha / (alpha + beta)) / G;
+StatusOr<RunRole> ParseRunRole(const std::string& text) {
+  const std::string t = Normalized(text);
+  if (t.empty() || t == "sweep") return RunRole::kSweep;
+  if (t == "validation") return RunRole::kValidation;
+  return Status::InvalidArgument("unknown run role '" + text + "' (expected sweep or validation)");
 }
 
 std::string XmlEscape(const std::string& text) {
@@ -92,100 +92,106 @@ std::string XmlEscape(const std::string& text) {
   return out;
 }
 
+}  // namespace isoflop::report
+
+namespace isoflop::report::internal {
 namespace {
+
 double RunFlops(const RunRecord& r) {
   if (std::isfinite(r.flops) && r.flops > 0) return r.flops;
   return 6.0 * r.params * r.tokens;  // Kaplan et al. 2020, Eq. 2.1: C ≈ 6·N·D
 }
+
+double UniqueTokens(const RunRecord& r) {
+  return std::isfinite(r.unique_tokens) && r.unique_tokens > 0 ? r.unique_tokens : 0;  // 0: unlimited
+}
+
+// [2.5th, 97.5th] percentiles of the finite values (the core's Percentile); none below 2 values.
+std::optional<Interval> PercentileInterval(std::vector<double> v) {
+  v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x); }), v.end());
+  if (v.size() < 2) return std::nullopt;
+  return Interval{Percentile(v, kIntervalLowQuantile), Percentile(v, kIntervalHighQuantile)};
+}
+
+std::optional<Interval> FitCi(const FitRecord& fit, const std::string& key) {
+  for (const auto& [name, interval] : fit.ci)
+    if (name == key) return interval;
+  return std::nullopt;
+}
+
+// The exponent of N_opt (a) and D_opt (b) in C, whatever the form.
+double ExponentA(const ScalingLaw& l) {
+  if (l.form == LawForm::kPowerLaw) return l.params_opt.exponent;
+  return l.HasLoss() ? ComputeAllocation(l).a : kUnknown;
+}
+double ExponentB(const ScalingLaw& l) {
+  if (l.form == LawForm::kPowerLaw) return l.tokens_opt.exponent;
+  return l.HasLoss() ? ComputeAllocation(l).b : kUnknown;
+}
+
+// The law table: this fit's parameters for its form, with their intervals (the fit's own `ci`,
+// else percentiles over its replicate laws) and the published values.
+std::vector<LawParam> LawParams(const FitRecord& fit) {
+  const ScalingLaw& law = fit.law;
+  const ScalingLaw hoffmann = HoffmannLaw(), epoch = EpochLaw();
+  std::vector<LawParam> rows;
+  using Getter = double (*)(const ScalingLaw&);
+  auto add = [&](const std::string& key, const std::string& label, const std::string& text_label, Getter get,
+                 const std::string& kaplan = "–") {
+    LawParam p;
+    p.key = key;
+    p.label = label;
+    p.text_label = text_label;
+    p.value = get(law);
+    p.interval = FitCi(fit, key);
+    if (!p.interval) {
+      std::vector<double> v;
+      for (const ScalingLaw& l : fit.bootstrap_laws) v.push_back(get(l));
+      p.interval = PercentileInterval(v);
+    }
+    p.epoch = get(epoch);
+    p.hoffmann = get(hoffmann);
+    p.kaplan = kaplan;
+    rows.push_back(p);
+  };
+  auto loss_rows = [&] {
+    add("E", "E (irreducible loss)", "E", [](const ScalingLaw& l) { return l.HasLoss() ? l.E : kUnknown; });
+    add("A", "A", "A", [](const ScalingLaw& l) { return l.HasLoss() ? l.A : kUnknown; });
+    add("B", "B", "B", [](const ScalingLaw& l) { return l.HasLoss() ? l.B : kUnknown; });
+    add("alpha", "α (params exponent)", "α",
+        [](const ScalingLaw& l) { return l.HasLoss() ? l.alpha : kUnknown; });
+    add("beta", "β (tokens exponent)", "β",
+        [](const ScalingLaw& l) { return l.HasLoss() ? l.beta : kUnknown; });
+  };
+  if (law.form != LawForm::kPowerLaw) loss_rows();
+  if (law.form == LawForm::kDataConstrained) {
+    add("r_d_star", "R<sub>D</sub>* (data repetition half-life)", "R_D*",
+        [](const ScalingLaw& l) { return l.form == LawForm::kDataConstrained ? l.r_d_star : kUnknown; });
+    add("r_n_star", "R<sub>N</sub>* (excess-parameter half-life)", "R_N*",
+        [](const ScalingLaw& l) { return l.form == LawForm::kDataConstrained ? l.r_n_star : kUnknown; });
+  }
+  if (law.form == LawForm::kPowerLaw) {
+    add("k_N", "k<sub>N</sub>: N_opt = k<sub>N</sub>·C<sup>a</sup>", "k_N",
+        [](const ScalingLaw& l) { return OptimalParams(l, 1.0); });
+  }
+  add("a", "a: N_opt ∝ C<sup>a</sup>", "a", ExponentA, "0.73");
+  if (law.form == LawForm::kPowerLaw) {
+    add("k_D", "k<sub>D</sub>: D_opt = k<sub>D</sub>·C<sup>b</sup>", "k_D",
+        [](const ScalingLaw& l) { return OptimalTokens(l, 1.0); });
+  }
+  add("b", "b: D_opt ∝ C<sup>b</sup>", "b", ExponentB, "0.27");
+  if (law.form == LawForm::kPowerLaw && law.HasLoss()) loss_rows();
+  return rows;
+}
+
 }  // namespace
 
-std::vector<double> GroupBudgets(const std::vector<RunRecord>& runs, double factor) {
-  std::vector<double> c;
-  for (const RunRecord& r : runs) {
-    const double f = RunFlops(r);
-    if (std::isfinite(f) && f > 0) c.push_back(f);
-  }
-  std::sort(c.begin(), c.end());
-  // Each group is represented by the geometric mean of its members.
-  std::vector<double> budgets;
-  size_t i = 0;
-  while (i < c.size()) {
-    size_t j = i;
-    double log_sum = 0;
-    while (j < c.size() && c[j] <= c[i] * factor) log_sum += std::log(c[j++]);
-    budgets.push_back(std::exp(log_sum / static_cast<double>(j - i)));
-    i = j;
-  }
-  return budgets;
-}
-
-std::optional<BudgetParabola> FitBudgetParabola(const std::vector<RunRecord>& runs, double flops) {
-  // Ordinary least squares of loss on (1, x, x²), x = ln N, over done runs of this budget
-  // (Hoffmann et al. 2022, Sec. 3.2, Approach 2). x is centred for a well-conditioned solve.
-  std::vector<double> xs, ys;
-  std::set<double> distinct;
-  for (const RunRecord& r : runs) {
-    if (r.state != RunState::kDone || !std::isfinite(r.loss) || !(r.params > 0)) continue;
-    xs.push_back(std::log(r.params));
-    ys.push_back(r.loss);
-    distinct.insert(r.params);
-  }
-  if (distinct.size() < 3) return std::nullopt;
-  double mean = 0;
-  for (double x : xs) mean += x;
-  mean /= static_cast<double>(xs.size());
-  double S[5] = {0, 0, 0, 0, 0}, T[3] = {0, 0, 0};
-  for (size_t i = 0; i < xs.size(); ++i) {
-    const double u = xs[i] - mean;
-    double p = 1;
-    for (int k = 0; k < 5; ++k) {
-      S[k] += p;
-      if (k < 3) T[k] += p * ys[i];
-      p *= u;
-    }
-  }
-  // Normal equations M·q = T with M[i][j] = S[i+j]; Cramer's rule on the 3×3 system.
-  auto det3 = [](double m[3][3]) {
-    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
-           m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
-           m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
-  };
-  double M[3][3];
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) M[i][j] = S[i + j];
-  const double D = det3(M);
-  if (!(std::fabs(D) > 1e-300)) return std::nullopt;
-  double q[3];
-  for (int col = 0; col < 3; ++col) {
-    double Mc[3][3];
-    for (int i = 0; i < 3; ++i)
-      for (int j = 0; j < 3; ++j) Mc[i][j] = (j == col) ? T[i] : M[i][j];
-    q[col] = det3(Mc) / D;
-  }
-  if (!(q[2] > 0)) return std::nullopt;  // no minimum: the budget's curve is not convex
-  // Back to x = ln N: loss = q0 + q1(x − m) + q2(x − m)².
-  BudgetParabola p;
-  p.flops = flops;
-  p.c2 = q[2];
-  p.c1 = q[1] - 2 * q[2] * mean;
-  p.c0 = q[0] - q[1] * mean + q[2] * mean * mean;
-  const double u_min = -q[1] / (2 * q[2]);
-  p.n_opt = std::exp(mean + u_min);
-  p.loss_min = q[0] + q[1] * u_min + q[2] * u_min * u_min;
-  p.n_points = static_cast<int>(xs.size());
-  return p;
-}
-
-}  // namespace isoflop::report
-
-namespace isoflop::report::internal {
-
 double ReferenceLaw::NOpt(double flops) const {
-  if (law) return law->NOpt(flops);
+  if (law) return OptimalParams(*law, flops);
   return n_coef * std::pow(flops, a_exp);
 }
 double ReferenceLaw::DOpt(double flops) const {
-  if (law) return law->DOpt(flops);
+  if (law) return OptimalTokens(*law, flops);
   return flops / (6.0 * NOpt(flops));
 }
 
@@ -196,15 +202,14 @@ const std::vector<ReferenceLaw>& ReferenceLaws() {
     hoffmann.name = "Chinchilla (Hoffmann et al. 2022, Approach 3)";
     hoffmann.citation =
         "Hoffmann et al. 2022, Eq. 10: E=1.69, A=406.4, B=410.7, α=0.34, β=0.28; allocation by Eq. 4";
-    hoffmann.law = Law{1.69, 406.4, 410.7, 0.34, 0.28};
+    hoffmann.law = HoffmannLaw();
     v.push_back(hoffmann);
     ReferenceLaw epoch;
     epoch.name = "Epoch (Besiroglu et al. 2024)";
     epoch.citation =
         "Besiroglu et al. 2024, Chinchilla Scaling: A replication attempt (refit of Hoffmann's Approach 3): "
-        "E=1.82, A=482.01, "
-        "B=2085.43, α=0.3478, β=0.3658; allocation by Hoffmann's Eq. 4";
-    epoch.law = Law{1.82, 482.01, 2085.43, 0.3478, 0.3658};
+        "E=1.82, A=482.01, B=2085.43, α=0.3478, β=0.3658; allocation by Hoffmann's Eq. 4";
+    epoch.law = EpochLaw();
     v.push_back(epoch);
     ReferenceLaw kaplan;
     kaplan.name = "Kaplan et al. 2020";
@@ -220,16 +225,15 @@ const std::vector<ReferenceLaw>& ReferenceLaws() {
   return refs;
 }
 
-double Quantile(std::vector<double> values, double q) {
-  values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
-               values.end());
-  if (values.empty()) return kUnknown;
-  std::sort(values.begin(), values.end());
-  const double pos = q * static_cast<double>(values.size() - 1);
-  const size_t i = static_cast<size_t>(std::floor(pos));
-  const double frac = pos - static_cast<double>(i);
-  if (i + 1 >= values.size()) return values.back();
-  return values[i] * (1 - frac) + values[i + 1] * frac;
+std::optional<BudgetPrediction> PredictFrontier(const FitRecord& fit, double flops) {
+  auto p = PredictAtBudget(fit, flops);
+  if (!p.ok()) return std::nullopt;
+  return *p;
+}
+
+std::string IntervalText(const std::optional<Interval>& interval, int significant) {
+  if (!interval || !std::isfinite(interval->lo) || !std::isfinite(interval->hi)) return "–";
+  return "[" + FormatNumber(interval->lo, significant) + ", " + FormatNumber(interval->hi, significant) + "]";
 }
 
 StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& options) {
@@ -238,8 +242,6 @@ StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& option
   Analysis an;
   ReportSummary& s = an.counts;
   s.n_runs = static_cast<int>(input.runs.size());
-  std::set<std::string> dropped;
-  if (input.fit) dropped.insert(input.fit->dropped_run_ids.begin(), input.fit->dropped_run_ids.end());
 
   for (size_t i = 0; i < input.runs.size(); ++i) {
     const RunRecord& r = input.runs[i];
@@ -253,8 +255,9 @@ StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& option
     RunView v;
     v.run = &r;
     v.flops = RunFlops(r);
-    v.excluded_from_fit = !r.id.empty() && dropped.count(r.id) > 0;
+    v.validation = r.role == RunRole::kValidation;
     an.runs.push_back(v);
+    if (v.validation) ++s.n_validation;
     switch (r.state) {
       case RunState::kDone:
         ++s.n_done;
@@ -273,68 +276,107 @@ StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& option
         break;
     }
   }
+  const FitRecord* fit = input.fit ? &*input.fit : nullptr;
 
-  // Budgets and per-budget parabolas (the fitter's when it gave them, else our own).
-  const std::vector<double> budgets = GroupBudgets(input.runs, options.budget_group_factor);
-  for (double c : budgets) an.budgets.push_back({c, {}, std::nullopt, -1});
+  // Budgets: the core's grouping of the sweep runs' C (the fitter's Approaches 1-2 grouping).
+  // Validation runs are not part of any IsoFLOP curve.
+  std::vector<int> sweep;
+  std::vector<double> sweep_flops;
   for (size_t i = 0; i < an.runs.size(); ++i) {
-    int best = -1;
-    double best_dist = 1e300;
-    for (size_t b = 0; b < an.budgets.size(); ++b) {
-      const double d = std::fabs(std::log(an.runs[i].flops / an.budgets[b].flops));
-      if (d < best_dist) best_dist = d, best = static_cast<int>(b);
-    }
-    an.runs[i].budget = best;
-    if (best >= 0) an.budgets[best].runs.push_back(static_cast<int>(i));
+    if (an.runs[i].validation) continue;
+    sweep.push_back(static_cast<int>(i));
+    sweep_flops.push_back(an.runs[i].flops);
   }
-  for (BudgetView& b : an.budgets) {
-    std::vector<RunRecord> members;
-    for (int i : b.runs) {
-      const RunView& v = an.runs[i];
-      if (v.excluded_from_fit) continue;
-      members.push_back(*v.run);
-      if (v.run->state == RunState::kDone && (b.best_run < 0 || v.run->loss < an.runs[b.best_run].run->loss))
-        b.best_run = i;
+  for (const BudgetGroup& g : GroupByBudget(sweep_flops, options.budget_gap_decades)) {
+    BudgetView b;
+    b.flops = g.budget_flops;
+    for (int m : g.members) {
+      const int i = sweep[m];
+      b.runs.push_back(i);
+      an.runs[i].budget = static_cast<int>(an.budgets.size());
     }
-    if (input.fit) {
-      for (const BudgetParabola& p : input.fit->parabolas) {
-        if (std::fabs(std::log(p.flops / b.flops)) <= std::log(options.budget_group_factor)) b.parabola = p;
+    an.budgets.push_back(std::move(b));
+  }
+  // Parabolas (Approach 2): the fitter's when fit.json has them, matched to the budget whose runs'
+  // C span holds the parabola's budget; else the core's FitIsoflopParabola on the budget's done runs.
+  if (fit) {
+    const double widen = std::pow(10.0, options.budget_gap_decades);
+    for (const IsoflopParabola& p : fit->parabolas) {
+      int best = -1;
+      double best_distance = 1e300;
+      for (size_t b = 0; b < an.budgets.size(); ++b) {
+        double lo = 1e300, hi = 0;
+        for (int i : an.budgets[b].runs)
+          lo = std::min(lo, an.runs[i].flops), hi = std::max(hi, an.runs[i].flops);
+        if (!(p.budget_flops >= lo / widen && p.budget_flops <= hi * widen)) continue;
+        const double distance = std::fabs(std::log(p.budget_flops / an.budgets[b].flops));
+        if (distance < best_distance) best_distance = distance, best = static_cast<int>(b);
+      }
+      if (best >= 0 && !an.budgets[best].parabola) {
+        an.budgets[best].parabola = p;
+        an.budgets[best].parabola_from_fit = true;
       }
     }
-    if (!b.parabola) b.parabola = FitBudgetParabola(members, b.flops);
+  }
+  for (BudgetView& b : an.budgets) {
+    std::vector<double> params, losses;
+    for (int i : b.runs) {
+      const RunRecord& r = *an.runs[i].run;
+      if (r.state != RunState::kDone) continue;
+      params.push_back(r.params);
+      losses.push_back(r.loss);
+      if (b.best_run < 0 || r.loss < an.runs[b.best_run].run->loss) b.best_run = i;
+    }
+    if (!b.parabola) b.parabola = FitIsoflopParabola(params, losses, b.flops);
     if (b.parabola) ++s.n_parabolas;
   }
   s.n_budgets = static_cast<int>(an.budgets.size());
 
-  // Residuals against the law, in log space: r = ln L_obs − ln L_law(N, D).
-  if (input.fit && input.fit->law.IsSet()) {
-    s.has_fit = true;
-    const Law& law = input.fit->law;
-    std::vector<double> abs_res;
-    for (RunView& v : an.runs) {
-      v.predicted_loss = law.Loss(v.run->params, v.run->tokens);
-      if (std::isfinite(v.run->loss) && v.run->loss > 0 && v.predicted_loss > 0) {
-        v.residual = std::log(v.run->loss) - std::log(v.predicted_loss);
-        if (v.run->state == RunState::kDone && !v.excluded_from_fit) abs_res.push_back(std::fabs(v.residual));
+  // The compute axis of the frontier plots: from the smallest run budget to 3x the largest, or to
+  // the plan's budget (x1.5, so its marker is not on the edge) when that is larger.
+  double cmin = 1e300, cmax_runs = 0;
+  for (const RunView& v : an.runs) cmin = std::min(cmin, v.flops), cmax_runs = std::max(cmax_runs, v.flops);
+  if (!(cmin < 1e300)) cmin = cmax_runs = 1e18;
+  double cmax = 3 * cmax_runs;
+  if (input.plan && std::isfinite(input.plan->budget_flops) && input.plan->budget_flops > 0)
+    cmax = std::max(cmax, 1.5 * input.plan->budget_flops);
+  if (options.frontier_max_flops > 0) cmax = options.frontier_max_flops;
+  if (!(cmax > cmin * 1.01)) cmax = cmin * 10;
+  an.cmin = cmin, an.cmax = cmax;
+  constexpr int kSteps = 64;
+  for (int k = 0; k <= kSteps; ++k)
+    an.frontier_flops.push_back(cmin * std::pow(cmax / cmin, static_cast<double>(k) / kSteps));
+
+  s.has_fit = fit != nullptr && fit->has_law;
+  s.has_loss_law = s.has_fit && fit->law.HasLoss();
+  if (s.has_fit) {
+    const ScalingLaw& law = fit->law;
+    an.provenance = DescribeProvenance(*fit);
+    // Residuals against the law, in log space: r = ln L_obs − ln L_law(N, D).
+    if (s.has_loss_law) {
+      std::vector<double> abs_res;
+      for (RunView& v : an.runs) {
+        v.predicted_loss = PredictLoss(law, v.run->params, v.run->tokens, UniqueTokens(*v.run));
+        if (std::isfinite(v.run->loss) && v.run->loss > 0 && v.predicted_loss > 0) {
+          v.residual = std::log(v.run->loss) - std::log(v.predicted_loss);
+          if (v.run->state == RunState::kDone && !v.validation) abs_res.push_back(std::fabs(v.residual));
+        }
       }
+      // Robust scale: 1.4826 × median absolute residual estimates σ for normal errors.
+      an.robust_sigma = abs_res.empty() ? kUnknown : 1.4826 * Percentile(abs_res, 0.5);
+      an.outlier_threshold =
+          std::isfinite(an.robust_sigma)
+              ? std::max(options.outlier_sigmas * an.robust_sigma, options.outlier_min_abs_residual)
+              : options.outlier_min_abs_residual;
     }
-    // Robust scale: 1.4826 × median absolute residual estimates σ for normal errors.
-    an.robust_sigma = 1.4826 * Quantile(abs_res, 0.5);
-    an.outlier_threshold =
-        std::max(options.outlier_sigmas * an.robust_sigma, options.outlier_min_abs_residual);
     for (RunView& v : an.runs) {
+      if (v.validation) continue;
       v.outlier = v.run->state == RunState::kDiverged ||
                   (std::isfinite(v.residual) && std::fabs(v.residual) > an.outlier_threshold);
       if (v.outlier) ++s.n_outliers;
     }
-    // Frontier of the law and its bootstrap band.
-    const double alpha = law.alpha, beta = law.beta;
-    an.a = beta / (alpha + beta);
-    an.b = alpha / (alpha + beta);
-    const auto& ci = input.fit->ci;
-    if (ci.count("a")) an.a_ci = ci.at("a");
-    if (ci.count("b")) an.b_ci = ci.at("b");
-    for (const auto& [key, interval] : ci) {
+    an.params = LawParams(*fit);
+    for (const auto& [key, interval] : fit->ci) {
       for (const char* prefix : {"N_opt@", "D_opt@"}) {
         if (key.rfind(prefix, 0) != 0) continue;
         char* end = nullptr;
@@ -344,80 +386,84 @@ StatusOr<Analysis> Analyze(const ReportInput& input, const ReportOptions& option
         (prefix[0] == 'N' ? an.n_opt_ci : an.d_opt_ci).push_back({c, interval});
       }
     }
-    double cmin = 1e300;
-    for (const RunView& v : an.runs) cmin = std::min(cmin, v.flops);
-    if (!(cmin < 1e300)) cmin = 1e18;
-    double cmax = options.frontier_max_flops;
-    if (input.plan && std::isfinite(input.plan->budget_flops))
-      cmax = std::max(cmax, input.plan->budget_flops * 3);
-    cmin = std::min(cmin / 3, cmax / 100);
-    std::vector<Law> boots;
-    for (const Law& l : input.fit->bootstrap_laws)
-      if (l.IsSet()) boots.push_back(l);
-    an.has_band = boots.size() >= 10;
-    if (!an.has_band)
-      s.notes.push_back(input.fit->bootstrap_laws.empty()
-                            ? "fit has no bootstrap refits: the frontier is drawn without its band"
-                            : "fewer than 10 usable bootstrap refits: no band drawn");
-    if (an.has_band && !(std::isfinite(an.a_ci.lo))) {
-      std::vector<double> as, bs;
-      for (const Law& l : boots)
-        as.push_back(l.beta / (l.alpha + l.beta)), bs.push_back(l.alpha / (l.alpha + l.beta));
-      an.a_ci = {Quantile(as, 0.025), Quantile(as, 0.975)};
-      an.b_ci = {Quantile(bs, 0.025), Quantile(bs, 0.975)};
-    }
-    an.param_ci = input.fit->ci;
-    if (an.has_band) {
-      auto fill = [&](const char* key, auto get) {
-        if (an.param_ci.count(key)) return;
-        std::vector<double> v;
-        for (const Law& l : boots) v.push_back(get(l));
-        an.param_ci[key] = {Quantile(v, 0.025), Quantile(v, 0.975)};
-      };
-      fill("E", [](const Law& l) { return l.E; });
-      fill("A", [](const Law& l) { return l.A; });
-      fill("B", [](const Law& l) { return l.B; });
-      fill("alpha", [](const Law& l) { return l.alpha; });
-      fill("beta", [](const Law& l) { return l.beta; });
-    }
-    constexpr int kSteps = 64;
-    for (int k = 0; k <= kSteps; ++k) {
-      const double c = cmin * std::pow(cmax / cmin, static_cast<double>(k) / kSteps);
+    // The law along its compute-optimal allocation, with the [2.5, 97.5] percentile band over the
+    // fit's replicate laws: isoflop::PredictAtBudget, the code path of `predict` and `plan`.
+    int replicates = 0;
+    for (double c : an.frontier_flops) {
+      const auto p = PredictFrontier(*fit, c);
+      if (!p) continue;
       FrontierPoint f{};
       f.flops = c;
-      f.n_opt = law.NOpt(c);
-      f.d_opt = law.DOpt(c);
-      f.loss = law.Loss(f.n_opt, f.d_opt);
+      f.n_opt = p->params_opt;
+      f.d_opt = p->tokens_opt;
+      f.loss = p->loss;
       f.tpp = f.d_opt / f.n_opt;
       f.loss_lo = f.loss_hi = f.n_lo = f.n_hi = f.d_lo = f.d_hi = f.tpp_lo = f.tpp_hi = kUnknown;
-      if (an.has_band) {
-        std::vector<double> ls, ns, ds, ts;
-        for (const Law& l : boots) {
-          const double n = l.NOpt(c), d = l.DOpt(c);
-          ns.push_back(n), ds.push_back(d), ls.push_back(l.Loss(n, d)), ts.push_back(d / n);
-        }
-        f.loss_lo = Quantile(ls, 0.025), f.loss_hi = Quantile(ls, 0.975);
-        f.n_lo = Quantile(ns, 0.025), f.n_hi = Quantile(ns, 0.975);
-        f.d_lo = Quantile(ds, 0.025), f.d_hi = Quantile(ds, 0.975);
-        f.tpp_lo = Quantile(ts, 0.025), f.tpp_hi = Quantile(ts, 0.975);
+      const bool band = p->replicates >= 2 && p->params_opt_interval.has_value();
+      if (band) {
+        replicates = std::max(replicates, p->replicates);
+        f.n_lo = p->params_opt_interval->lo, f.n_hi = p->params_opt_interval->hi;
+        if (p->tokens_opt_interval) f.d_lo = p->tokens_opt_interval->lo, f.d_hi = p->tokens_opt_interval->hi;
+        if (p->loss_interval) f.loss_lo = p->loss_interval->lo, f.loss_hi = p->loss_interval->hi;
+        std::vector<double> tpp;
+        for (const ScalingLaw& l : fit->bootstrap_laws)
+          tpp.push_back(OptimalTokens(l, c) / OptimalParams(l, c));
+        if (auto t = PercentileInterval(tpp)) f.tpp_lo = t->lo, f.tpp_hi = t->hi;
       }
       an.frontier.push_back(f);
     }
+    an.replicates = replicates;
+    an.has_band = replicates >= 2;
     s.has_band = an.has_band;
+    if (!s.has_loss_law)
+      s.notes.push_back(
+          std::string("the fit's law is an allocation-only power law (") + FitMethodName(fit->method) +
+          ": N_opt = k_N·C^a, D_opt = k_D·C^b, Hoffmann et al. 2022 Approaches 1/2): it predicts no "
+          "loss, so the N_opt and D_opt frontiers are drawn but no loss frontier, no residuals and "
+          "no predicted losses");
+    if (!an.has_band)
+      s.notes.push_back(
+          fit->bootstrap_laws.empty()
+              ? "the fit has no replicate laws (fit.json \"bootstrap\"; refit with --bootstrap N): "
+                "the frontier is drawn without its band"
+              : "fewer than 2 usable replicate laws: no band drawn");
+    // Validation runs: the law's prediction at each run's (N, D) against what it observed.
+    for (size_t i = 0; i < an.runs.size(); ++i) {
+      const RunView& v = an.runs[i];
+      if (!v.validation) continue;
+      ValidationCheck check;
+      check.run = static_cast<int>(i);
+      if (auto at = PredictFrontier(*fit, v.flops)) check.extrapolation = at->extrapolation;
+      if (s.has_loss_law) {
+        auto p = PredictAtPoint(*fit, v.run->params, v.run->tokens, UniqueTokens(*v.run));
+        if (p.ok()) {
+          check.predicted = p->loss;
+          check.interval = p->loss_interval;
+          if (v.run->state == RunState::kDone) {
+            check.error_pct = 100 * (check.predicted - v.run->loss) / v.run->loss;
+            if (check.interval)
+              check.inside = v.run->loss >= check.interval->lo && v.run->loss <= check.interval->hi;
+          }
+        }
+      }
+      an.checks.push_back(check);
+    }
+  } else if (fit) {
+    s.notes.push_back("fit.json holds no law" +
+                      (fit->approach3_error.empty() ? std::string() : " (" + fit->approach3_error + ")") +
+                      ": its IsoFLOP parabolas are drawn, no frontier or residuals");
   } else {
-    s.notes.push_back(input.fit
-                          ? "fit.json has no complete law (E, A, B, alpha, beta): no residuals or frontier"
-                          : "no fit given (--fit): residuals and the fitted frontier are not drawn");
+    s.notes.push_back("no fit given (--fit): residuals and the fitted frontier are not drawn");
   }
+  if (s.n_validation > 0 && !s.has_loss_law)
+    s.notes.push_back(std::to_string(s.n_validation) +
+                      " validation run(s) drawn with their observed loss only: no loss law to predict it");
   s.has_plan = input.plan.has_value();
+  s.plan_extrapolated = s.has_plan && input.plan->extrapolated;
   if (!s.has_plan) s.notes.push_back("no plan given (--plan): no plan table");
   if (s.n_done == 0) s.notes.push_back("no finished runs yet");
   return an;
 }
-
-}  // namespace isoflop::report::internal
-
-namespace isoflop::report::internal {
 
 std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
   std::map<std::string, std::string> by_key;
@@ -426,32 +472,38 @@ std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
     const char* key;
     const char* label;
     double scale;  // multiply a numeric value by this for display (e.g. s -> h)
+    const std::optional<Interval>* interval;
   };
-  static const Headline kHeadlines[] = {
-      {"plan/budget_flops", "training budget [FLOP]", 1},
-      {"plan/shape_params", "parameters of the chosen shape N", 1},
-      {"plan/train_tokens", "training tokens D", 1},
-      {"plan/loss_pred", "predicted final loss [nats/token]", 1},
-      {"law/source", "law used for the plan", 1},
-      {"shape/layers", "layers", 1},
-      {"shape/d_model", "d_model", 1},
-      {"shape/heads", "heads", 1},
-      {"shape/kv_heads", "kv heads", 1},
-      {"shape/ffn", "ffn width", 1},
-      {"cluster/gpu_model", "GPU", 1},
-      {"layouts/layouts[0].config.gpus", "GPUs used", 1},
-      {"layouts/layouts[0].config.tp", "tensor parallel", 1},
-      {"layouts/layouts[0].config.pp", "pipeline stages", 1},
-      {"layouts/layouts[0].config.dp", "data parallel", 1},
-      {"layouts/layouts[0].config.cp", "context parallel", 1},
-      {"layouts/layouts[0].config.global_batch", "global batch [sequences]", 1},
-      {"layouts/layouts[0].mfu", "predicted MFU [%]", 100},
-      {"plan/steps", "optimizer steps", 1},
-      {"plan/wall_clock_s", "wall-clock [h]", 1.0 / 3600},
-      {"plan/gpu_hours", "GPU-hours", 1},
-      {"plan/cost_usd", "cost [USD]", 1},
-      {"plan/energy_kwh", "energy [kWh]", 1},
-      {"plan/co2_kg", "CO₂ [kg]", 1},
+  const Headline kHeadlines[] = {
+      {"plan/budget_flops", "training budget [FLOP]", 1, nullptr},
+      {"plan/params_opt", "compute-optimal N (law)", 1, &plan.params_opt_interval},
+      {"plan/tokens_opt", "compute-optimal D (law) [tokens]", 1, &plan.tokens_opt_interval},
+      {"plan/loss_pred", "predicted final loss [nats/token]", 1, &plan.loss_interval},
+      {"plan/shape_params", "parameters of the chosen shape N", 1, nullptr},
+      {"plan/train_tokens", "training tokens D", 1, nullptr},
+      {"provenance/extrapolation", "budget / largest fitted budget", 1, nullptr},
+      {"law/source", "law used for the plan", 1, nullptr},
+      {"provenance/params_convention", "N counts", 1, nullptr},
+      {"shape/layers", "layers", 1, nullptr},
+      {"shape/d_model", "d_model", 1, nullptr},
+      {"shape/heads", "heads", 1, nullptr},
+      {"shape/kv_heads", "kv heads", 1, nullptr},
+      {"shape/ffn", "ffn width", 1, nullptr},
+      {"shape/vocab", "vocabulary", 1, nullptr},
+      {"cluster/gpu_model", "GPU", 1, nullptr},
+      {"layouts/layouts[0].config.gpus", "GPUs used", 1, nullptr},
+      {"layouts/layouts[0].config.tp", "tensor parallel", 1, nullptr},
+      {"layouts/layouts[0].config.pp", "pipeline stages", 1, nullptr},
+      {"layouts/layouts[0].config.dp", "data parallel", 1, nullptr},
+      {"layouts/layouts[0].config.cp", "context parallel", 1, nullptr},
+      {"layouts/layouts[0].config.global_batch", "global batch [sequences]", 1, nullptr},
+      {"layouts/layouts[0].mfu", "predicted MFU [%]", 100, nullptr},
+      {"plan/steps", "optimizer steps", 1, nullptr},
+      {"plan/wall_clock_s", "wall-clock [h]", 1.0 / 3600, nullptr},
+      {"plan/gpu_hours", "GPU-hours", 1, nullptr},
+      {"plan/cost_usd", "cost [USD]", 1, nullptr},
+      {"plan/energy_kwh", "energy [kWh]", 1, nullptr},
+      {"plan/co2_kg", "CO₂ [kg]", 1, nullptr},
   };
   std::vector<PlanHeadline> out;
   for (const Headline& h : kHeadlines) {
@@ -468,7 +520,10 @@ std::vector<PlanHeadline> PlanHeadlines(const PlanInfo& plan) {
                   : FormatNumber(scaled, 4);
     }
     const std::string key = h.key;
-    out.push_back({h.label, value, key.substr(key.find('/') + 1)});
+    std::string interval;
+    if (h.interval != nullptr)
+      interval = *h.interval ? IntervalText(*h.interval, 4) : std::string("none (the law has no interval)");
+    out.push_back({h.label, value, interval, key.substr(key.find('/') + 1)});
   }
   return out;
 }

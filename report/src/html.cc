@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "analysis.h"
+#include "isoflop/scaling_law.h"
 #include "svg_plot.h"
 
 namespace isoflop::report {
@@ -16,14 +17,14 @@ bool ReportOptions::IsValid(std::string* error) const {
     if (error) *error = m;
     return false;
   };
-  if (!(budget_group_factor >= 1.0 && budget_group_factor < 10))
-    return fail("budget_group_factor must be in [1, 10)");
+  if (!(budget_gap_decades > 0 && budget_gap_decades <= 2))
+    return fail("budget_gap_decades must be in (0, 2]");
   if (!(outlier_sigmas > 0)) return fail("outlier_sigmas must be > 0");
   if (!(outlier_min_abs_residual >= 0)) return fail("outlier_min_abs_residual must be >= 0");
   if (plot_width_px < 360 || plot_width_px > 4000) return fail("plot_width_px must be in [360, 4000]");
   if (plot_height_px < 200 || plot_height_px > 4000) return fail("plot_height_px must be in [200, 4000]");
-  if (!(frontier_max_flops > 0 && std::isfinite(frontier_max_flops)))
-    return fail("frontier_max_flops must be > 0");
+  if (!(frontier_max_flops >= 0 && std::isfinite(frontier_max_flops)))
+    return fail("frontier_max_flops must be >= 0 (0 = automatic)");
   if (max_table_rows < 1) return fail("max_table_rows must be >= 1");
   return true;
 }
@@ -31,10 +32,11 @@ bool ReportOptions::IsValid(std::string* error) const {
 std::string ReportSummary::BriefReport() const {
   std::ostringstream o;
   o << "report: " << n_runs << " runs (" << n_done << " done, " << n_running << " running, " << n_pending
-    << " pending, " << n_failed << " failed, " << n_diverged << " diverged), " << n_budgets << " budgets, "
-    << n_parabolas << " parabolas, " << n_outliers << " flagged, " << n_plots
-    << " plots; fit: " << (has_fit ? "yes" : "no") << ", band: " << (has_band ? "yes" : "no")
-    << ", plan: " << (has_plan ? "yes" : "no");
+    << " pending, " << n_failed << " failed, " << n_diverged << " diverged; " << n_validation
+    << " validation), " << n_budgets << " budgets, " << n_parabolas << " parabolas, " << n_outliers
+    << " flagged, " << n_plots << " plots; fit: " << (has_fit ? "yes" : "no")
+    << ", band: " << (has_band ? "yes" : "no")
+    << ", plan: " << (has_plan ? (plan_extrapolated ? "yes (EXTRAPOLATED)" : "yes") : "no");
   return o.str();
 }
 
@@ -49,7 +51,9 @@ using internal::Analysis;
 using internal::Axis;
 using internal::FormatNumber;
 using internal::FormatNumberSvg;
+using internal::IntervalText;
 using internal::Marker;
+using internal::RunView;
 using internal::Scale;
 using internal::Style;
 using internal::SvgPlot;
@@ -161,7 +165,8 @@ std::string IsoflopPlot(const ReportInput& in, const Analysis& an, const ReportO
     if (bv.parabola) {
       const auto& p = *bv.parabola;
       std::vector<double> cx, cy;
-      const double a = std::log(std::min(nmin, p.n_opt)) - 0.1, z = std::log(std::max(nmax, p.n_opt)) + 0.1;
+      const double a = std::log(std::min(nmin, p.params_opt)) - 0.1,
+                   z = std::log(std::max(nmax, p.params_opt)) + 0.1;
       for (int k = 0; k <= 48; ++k) {
         const double xl = a + (z - a) * k / 48.0;
         cx.push_back(std::exp(xl)), cy.push_back(p.c0 + p.c1 * xl + p.c2 * xl * xl);
@@ -181,9 +186,11 @@ std::string IsoflopPlot(const ReportInput& in, const Analysis& an, const ReportO
   for (size_t b = 0; b < an.budgets.size(); ++b) {
     const auto& bv = an.budgets[b];
     if (!bv.parabola || style_of[b] < 0) continue;
-    mx.push_back(bv.parabola->n_opt), my.push_back(bv.parabola->loss_min);
-    mtip.push_back("minimum at " + BudgetLabel(bv.flops) + ": N_opt=" + FormatNumber(bv.parabola->n_opt) +
-                   ", loss=" + FormatNumber(bv.parabola->loss_min, 4));
+    mx.push_back(bv.parabola->params_opt), my.push_back(bv.parabola->loss_at_min);
+    mtip.push_back("minimum at " + BudgetLabel(bv.flops) +
+                   ": N_opt=" + FormatNumber(bv.parabola->params_opt) +
+                   ", loss=" + FormatNumber(bv.parabola->loss_at_min, 4) +
+                   (bv.parabola_from_fit ? " (the fitter's parabola)" : " (fitted here)"));
   }
   Style ms;
   ms.color = "#000000", ms.marker = Marker::kStar, ms.marker_size = 5.5;
@@ -214,48 +221,89 @@ void AddReferenceLines(SvgPlot& plot, const std::vector<double>& cs, int which /
   }
 }
 
-std::vector<double> FrontierFlops(const Analysis& an, const ReportInput& in, const ReportOptions& opt) {
-  std::vector<double> cs;
-  if (!an.frontier.empty()) {
-    for (const auto& f : an.frontier) cs.push_back(f.flops);
-    return cs;
+// Interval bars (a vertical line from lo to hi with end ticks) at x, one legend entry.
+void AddIntervalBars(SvgPlot& plot, const std::string& label, const std::vector<double>& x,
+                     const std::vector<std::optional<Interval>>& intervals, const Style& style) {
+  bool first = true;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!intervals[i]) continue;
+    plot.AddLine(first ? label : "", {x[i], x[i]}, {intervals[i]->lo, intervals[i]->hi}, style);
+    first = false;
   }
-  double cmin = 1e300;
-  for (const auto& v : an.runs) cmin = std::min(cmin, v.flops);
-  if (!(cmin < 1e300)) cmin = 1e18;
-  double cmax = opt.frontier_max_flops;
-  if (in.plan && std::isfinite(in.plan->budget_flops)) cmax = std::max(cmax, in.plan->budget_flops * 3);
-  cmin = std::min(cmin / 3, cmax / 100);
-  for (int k = 0; k <= 64; ++k) cs.push_back(cmin * std::pow(cmax / cmin, k / 64.0));
-  return cs;
 }
 
 std::string FrontierPlot(const ReportInput& in, const Analysis& an, const ReportOptions& opt) {
   SvgPlot plot("plot-frontier", Axis{"compute C [FLOP]", Scale::kLog},
                Axis{"final eval loss [nats/token]", Scale::kLog}, opt.plot_width_px, opt.plot_height_px);
-  std::vector<double> cs, l, lo, hi;
-  for (const auto& f : an.frontier)
-    cs.push_back(f.flops), l.push_back(f.loss), lo.push_back(f.loss_lo), hi.push_back(f.loss_hi);
-  if (an.has_band) plot.AddBand("95% bootstrap band", cs, lo, hi, kBandColor, 0.35);
-  Style fit;
-  fit.color = kFitColor, fit.line_width = 2.4;
-  if (!cs.empty()) plot.AddLine("fitted law L(N_opt(C), D_opt(C))", cs, l, fit);
+  if (an.counts.has_loss_law) {
+    std::vector<double> cs, l, lo, hi;
+    for (const auto& f : an.frontier)
+      cs.push_back(f.flops), l.push_back(f.loss), lo.push_back(f.loss_lo), hi.push_back(f.loss_hi);
+    if (an.has_band) plot.AddBand("95% band (replicate laws)", cs, lo, hi, kBandColor, 0.35);
+    Style fit;
+    fit.color = kFitColor, fit.line_width = 2.4;
+    if (!cs.empty()) plot.AddLine("fitted law L(N_opt(C), D_opt(C))", cs, l, fit);
+  }
   std::vector<double> rx, ry, ex, ey, mx, my;
   for (const auto& v : an.runs)
-    if (v.run->state == RunState::kDone) rx.push_back(v.flops), ry.push_back(v.run->loss);
+    if (v.run->state == RunState::kDone && !v.validation) rx.push_back(v.flops), ry.push_back(v.run->loss);
   for (const auto& b : an.budgets) {
     if (b.best_run >= 0) ex.push_back(b.flops), ey.push_back(an.runs[b.best_run].run->loss);
-    if (b.parabola) mx.push_back(b.flops), my.push_back(b.parabola->loss_min);
+    if (b.parabola) mx.push_back(b.parabola->budget_flops), my.push_back(b.parabola->loss_at_min);
   }
   Style rs;
   rs.color = "#9a9a9a", rs.marker = Marker::kCircle, rs.marker_size = 2.6;
-  plot.AddPoints("finished runs", rx, ry, rs);
+  plot.AddPoints("finished sweep runs", rx, ry, rs);
   Style es;
   es.color = "#2b7bb9", es.marker = Marker::kDiamond, es.marker_size = 5, es.hollow = true;
   if (!ex.empty()) plot.AddPoints("lowest loss per budget (Approach 1)", ex, ey, es);
   Style ms;
   ms.color = "#000000", ms.marker = Marker::kStar, ms.marker_size = 5;
   if (!mx.empty()) plot.AddPoints("parabola minimum (Approach 2)", mx, my, ms);
+  // Validation runs: what the law predicts at each run's (N, D), with its 95% interval, and what the
+  // run observed.
+  std::vector<double> px, py, ox, oy;
+  std::vector<std::optional<Interval>> pi;
+  std::vector<std::string> ptip, otip;
+  for (const auto& c : an.checks) {
+    const RunView& v = an.runs[c.run];
+    const std::string id = v.run->id.empty() ? std::string("validation run") : v.run->id;
+    if (std::isfinite(c.predicted)) {
+      px.push_back(v.flops), py.push_back(c.predicted), pi.push_back(c.interval);
+      ptip.push_back(id + ": predicted loss " + FormatNumber(c.predicted, 4) + " " +
+                     IntervalText(c.interval, 4) + " at N=" + FormatNumber(v.run->params) +
+                     ", D=" + FormatNumber(v.run->tokens));
+    }
+    if (v.run->state == RunState::kDone) {
+      ox.push_back(v.flops), oy.push_back(v.run->loss);
+      otip.push_back(id + ": observed loss " + FormatNumber(v.run->loss, 4) +
+                     (std::isfinite(c.error_pct) ? ", prediction error " + FormatNumber(c.error_pct, 3) + "%"
+                                                 : std::string()));
+    }
+  }
+  // Observed first, then the intervals and the hollow predictions on top, so a prediction stays
+  // visible where it meets its observation.
+  Style os;
+  os.color = "#a6192e", os.marker = Marker::kTriangle, os.marker_size = 5;
+  if (!ox.empty()) plot.AddPoints("validation: observed loss", ox, oy, os, otip);
+  Style bar;
+  bar.color = "#a6192e", bar.line_width = 2, bar.marker = Marker::kPlus, bar.marker_size = 4;
+  AddIntervalBars(plot, "validation: 95% interval of the prediction", px, pi, bar);
+  Style ps;
+  ps.color = "#a6192e", ps.marker = Marker::kSquare, ps.hollow = true, ps.marker_size = 5;
+  if (!px.empty()) plot.AddPoints("validation: law's predicted loss at its N, D", px, py, ps, ptip);
+  // The plan's predicted loss at its budget, with its interval.
+  if (in.plan && std::isfinite(in.plan->loss) && std::isfinite(in.plan->budget_flops)) {
+    Style pb = bar;
+    pb.color = "#555555";
+    AddIntervalBars(plot, "", {in.plan->budget_flops}, {in.plan->loss_interval}, pb);
+    Style pm;
+    pm.color = "#555555", pm.marker = Marker::kDiamond, pm.marker_size = 6;
+    plot.AddPoints(in.plan->extrapolated ? "plan (EXTRAPOLATED)" : "plan: predicted loss",
+                   {in.plan->budget_flops}, {in.plan->loss}, pm,
+                   {"plan: predicted loss " + FormatNumber(in.plan->loss, 4) + " " +
+                    IntervalText(in.plan->loss_interval, 4)});
+  }
   return plot.Render();
 }
 
@@ -266,33 +314,35 @@ std::string AllocationPlot(const std::string& id, int which, const ReportInput& 
                                     : "tokens per parameter D_opt/N_opt";
   SvgPlot plot(id, Axis{"compute C [FLOP]", Scale::kLog}, Axis{ylabel, Scale::kLog}, opt.plot_width_px,
                opt.plot_height_px);
-  const std::vector<double> cs = FrontierFlops(an, in, opt);
+  std::vector<double> cs;
+  for (const auto& f : an.frontier) cs.push_back(f.flops);
   if (an.has_band) {
     std::vector<double> lo, hi;
     for (const auto& f : an.frontier) {
       lo.push_back(which == 0 ? f.n_lo : which == 1 ? f.d_lo : f.tpp_lo);
       hi.push_back(which == 0 ? f.n_hi : which == 1 ? f.d_hi : f.tpp_hi);
     }
-    plot.AddBand("95% bootstrap band", cs, lo, hi, kBandColor, 0.35);
+    plot.AddBand("95% band (replicate laws)", cs, lo, hi, kBandColor, 0.35);
   }
   if (!an.frontier.empty()) {
     std::vector<double> y;
     for (const auto& f : an.frontier) y.push_back(which == 0 ? f.n_opt : which == 1 ? f.d_opt : f.tpp);
     Style fit;
     fit.color = kFitColor, fit.line_width = 2.4;
-    plot.AddLine("this fit (Eq. 4)", cs, y, fit);
+    plot.AddLine(
+        in.fit && in.fit->law.form == LawForm::kPowerLaw ? "this fit (power law)" : "this fit (Eq. 4)", cs, y,
+        fit);
   }
-  AddReferenceLines(plot, cs, which);
-  // The fitter's bootstrap intervals at its chosen budgets, as vertical bars.
-  const auto& bars = which == 0 ? an.n_opt_ci : an.d_opt_ci;
+  AddReferenceLines(plot, an.frontier_flops, which);
+  // The fitter's intervals at its chosen budgets (fit.json ci "N_opt@C"), as vertical bars.
   if (which < 2) {
-    bool first = true;
-    for (const auto& [c, interval] : bars) {
-      Style bar;
-      bar.color = kFitColor, bar.line_width = 2.2, bar.marker = Marker::kPlus, bar.marker_size = 4;
-      plot.AddLine(first ? "95% bootstrap interval" : "", {c, c}, {interval.lo, interval.hi}, bar);
-      first = false;
-    }
+    const auto& bars = which == 0 ? an.n_opt_ci : an.d_opt_ci;
+    std::vector<double> x;
+    std::vector<std::optional<Interval>> iv;
+    for (const auto& [c, interval] : bars) x.push_back(c), iv.push_back(interval);
+    Style bar;
+    bar.color = kFitColor, bar.line_width = 2.2, bar.marker = Marker::kPlus, bar.marker_size = 4;
+    AddIntervalBars(plot, "95% interval (fit.json ci)", x, iv, bar);
   }
   if (which == 2) {
     Style twenty;
@@ -303,12 +353,27 @@ std::string AllocationPlot(const std::string& id, int which, const ReportInput& 
   std::vector<double> mx, my;
   for (const auto& b : an.budgets) {
     if (!b.parabola) continue;
-    const double n = b.parabola->n_opt, d = b.flops / (6 * n);
-    mx.push_back(b.flops), my.push_back(which == 0 ? n : which == 1 ? d : d / n);
+    const double n = b.parabola->params_opt, d = b.parabola->tokens_opt;
+    mx.push_back(b.parabola->budget_flops), my.push_back(which == 0 ? n : which == 1 ? d : d / n);
   }
   Style ms;
   ms.color = "#000000", ms.marker = Marker::kStar, ms.marker_size = 5;
   if (!mx.empty()) plot.AddPoints("parabola minima (Approach 2)", mx, my, ms);
+  // The plan's N_opt / D_opt with their intervals.
+  if (in.plan && which < 2 && std::isfinite(in.plan->budget_flops)) {
+    const double v = which == 0 ? in.plan->params_opt : in.plan->tokens_opt;
+    const auto& iv = which == 0 ? in.plan->params_opt_interval : in.plan->tokens_opt_interval;
+    if (std::isfinite(v)) {
+      Style pb;
+      pb.color = "#555555", pb.line_width = 2, pb.marker = Marker::kPlus, pb.marker_size = 4;
+      AddIntervalBars(plot, "", {in.plan->budget_flops}, {iv}, pb);
+      Style pm;
+      pm.color = "#555555", pm.marker = Marker::kDiamond, pm.marker_size = 6;
+      plot.AddPoints(in.plan->extrapolated ? "plan (EXTRAPOLATED)" : "plan", {in.plan->budget_flops}, {v}, pm,
+                     {std::string("plan: ") + (which == 0 ? "N_opt " : "D_opt ") + FormatNumber(v, 4) + " " +
+                      IntervalText(iv, 4)});
+    }
+  }
   return plot.Render();
 }
 
@@ -321,8 +386,9 @@ std::string ResidualPlot(const Analysis& an, const ReportOptions& opt) {
     if (!std::isfinite(v.residual)) continue;
     const std::string tip = (v.run->id.empty() ? std::string("run") : v.run->id) + ": residual " +
                             FormatNumber(v.residual, 3) + ", C=" + FormatNumber(v.flops);
-    if (v.excluded_from_fit) {
-      xx.push_back(v.run->params), xy.push_back(v.residual), xtip.push_back(tip + " (left out of the fit)");
+    if (v.validation) {
+      xx.push_back(v.run->params), xy.push_back(v.residual),
+          xtip.push_back(tip + " (validation, not in the fit)");
     } else if (v.outlier) {
       fx.push_back(v.run->params), fy.push_back(v.residual), ftip.push_back(tip + " (flagged)");
     } else {
@@ -333,8 +399,7 @@ std::string ResidualPlot(const Analysis& an, const ReportOptions& opt) {
   // at the edge with their value written beside them, so they cannot flatten the rest.
   double bulk = 0;
   for (const auto& v : an.runs)
-    if (std::isfinite(v.residual) && !v.outlier && !v.excluded_from_fit)
-      bulk = std::max(bulk, std::fabs(v.residual));
+    if (std::isfinite(v.residual) && !v.outlier) bulk = std::max(bulk, std::fabs(v.residual));
   const double limit = std::max({bulk * 1.25, an.outlier_threshold * 1.6, 1e-3});
   int off_scale = 0;
   for (const auto& v : an.runs) off_scale += std::isfinite(v.residual) && std::fabs(v.residual) > limit;
@@ -368,68 +433,88 @@ std::string ResidualPlot(const Analysis& an, const ReportOptions& opt) {
                                  : std::string("flagged outlier / diverged"),
                    fx, fy, fs, ftip);
   Style xs;
-  xs.color = "#555555", xs.marker = Marker::kSquare, xs.hollow = true, xs.marker_size = 4;
-  if (!xx.empty()) plot.AddPoints("left out of the fit", xx, xy, xs, xtip);
+  xs.color = "#a6192e", xs.marker = Marker::kTriangle, xs.marker_size = 5.5;
+  if (!xx.empty()) plot.AddPoints("validation run (not in the fit)", xx, xy, xs, xtip);
   return plot.Render();
 }
 
-std::string CiCell(const std::map<std::string, Interval>& ci, const std::string& key) {
-  auto it = ci.find(key);
-  if (it == ci.end() || !std::isfinite(it->second.lo)) return "–";
-  return "[" + FormatNumber(it->second.lo, 4) + ", " + FormatNumber(it->second.hi, 4) + "]";
-}
-
 std::string LawTable(const ReportInput& in, const Analysis& an) {
-  const auto& refs = internal::ReferenceLaws();
-  const Law& h = *refs[0].law;
-  const Law& e = *refs[1].law;
-  const FitInfo* fit = in.fit ? &*in.fit : nullptr;
-  const Law law = fit ? fit->law : Law{};
   std::ostringstream o;
+  const FitRecord* fit = in.fit ? &*in.fit : nullptr;
+  if (!an.counts.has_fit) {
+    o << "<p class=\"small\">"
+      << (fit ? "fit.json holds no law" +
+                    (fit->approach3_error.empty() ? std::string() : ": " + Esc(fit->approach3_error))
+              : std::string("No fit given (isoflop report --fit fit.json)."))
+      << "</p>";
+    return o.str();
+  }
+  o << "<p class=\"provenance\">Fit: <b>" << Esc(an.provenance) << "</b></p>";
   o << "<table class=\"law\"><thead><tr><th>quantity</th><th>this fit</th><th>95% interval</th>"
        "<th>Epoch 2024</th><th>Hoffmann 2022</th><th>Kaplan 2020</th></tr></thead><tbody>";
-  auto row = [&](const std::string& name, double v, const std::string& ci, double ep, double ho,
-                 const std::string& ka) {
-    o << "<tr><td>" << name << "</td><td class=\"num\">" << FormatNumber(v, 4) << "</td><td class=\"num\">"
-      << ci << "</td><td class=\"num\">" << FormatNumber(ep, 4) << "</td><td class=\"num\">"
-      << FormatNumber(ho, 4) << "</td><td class=\"num\">" << ka << "</td></tr>";
-  };
-  const auto& ci = an.param_ci;
-  row("E (irreducible loss)", law.E, CiCell(ci, "E"), e.E, h.E, "–");
-  row("A", law.A, CiCell(ci, "A"), e.A, h.A, "–");
-  row("B", law.B, CiCell(ci, "B"), e.B, h.B, "–");
-  row("α (params exponent)", law.alpha, CiCell(ci, "alpha"), e.alpha, h.alpha, "–");
-  row("β (tokens exponent)", law.beta, CiCell(ci, "beta"), e.beta, h.beta, "–");
-  auto ci_str = [](const Interval& i) {
-    return std::isfinite(i.lo) ? "[" + FormatNumber(i.lo, 4) + ", " + FormatNumber(i.hi, 4) + "]"
-                               : std::string("–");
-  };
-  row("a: N_opt ∝ C<sup>a</sup>", an.a, ci_str(an.a_ci), e.beta / (e.alpha + e.beta),
-      h.beta / (h.alpha + h.beta), "0.73");
-  row("b: D_opt ∝ C<sup>b</sup>", an.b, ci_str(an.b_ci), e.alpha / (e.alpha + e.beta),
-      h.alpha / (h.alpha + h.beta), "0.27");
+  for (const auto& p : an.params)
+    o << "<tr><td>" << p.label << "</td><td class=\"num\">" << FormatNumber(p.value, 4)
+      << "</td><td class=\"num\">" << IntervalText(p.interval, 4) << "</td><td class=\"num\">"
+      << FormatNumber(p.epoch, 4) << "</td><td class=\"num\">" << FormatNumber(p.hoffmann, 4)
+      << "</td><td class=\"num\">" << p.kaplan << "</td></tr>";
   o << "</tbody></table>";
-  if (fit) {
-    o << "<p class=\"small\">method: " << Esc(fit->method.empty() ? "unknown" : fit->method)
-      << "; points: " << fit->n_points << "; objective: " << FormatNumber(fit->objective, 8)
-      << "; bootstrap refits: " << fit->bootstrap_laws.size()
-      << ". Hoffmann's published Approach 1 and 2 exponents are a = 0.50 and 0.49 (Table 2).</p>";
-  }
+  o << "<p class=\"small\">law form: " << LawFormName(fit->law.form)
+    << "; method: " << FitMethodName(fit->method) << "; points: " << fit->n_points;
+  if (fit->law.form != LawForm::kPowerLaw) o << "; objective: " << FormatNumber(fit->objective, 8);
+  o << "; replicate laws: " << fit->bootstrap_laws.size();
+  if (!fit->provenance.interval_method.empty()) o << " (" << Esc(fit->provenance.interval_method) << ")";
+  if (!fit->approach3_error.empty()) o << "; Approach 3 gave no law: " << Esc(fit->approach3_error);
+  o << ". Intervals: the fit's own (fit.json <code>ci</code>), else the 2.5th–97.5th percentiles over its "
+       "replicate laws. Hoffmann's published Approach 1 and 2 exponents are a = 0.50 and 0.49 (Table 2).</p>";
   return o.str();
 }
 
-// The planner's headline numbers, then every field of plan.json in a <details>.
+// A loud banner: the plan rests on a law outside its evidence.
+std::string ExtrapolationBanner(const PlanInfo& plan) {
+  std::string text = plan.warning;
+  if (text.empty())
+    text = "EXTRAPOLATED PLAN: the budget lies outside the evidence of the law" +
+           (plan.evidence_reason.empty() ? std::string() : " (" + plan.evidence_reason + ")") +
+           "; planned with --allow-extrapolation.";
+  return "<div class=\"banner\" role=\"alert\"><b>⚠ Extrapolated plan.</b> " + Esc(text) + "</div>";
+}
+
+// The planner's headline numbers with their intervals, then every field of plan.json in a <details>.
 std::string PlanTable(const PlanInfo& plan) {
   std::ostringstream o;
-  o << "<p>Target budget <b>" << FormatNumber(plan.budget_flops) << " FLOP</b>: N = <b>"
-    << FormatNumber(plan.params) << "</b> parameters, D = <b>" << FormatNumber(plan.tokens)
-    << "</b> tokens.</p>";
-  o << "<table class=\"plan\"><thead><tr><th>quantity</th><th>value</th><th>plan.json "
+  if (plan.extrapolated) o << ExtrapolationBanner(plan);
+  o << "<p>Target budget <b>" << FormatNumber(plan.budget_flops) << " FLOP</b>: ";
+  if (std::isfinite(plan.params_opt)) {
+    o << "the law's N_opt = <b>" << FormatNumber(plan.params_opt) << "</b> "
+      << IntervalText(plan.params_opt_interval) << ", D_opt = <b>" << FormatNumber(plan.tokens_opt) << "</b> "
+      << IntervalText(plan.tokens_opt_interval) << " tokens";
+    if (std::isfinite(plan.loss))
+      o << ", predicted loss <b>" << FormatNumber(plan.loss, 4) << "</b> "
+        << IntervalText(plan.loss_interval, 4);
+    o << " (95% intervals" << (plan.interval_source.empty() ? "" : ": " + Esc(plan.interval_source)) << ")";
+    if (!plan.params_opt_interval) o << "; the law has no interval";
+    o << ". Chosen shape: N = <b>" << FormatNumber(plan.params) << "</b> parameters, D = <b>"
+      << FormatNumber(plan.tokens) << "</b> tokens.";
+  } else {
+    o << "N = <b>" << FormatNumber(plan.params) << "</b> parameters, D = <b>" << FormatNumber(plan.tokens)
+      << "</b> tokens.";
+  }
+  o << "</p>";
+  if (!plan.provenance.empty() || !plan.law_source.empty())
+    o << "<p class=\"provenance\">Law: " << Esc(plan.provenance.empty() ? plan.law_source : plan.provenance)
+      << (std::isfinite(plan.extrapolation)
+              ? "; budget = " + FormatNumber(plan.extrapolation) + "× the largest fitted budget"
+              : std::string())
+      << (plan.extrapolated              ? std::string()
+          : plan.evidence_reason.empty() ? ""
+                                         : "; evidence: " + Esc(plan.evidence_reason))
+      << "</p>";
+  o << "<table class=\"plan\"><thead><tr><th>quantity</th><th>value</th><th>95% interval</th><th>plan.json "
        "key</th></tr></thead><tbody>";
   const auto headlines = internal::PlanHeadlines(plan);
   for (const auto& h : headlines)
-    o << "<tr><td>" << Esc(h.label) << "</td><td class=\"num\">" << Esc(h.value) << "</td><td><code>"
-      << Esc(h.key) << "</code></td></tr>";
+    o << "<tr><td>" << Esc(h.label) << "</td><td class=\"num\">" << Esc(h.value) << "</td><td class=\"num\">"
+      << Esc(h.interval) << "</td><td><code>" << Esc(h.key) << "</code></td></tr>";
   o << "</tbody></table>";
   o << "<details" << (headlines.empty() ? " open" : "") << "><summary>all " << plan.rows.size()
     << " fields of plan.json</summary><table class=\"plan-all\"><thead><tr><th>section</th><th>key</th>"
@@ -438,6 +523,28 @@ std::string PlanTable(const PlanInfo& plan) {
     o << "<tr><td>" << Esc(r.section) << "</td><td>" << Esc(r.name) << "</td><td class=\"num\">"
       << Esc(r.value) << "</td></tr>";
   o << "</tbody></table></details>";
+  return o.str();
+}
+
+// Validation runs: the law's predicted loss at each run's (N, D) against the observed loss.
+std::string PredictionCheckTable(const Analysis& an) {
+  std::ostringstream o;
+  o << "<table class=\"checks\"><thead><tr><th>run</th><th>state</th><th>C [FLOP]</th><th>C / largest fitted "
+       "budget</th><th>N</th><th>D [tokens]</th><th>predicted loss</th><th>95% interval</th><th>observed "
+       "loss</th><th>error</th><th>inside the interval</th></tr></thead><tbody>";
+  for (const auto& c : an.checks) {
+    const RunRecord& r = *an.runs[c.run].run;
+    o << "<tr><td>" << Esc(r.id) << "</td><td>" << RunStateName(r.state) << "</td><td class=\"num\">"
+      << FormatNumber(an.runs[c.run].flops) << "</td><td class=\"num\">" << FormatNumber(c.extrapolation)
+      << "</td><td class=\"num\">" << FormatNumber(r.params) << "</td><td class=\"num\">"
+      << FormatNumber(r.tokens) << "</td><td class=\"num\">" << FormatNumber(c.predicted, 4)
+      << "</td><td class=\"num\">" << IntervalText(c.interval, 4) << "</td><td class=\"num\">"
+      << FormatNumber(r.loss, 4) << "</td><td class=\"num\">"
+      << (std::isfinite(c.error_pct) ? (c.error_pct > 0 ? "+" : "") + FormatNumber(c.error_pct, 3) + "%"
+                                     : std::string("–"))
+      << "</td><td>" << (c.inside ? (*c.inside ? "yes" : "<b>no</b>") : "–") << "</td></tr>";
+  }
+  o << "</tbody></table>";
   return o.str();
 }
 
@@ -451,8 +558,8 @@ std::string RunsTable(const Analysis& an, const ReportOptions& opt) {
     if (shown++ >= opt.max_table_rows) break;
     const RunRecord& r = *v.run;
     std::string flag;
-    if (v.excluded_from_fit)
-      flag = "left out of fit";
+    if (v.validation)
+      flag = "validation (not in the fit)";
     else if (r.state == RunState::kDiverged)
       flag = "⚑ diverged";
     else if (v.outlier)
@@ -494,6 +601,8 @@ tr.state-failed td,tr.state-diverged td{color:#8a1020}
 .small{font-size:12.5px;color:#333}
 .counts span{display:inline-block;border:1px solid #bbb;border-radius:3px;padding:1px 8px;margin:0 6px 4px 0}
 .runs-wrap{max-height:none;overflow-x:auto}
+.banner{border:3px solid #a6192e;background:#fde8ea;color:#6b0b17;padding:10px 14px;margin:10px 0;font-size:15px;border-radius:4px}
+.provenance{color:#222;margin:4px 0}
 @media print{figure{break-inside:avoid}}
 )";
 
@@ -516,15 +625,35 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
     << (input.fit ? "; fit given" : "; no fit") << (input.plan ? "; plan given" : "; no plan") << "</p>";
   o << "<p class=\"counts\"><span>" << s.n_runs << " runs</span><span>" << s.n_done << " done</span><span>"
     << s.n_running << " running</span><span>" << s.n_pending << " pending</span><span>" << s.n_failed
-    << " failed</span><span>" << s.n_diverged << " diverged</span><span>" << s.n_budgets
-    << " compute budgets</span><span>" << s.n_outliers << " flagged</span></p>\n";
+    << " failed</span><span>" << s.n_diverged << " diverged</span>";
+  if (s.n_validation > 0) o << "<span>" << s.n_validation << " validation</span>";
+  o << "<span>" << s.n_budgets << " compute budgets</span><span>" << s.n_outliers << " flagged</span></p>\n";
+  // An extrapolated plan is said at the top of the page, not only in its section.
+  if (input.plan && input.plan->extrapolated) o << ExtrapolationBanner(*input.plan);
 
   o << "<h2 id=\"law\">Fitted law and published values</h2>";
-  o << "<p>L(N, D) = E + A / N<sup>α</sup> + B / D<sup>β</sup> (Hoffmann et al. 2022, Eq. 2); loss in "
-       "nats/token. "
-       "Compute-optimal allocation under C = 6ND: N_opt = G·(C/6)<sup>a</sup>, D_opt = G<sup>−1</sup>·(C/6)"
-       "<sup>b</sup>, a = β/(α+β), b = α/(α+β), G = (αA/(βB))<sup>1/(α+β)</sup> (Eq. 4). "
-       "Exponents from small runs are what they are: compare them through their intervals.</p>";
+  if (input.fit && input.fit->has_law && input.fit->law.form == LawForm::kPowerLaw) {
+    o << "<p>An allocation-only power law (Hoffmann et al. 2022, Approaches 1 and 2, Sec. 3.1–3.2): "
+         "N_opt = k<sub>N</sub>·C<sup>a</sup> and D_opt = k<sub>D</sub>·C<sup>b</sup>, fitted by least "
+         "squares in "
+         "log–log space through the per-budget optima. It predicts N and D, not a loss"
+      << (input.fit->law.HasLoss() ? " (this one carries a loss law L(N, D) = E + A/N<sup>α</sup> + "
+                                     "B/D<sup>β</sup> of its own)"
+                                   : "")
+      << ". The published laws' k = N_opt(C = 1 FLOP) by their Eq. 4.</p>";
+  } else {
+    o << "<p>L(N, D) = E + A / N<sup>α</sup> + B / D<sup>β</sup> (Hoffmann et al. 2022, Eq. 2); loss in "
+         "nats/token"
+      << (input.fit && input.fit->has_law && input.fit->law.form == LawForm::kDataConstrained
+              ? "; data-constrained: N and D replaced by their effective values N′, D′ (Muennighoff et al. "
+                "2023, "
+                "Eq. 5–7)"
+              : "")
+      << ". Compute-optimal allocation under C = 6ND: N_opt = G·(C/6)<sup>a</sup>, D_opt = "
+         "G<sup>−1</sup>·(C/6)<sup>b</sup>, a = β/(α+β), b = α/(α+β), G = (αA/(βB))<sup>1/(α+β)</sup> (Eq. "
+         "4). "
+         "Exponents from small runs are what they are: compare them through their intervals.</p>";
+  }
   o << LawTable(input, an);
   if (!s.notes.empty()) {
     o << "<ul class=\"notes\">";
@@ -534,22 +663,39 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
 
   o << "<h2 id=\"plots\">Scaling curves</h2><div class=\"grid\">\n";
   int plots = 0;
-  o << Figure("fig-isoflop", "IsoFLOP curves", IsoflopPlot(input, an, options),
-              "Final loss against parameters for each compute budget (runs grouped within a factor " +
-                  FormatNumber(options.budget_group_factor) +
-                  "). Each budget has its own marker and its parabola in ln N its own dash; stars mark the "
-                  "parabola minima (Hoffmann et al. 2022, Approach 2). Hollow circles: running/pending; "
-                  "crosses: failed; hollow triangles: diverged.");
+  o << Figure(
+      "fig-isoflop", "IsoFLOP curves", IsoflopPlot(input, an, options),
+      "Final loss against parameters for each compute budget (sweep runs grouped where log<sub>10</sub> C "
+      "steps by at most " +
+          FormatNumber(options.budget_gap_decades) +
+          ", the fitter's grouping). Each budget has its own marker and its parabola in ln N its own "
+          "dash (the fitter's parabolas when fit.json has them); stars mark the parabola minima "
+          "(Hoffmann et al. 2022, Approach 2). Hollow circles: running/pending; crosses: failed; hollow "
+          "triangles: diverged." +
+          (s.n_validation > 0 ? " Validation runs are on the frontier plot." : ""));
   ++plots;
-  o << Figure("fig-frontier", "Loss–compute frontier", FrontierPlot(input, an, options),
-              "Every finished run (grey), the lowest loss per budget (Approach 1), the parabola minima "
-              "(Approach 2), and the fitted law along its compute-optimal allocation with the 95% bootstrap "
-              "band (2.5–97.5 percentiles over refits).");
+  o << Figure(
+      "fig-frontier", "Loss–compute frontier", FrontierPlot(input, an, options),
+      std::string("Every finished sweep run (grey), the lowest loss per budget (Approach 1), the parabola "
+                  "minima (Approach 2)") +
+          (s.has_loss_law ? ", and the fitted law along its compute-optimal allocation with its 95% band "
+                            "(2.5th–97.5th percentiles over the fit's replicate laws)"
+                          : "; the fit has no loss law, so no loss frontier") +
+          "." +
+          (s.n_validation > 0 ? " Validation runs (red): observed loss (filled triangle) against the law's "
+                                "prediction at the run's N and D (hollow square) with its 95% interval."
+                              : "") +
+          (input.plan ? " Grey diamond: the plan's predicted loss with its interval." : ""));
   ++plots;
   o << Figure(
       "fig-nopt", "Compute-optimal parameters N_opt(C)", AllocationPlot("plot-nopt", 0, input, an, options),
       "This fit against Chinchilla (Hoffmann et al. 2022, Eq. 10 law), Epoch's replication (Besiroglu et "
-      "al. 2024) and Kaplan et al. 2020 (N_opt ∝ C<sup>0.73</sup>).");
+      "al. 2024) and Kaplan et al. 2020 (N_opt ∝ C<sup>0.73</sup>). " +
+          (options.frontier_max_flops > 0
+               ? "The compute axis runs from the smallest run budget to " +
+                     FormatNumber(options.frontier_max_flops) + " FLOP (ReportOptions::frontier_max_flops)."
+               : std::string("The compute axis spans the runs (to 3× the largest budget)") +
+                     (input.plan ? " and the plan's budget." : ".")));
   ++plots;
   o << Figure("fig-dopt", "Compute-optimal tokens D_opt(C)",
               AllocationPlot("plot-dopt", 1, input, an, options),
@@ -560,16 +706,26 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
               "D_opt / N_opt against compute; the dotted line is the ≈20 tokens/parameter rule read off "
               "Hoffmann et al. 2022, Table 3.");
   ++plots;
-  if (s.has_fit) {
+  if (s.has_loss_law) {
     o << Figure("fig-residuals", "Residuals of the fit", ResidualPlot(an, options),
                 "ln L<sub>observed</sub> − ln L<sub>fit</sub>(N, D) per run. Flagged: |residual| above " +
                     FormatNumber(options.outlier_sigmas) + " robust σ (1.4826 × median |residual| = " +
                     FormatNumber(an.robust_sigma, 3) + "), at least " +
-                    FormatNumber(options.outlier_min_abs_residual) + "; diverged runs are always flagged.");
+                    FormatNumber(options.outlier_min_abs_residual) + "; diverged runs are always flagged." +
+                    (s.n_validation > 0 ? " Validation runs (red triangles) are not in the fit." : ""));
     ++plots;
   }
   o << "</div>\n";
   s.n_plots = plots;
+
+  if (!an.checks.empty()) {
+    o << "<h2 id=\"check\">Prediction check</h2>";
+    o << "<p>Validation runs are not part of the fit. For each, the law's predicted loss at the run's N and "
+         "D "
+         "(isoflop::PredictAtPoint; 95% interval: 2.5th–97.5th percentiles over the fit's replicate laws) "
+         "against the loss it observed; error = (predicted − observed) / observed.</p>";
+    o << PredictionCheckTable(an);
+  }
 
   o << "<h2 id=\"plan\">Plan for the target budget</h2>";
   if (input.plan)

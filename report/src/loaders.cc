@@ -1,6 +1,7 @@
-// LoadRunsCsv, LoadFitJson, LoadPlanJson: the CLI's inputs. Errors name file, line, column.
+// LoadRunsCsv, LoadPlanJson: the CLI's inputs. Errors name file, line, column. (fit.json has one
+// reader, the scaling-law core's isoflop::LoadFitJson.)
 //
-// The runs CSV carries more than the fitter's (state, attempts, tokens/s, MFU, energy), so
+// The runs CSV carries more than the fitter's (state, role, attempts, tokens/s, MFU, energy), so
 // the report reads it itself; the column rules match the fitter's (docs/fit.md): a header,
 // names case-insensitive, unknown columns ignored.
 #include <cctype>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -71,9 +73,20 @@ double JsonNumber(const nlohmann::json& j, const char* key) {
   return it->get<double>();
 }
 
-Law JsonLaw(const nlohmann::json& j) {
-  return Law{JsonNumber(j, "E"), JsonNumber(j, "A"), JsonNumber(j, "B"), JsonNumber(j, "alpha"),
-             JsonNumber(j, "beta")};
+std::string JsonText(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// [lo, hi] of two finite numbers; absent (null, missing, malformed) is no interval.
+std::optional<Interval> JsonInterval(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_number() || !(*it)[1].is_number())
+    return std::nullopt;
+  const double lo = (*it)[0].get<double>(), hi = (*it)[1].get<double>();
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return std::nullopt;
+  return Interval{lo, hi};
 }
 
 std::string JsonScalarText(const nlohmann::json& v) {
@@ -178,6 +191,8 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
   const int c_params = find({"params"});
   const int c_tokens = find({"tokens"});
   const int c_state = find({"state", "status"});
+  const int c_role = find({"role"});
+  const int c_unique = find({"unique_tokens"});
   const int c_attempts = find({"attempts"});
   const int c_tps = find({"tokens_per_s"});
   const int c_mfu = find({"mfu"});
@@ -218,6 +233,11 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
       if (!st.ok()) return st.status().WithContext(where + ": column '" + header[c_state] + "'");
       r.state = *st;
     }
+    if (c_role >= 0) {
+      auto role = ParseRunRole(cell(c_role));
+      if (!role.ok()) return role.status().WithContext(where + ": column '" + header[c_role] + "'");
+      r.role = *role;
+    }
     ISOFLOP_RETURN_IF_ERROR(number(c_flops, "flops", c_params < 0 || c_tokens < 0, &r.flops));
     if (std::isfinite(r.flops) && !(r.flops > 0))
       return Status::InvalidArgument(where + ": column 'flops' must be > 0");
@@ -231,6 +251,9 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
     if (!(r.tokens > 0)) return Status::InvalidArgument(where + ": column 'tokens' must be > 0");
     if (r.state == RunState::kDone && !(r.loss > 0))
       return Status::InvalidArgument(where + ": column 'loss' must be > 0");
+    ISOFLOP_RETURN_IF_ERROR(number(c_unique, "unique_tokens", false, &r.unique_tokens));
+    if (std::isfinite(r.unique_tokens) && !(r.unique_tokens > 0))
+      return Status::InvalidArgument(where + ": column 'unique_tokens' must be > 0");
     double attempts = 1;
     ISOFLOP_RETURN_IF_ERROR(number(c_attempts, "attempts", false, &attempts));
     r.attempts = std::isfinite(attempts) ? static_cast<int>(attempts) : 1;
@@ -254,98 +277,10 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
   return runs;
 }
 
-StatusOr<FitInfo> LoadFitJson(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  return ParseFitJson(*text, path);
-}
-
 StatusOr<PlanInfo> LoadPlanJson(const std::string& path) {
   auto text = ReadFile(path);
   if (!text.ok()) return text.status();
   return ParsePlanJson(*text, path);
-}
-
-StatusOr<FitInfo> ParseFitJson(const std::string& text, const std::string& path) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::InvalidArgument(path + ": not valid JSON");
-  if (!j.is_object()) return Status::InvalidArgument(path + ": expected a JSON object");
-  // `isoflop fit --method all` nests one object per method; take approach3's, else the first with a law.
-  const nlohmann::json* root = &j;
-  if (!j.contains("law")) {
-    root = nullptr;
-    for (const char* m : {"approach3", "fit", "result"})
-      if (j.contains(m) && j[m].is_object() && j[m].contains("law")) root = &j[m];
-    if (!root)
-      for (auto it = j.begin(); it != j.end(); ++it)
-        if (it->is_object() && it->contains("law")) {
-          root = &*it;
-          break;
-        }
-    if (!root)
-      return Status::InvalidArgument(path + ": no \"law\" object (expected the output of isoflop fit)");
-  }
-  const nlohmann::json& r = *root;
-  FitInfo fit;
-  fit.method = r.value("method", j.value("method", std::string()));
-  fit.law = JsonLaw(r["law"]);
-  if (!fit.law.IsSet())
-    return Status::InvalidArgument(path + ": field 'law' needs positive finite E, A, B, alpha, beta");
-  fit.objective = JsonNumber(r, "objective");
-  if (r.contains("n_points") && r["n_points"].is_number()) fit.n_points = r["n_points"].get<int>();
-  if (r.contains("ci") && r["ci"].is_object()) {
-    for (auto it = r["ci"].begin(); it != r["ci"].end(); ++it) {
-      if (it->is_array() && it->size() == 2 && (*it)[0].is_number() && (*it)[1].is_number())
-        fit.ci[it.key()] = Interval{(*it)[0].get<double>(), (*it)[1].get<double>()};
-    }
-  }
-  // Bootstrap refits: "bootstrap": [{E, A, B, alpha, beta}, ...] (the key the planner reads too),
-  // "bootstrap": {"laws": [...]}, or "bootstrap_laws": [...].
-  const nlohmann::json* boots = nullptr;
-  if (r.contains("bootstrap_laws"))
-    boots = &r["bootstrap_laws"];
-  else if (r.contains("bootstrap") && r["bootstrap"].is_array())
-    boots = &r["bootstrap"];
-  else if (r.contains("bootstrap") && r["bootstrap"].is_object() && r["bootstrap"].contains("laws"))
-    boots = &r["bootstrap"]["laws"];
-  if (boots && boots->is_array())
-    for (const auto& b : *boots) fit.bootstrap_laws.push_back(JsonLaw(b.contains("law") ? b["law"] : b));
-  // Per-budget parabolas (Approach 2), when the fitter wrote them.
-  const nlohmann::json* parabolas = nullptr;
-  for (const nlohmann::json* src : std::initializer_list<const nlohmann::json*>{&r, &j}) {
-    if (src->contains("parabolas"))
-      parabolas = &(*src)["parabolas"];
-    else if (src->contains("approach2") && (*src)["approach2"].is_object() &&
-             (*src)["approach2"].contains("parabolas"))
-      parabolas = &(*src)["approach2"]["parabolas"];
-    if (parabolas) break;
-  }
-  if (parabolas && parabolas->is_array()) {
-    for (const auto& p : *parabolas) {
-      BudgetParabola bp;
-      bp.flops = JsonNumber(p, "budget_flops");
-      if (!std::isfinite(bp.flops)) bp.flops = JsonNumber(p, "flops");
-      bp.c0 = JsonNumber(p, "c0"), bp.c1 = JsonNumber(p, "c1"), bp.c2 = JsonNumber(p, "c2");
-      bp.n_opt = JsonNumber(p, "params_opt");
-      if (!std::isfinite(bp.n_opt)) bp.n_opt = JsonNumber(p, "n_opt");
-      bp.loss_min = JsonNumber(p, "loss_at_min");
-      if (!std::isfinite(bp.loss_min)) bp.loss_min = JsonNumber(p, "loss_min");
-      if (p.contains("n_points") && p["n_points"].is_number()) bp.n_points = p["n_points"].get<int>();
-      if (!(std::isfinite(bp.flops) && std::isfinite(bp.c0) && std::isfinite(bp.c1) && bp.c2 > 0)) continue;
-      if (!std::isfinite(bp.n_opt)) bp.n_opt = std::exp(-bp.c1 / (2 * bp.c2));
-      if (!std::isfinite(bp.loss_min)) {
-        const double x = std::log(bp.n_opt);
-        bp.loss_min = bp.c0 + bp.c1 * x + bp.c2 * x * x;
-      }
-      fit.parabolas.push_back(bp);
-    }
-  }
-  for (const char* key : {"dropped_run_ids", "dropped"}) {
-    if (r.contains(key) && r[key].is_array())
-      for (const auto& d : r[key])
-        if (d.is_string()) fit.dropped_run_ids.push_back(d.get<std::string>());
-  }
-  return fit;
 }
 
 StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& path) {
@@ -357,6 +292,30 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
   plan.params = FindNumber(j, {"shape_params", "params_opt", "params", "n_params", "params_total", "N"});
   plan.tokens = FindNumber(j, {"train_tokens", "tokens_opt", "tokens", "n_tokens", "D"});
   FlattenPlan(j, "", "", &plan);
+  // The law's point at the budget with its 95% intervals, and what the plan rests on
+  // (planner/src/plan.cc, PlanSummary::ToJson; docs/planner.md).
+  plan.params_opt = JsonNumber(j, "params_opt");
+  plan.tokens_opt = JsonNumber(j, "tokens_opt");
+  plan.loss = JsonNumber(j, "loss_pred");
+  plan.params_opt_interval = JsonInterval(j, "params_opt_interval");
+  plan.tokens_opt_interval = JsonInterval(j, "tokens_opt_interval");
+  plan.loss_interval = JsonInterval(j, "loss_interval");
+  if (j.contains("intervals") && j["intervals"].is_object())
+    plan.interval_source = JsonText(j["intervals"], "source");
+  plan.extrapolated =
+      j.contains("extrapolated") && j["extrapolated"].is_boolean() && j["extrapolated"].get<bool>();
+  plan.warning = JsonText(j, "warning");
+  if (j.contains("evidence") && j["evidence"].is_object()) {
+    const auto& e = j["evidence"];
+    if (e.contains("supported") && e["supported"].is_boolean())
+      plan.evidence_supported = e["supported"].get<bool>();
+    plan.evidence_reason = JsonText(e, "reason");
+  }
+  if (j.contains("provenance") && j["provenance"].is_object()) {
+    plan.provenance = JsonText(j["provenance"], "description");
+    plan.extrapolation = JsonNumber(j["provenance"], "extrapolation");
+  }
+  if (j.contains("law") && j["law"].is_object()) plan.law_source = JsonText(j["law"], "source");
   return plan;
 }
 

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "isoflop/fit_record.h"
 #include "isoflop/report.h"
 
 namespace isoflop::report::testing {
@@ -13,13 +14,14 @@ namespace isoflop::report::testing {
 inline const std::string kData = ISOFLOP_TEST_DATA_DIR;
 
 // Chinchilla's 245 runs (Epoch's extraction) with the fit `isoflop fit` made of them
-// (tests/data/report/chinchilla_fit.json; provenance in tests/data/PROVENANCE.md) and a plan.
+// (tests/data/report/chinchilla_fit.json, a version-1 fit.json the core still reads; provenance in
+// tests/data/PROVENANCE.md) and a plan.
 inline ReportInput ChinchillaInput() {
   ReportInput in;
   auto runs = LoadRunsCsv(kData + "/chinchilla_epoch.csv");
   EXPECT_TRUE(runs.ok()) << runs.status().ToString();
   if (runs.ok()) in.runs = *runs;
-  auto fit = LoadFitJson(kData + "/report/chinchilla_fit.json");
+  auto fit = isoflop::LoadFitJson(kData + "/report/chinchilla_fit.json");
   EXPECT_TRUE(fit.ok()) << fit.status().ToString();
   if (fit.ok()) in.fit = *fit;
   auto plan = LoadPlanJson(kData + "/report/plan_1e23.json");
@@ -36,9 +38,11 @@ inline ReportInput LlamaSweepInput() {
   auto runs = LoadRunsCsv(kData + "/report/llama3_isoflop_runs.csv");
   EXPECT_TRUE(runs.ok()) << runs.status().ToString();
   if (runs.ok()) in.runs = *runs;
-  auto fit = LoadFitJson(kData + "/report/llama3_fit.json");
+  auto fit = isoflop::LoadFitJson(kData + "/report/llama3_fit.json");
   EXPECT_TRUE(fit.ok()) << fit.status().ToString();
   if (fit.ok()) in.fit = *fit;
+  // Named as a user in the checkout's root names it (the provenance line prints it).
+  if (fit.ok()) in.fit->provenance.source = "tests/data/report/llama3_fit.json";
   if (in.runs.size() > 10) {
     in.runs[3].state = RunState::kRunning;
     in.runs[3].loss = kUnknown;

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "isoflop/fit_record.h"
 #include "isoflop/report.h"
 
 namespace isoflop::report {
@@ -81,8 +82,9 @@ TEST(ReportLoaders, MissingColumnAndNonFiniteAndUnknownStateAreErrors) {
   EXPECT_EQ(absent.status().code(), Status::Code::kNotFound);
 }
 
-TEST(ReportLoaders, ReadsTheFittersFitJsonSchema) {
-  // The keys `isoflop fit --out` writes (fitter/src/report.cc, docs/fit.md).
+TEST(ReportLoaders, ReadsTheFittersFitJsonSchemaThroughTheCore) {
+  // The keys `isoflop fit --out` writes (scaling_law/src/fit_record.cc, docs/fit.md), read by the
+  // scaling-law core's reader, the one the report's --fit goes through.
   const std::string text = R"({
     "schema": "isoflop.fit/1", "method": "approach3", "n_points": 240, "n_dropped": 5,
     "law": {"form": "chinchilla", "E": 1.8172, "A": 477.8, "B": 2143.0, "alpha": 0.3473, "beta": 0.3672},
@@ -90,31 +92,112 @@ TEST(ReportLoaders, ReadsTheFittersFitJsonSchema) {
     "allocation": {"a": 0.5139, "b": 0.4861, "G": 0.3},
     "ci": {"alpha": [0.317, 0.373], "N_opt@1e+21": [1.1e9, 1.9e9], "D_opt@1e+21": [8e10, 1.5e11]},
     "parabolas": [{"budget_flops": 1e19, "c0": 20.0, "c1": -1.7, "c2": 0.045, "params_opt": 1.6e8,
-                   "tokens_opt": 1e10, "loss_at_min": 3.9, "n_points": 20}]
+                   "tokens_opt": 1e10, "loss_at_min": 3.9, "n_points": 20}],
+    "parabola_fit": {"params": {"coefficient": 0.1, "exponent": 0.5}, "tokens": {"coefficient": 1.6, "exponent": 0.5}}
   })";
-  auto fit = ParseFitJson(text, "fit.json");
+  auto fit = isoflop::ParseFitJson(text, "fit.json");
   ASSERT_TRUE(fit.ok()) << fit.status().ToString();
-  EXPECT_EQ(fit->method, "approach3");
+  EXPECT_EQ(fit->method, FitMethod::kApproach3);
   EXPECT_EQ(fit->n_points, 240);
+  EXPECT_TRUE(fit->has_law);
+  EXPECT_EQ(fit->law.form, LawForm::kChinchilla);
   EXPECT_DOUBLE_EQ(fit->law.alpha, 0.3473);
   EXPECT_DOUBLE_EQ(fit->objective, 0.001018274);
-  ASSERT_EQ(fit->ci.count("alpha"), 1u);
-  EXPECT_DOUBLE_EQ(fit->ci.at("alpha").lo, 0.317);
-  EXPECT_EQ(fit->ci.count("N_opt@1e+21"), 1u);
+  ASSERT_EQ(fit->ci.size(), 3u);
+  EXPECT_EQ(fit->ci[0].first, "alpha");
+  EXPECT_DOUBLE_EQ(fit->ci[0].second.lo, 0.317);
+  EXPECT_EQ(fit->ci[1].first, "N_opt@1e+21");
   ASSERT_EQ(fit->parabolas.size(), 1u);
-  EXPECT_DOUBLE_EQ(fit->parabolas[0].flops, 1e19);
-  EXPECT_DOUBLE_EQ(fit->parabolas[0].n_opt, 1.6e8);
+  EXPECT_DOUBLE_EQ(fit->parabolas[0].budget_flops, 1e19);
+  EXPECT_DOUBLE_EQ(fit->parabolas[0].params_opt, 1.6e8);
   EXPECT_EQ(fit->parabolas[0].n_points, 20);
+  // The report draws the fitter's N_opt@C interval as a bar at C.
+  ReportInput in;
+  in.runs = {RunRecord{}};
+  in.runs[0].params = 1e8, in.runs[0].tokens = 1e10, in.runs[0].loss = 3.0;
+  in.fit = *fit;
+  auto html = RenderHtml(in, ReportOptions{});
+  ASSERT_TRUE(html.ok()) << html.status().ToString();
+  EXPECT_NE(html->find("95% interval (fit.json ci)"), std::string::npos);
 }
 
-TEST(ReportLoaders, FitJsonWithoutALawIsAnErrorNamingTheFile) {
-  auto fit = ParseFitJson(R"({"method": "parabola", "parabolas": []})", "some/fit.json");
+TEST(ReportLoaders, BadFitJsonIsAnErrorNamingTheFileAndKey) {
+  auto fit = isoflop::ParseFitJson(R"({"method": "parabola", "parabolas": []})", "some/fit.json");
   ASSERT_FALSE(fit.ok());
   EXPECT_EQ(fit.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_NE(fit.status().message().find("some/fit.json"), std::string::npos);
-  auto broken = ParseFitJson("{ not json", "x.json");
+  EXPECT_NE(fit.status().message().find("some/fit.json"), std::string::npos) << fit.status().message();
+  EXPECT_NE(fit.status().message().find("parabola_fit"), std::string::npos) << fit.status().message();
+  auto bad_law = isoflop::ParseFitJson(
+      R"({"law": {"E": 1.7, "A": 400, "B": 400, "alpha": -0.3, "beta": 0.3}})", "bad.json");
+  ASSERT_FALSE(bad_law.ok());
+  EXPECT_NE(bad_law.status().message().find("law.alpha"), std::string::npos) << bad_law.status().message();
+  auto broken = isoflop::ParseFitJson("{ not json", "x.json");
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("x.json: not valid JSON"), std::string::npos);
+  auto absent = isoflop::LoadFitJson(::testing::TempDir() + "/no_such_fit.json");
+  ASSERT_FALSE(absent.ok());
+  EXPECT_EQ(absent.status().code(), Status::Code::kNotFound);
+}
+
+TEST(ReportLoaders, RoleAndUniqueTokensColumns) {
+  const std::string path = WriteTemp("runs_roles.csv",
+                                     "run_id,params,tokens,loss,Role,unique_tokens\n"
+                                     "s1,1e6,2e7,3.5,sweep,\n"
+                                     "s2,2e6,1e7,3.4,,5e6\n"
+                                     "v1,4e6,5e7,3.1,Validation,\n");
+  auto runs = LoadRunsCsv(path);
+  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
+  ASSERT_EQ(runs->size(), 3u);
+  EXPECT_EQ((*runs)[0].role, RunRole::kSweep);
+  EXPECT_EQ((*runs)[1].role, RunRole::kSweep);  // empty: sweep
+  EXPECT_EQ((*runs)[2].role, RunRole::kValidation);
+  EXPECT_TRUE(std::isnan((*runs)[0].unique_tokens));
+  EXPECT_DOUBLE_EQ((*runs)[1].unique_tokens, 5e6);
+  auto bad = LoadRunsCsv(
+      WriteTemp("runs_bad_role.csv", "params,tokens,loss,role\n1e6,2e7,3,sweep\n1e6,2e7,3,holdout\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("runs_bad_role.csv:3"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("'role'"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("holdout"), std::string::npos) << bad.status().message();
+  auto bad_u = LoadRunsCsv(WriteTemp("runs_bad_u.csv", "params,tokens,loss,unique_tokens\n1e6,2e7,3,-4\n"));
+  ASSERT_FALSE(bad_u.ok());
+  EXPECT_NE(bad_u.status().message().find("'unique_tokens'"), std::string::npos) << bad_u.status().message();
+}
+
+TEST(ReportLoaders, PlanJsonIntervalsEvidenceAndProvenance) {
+  // The keys planner/src/plan.cc (PlanSummary::ToJson) writes beside its headline numbers.
+  const std::string text = R"({"budget_flops": 1e24, "params_opt": 3.3e7, "tokens_opt": 5e15,
+    "loss_pred": 1.9, "params_opt_interval": [1e6, 2e9], "tokens_opt_interval": [8e13, 1.6e17],
+    "loss_interval": null, "intervals": {"params": [1e6, 2e9], "tokens": [8e13, 1.6e17],
+    "source": "50 replicate laws (bootstrap over runs), 2.5th-97.5th percentile"},
+    "extrapolated": true, "warning": "EXTRAPOLATED PLAN: outside the evidence",
+    "evidence": {"supported": false, "reason": "fitted on 15 runs of 3e+09-3e+10 FLOPs"},
+    "provenance": {"description": "parabola power-law law from fit.json", "extrapolation": 3.3e13},
+    "law": {"form": "power-law", "source": "fit.json"}, "shape_params": 3.1e7, "train_tokens": 5.2e15})";
+  auto plan = ParsePlanJson(text, "plan.json");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_DOUBLE_EQ(plan->params, 3.1e7);  // the chosen shape
+  EXPECT_DOUBLE_EQ(plan->params_opt, 3.3e7);
+  ASSERT_TRUE(plan->params_opt_interval.has_value());
+  EXPECT_DOUBLE_EQ(plan->params_opt_interval->lo, 1e6);
+  EXPECT_DOUBLE_EQ(plan->params_opt_interval->hi, 2e9);
+  ASSERT_TRUE(plan->tokens_opt_interval.has_value());
+  EXPECT_DOUBLE_EQ(plan->tokens_opt_interval->hi, 1.6e17);
+  EXPECT_FALSE(plan->loss_interval.has_value());  // null: the law has none
+  EXPECT_DOUBLE_EQ(plan->loss, 1.9);
+  EXPECT_TRUE(plan->extrapolated);
+  EXPECT_EQ(plan->warning, "EXTRAPOLATED PLAN: outside the evidence");
+  EXPECT_FALSE(plan->evidence_supported);
+  EXPECT_EQ(plan->evidence_reason, "fitted on 15 runs of 3e+09-3e+10 FLOPs");
+  EXPECT_EQ(plan->provenance, "parabola power-law law from fit.json");
+  EXPECT_DOUBLE_EQ(plan->extrapolation, 3.3e13);
+  EXPECT_EQ(plan->law_source, "fit.json");
+  EXPECT_NE(plan->interval_source.find("50 replicate laws"), std::string::npos);
+  auto old = ParsePlanJson(R"({"budget_flops": 1e23, "params_opt": 6e9})", "old.json");
+  ASSERT_TRUE(old.ok());
+  EXPECT_FALSE(old->extrapolated);
+  EXPECT_FALSE(old->params_opt_interval.has_value());
 }
 
 TEST(ReportLoaders, PlanJsonBecomesLabelledRows) {

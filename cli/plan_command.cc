@@ -17,7 +17,7 @@ struct PlanFlags {
   std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";
   double inference_tokens = 0, unique_tokens = 0;
   int seq_len = 2048, vocab = 0, gpus = 0, top = 5, global_batch = 0;
-  bool exact_flops = false, json = false, allow_extrapolation = false;
+  bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
 };
 
 struct PerfFlags {
@@ -45,6 +45,7 @@ int RunPlan(const PlanFlags& f) {
   options.seq_len = f.seq_len;
   options.vocab = f.vocab;
   options.unique_tokens = f.unique_tokens;
+  options.trainer_architecture = f.trainer_arch;
   options.allow_extrapolation = f.allow_extrapolation;
   options.gpus = f.gpus;
   options.global_batch = f.global_batch;
@@ -168,7 +169,10 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--seq-len", plan_flags->seq_len, "sequence length")->capture_default_str();
   plan->add_option("--vocab", plan_flags->vocab,
                    "vocabulary size (default: the fit's vocabulary when fit.json records one, else 51200)");
-  plan->add_option("--mlp", plan_flags->mlp, "gelu | swiglu")->capture_default_str();
+  plan->add_option("--mlp", plan_flags->mlp,
+                   "gelu (GPT/Megatron block) | swiglu (LLaMA block)")->capture_default_str();
+  plan->add_flag("--trainer-arch", plan_flags->trainer_arch,
+                 "size the shape as `isoflop train` builds it (RMSNorm, RoPE, no biases, tied embeddings)");
   plan->add_option("--gpus", plan_flags->gpus, "use this many GPUs instead of the cluster file's size");
   plan->add_option("--global-batch", plan_flags->global_batch,
                    "sequences per optimiser step (default ~4M tokens, at most 1/100 of the run)");

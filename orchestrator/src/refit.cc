@@ -159,7 +159,17 @@ StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& s
   auto grid = HoffmannGrid();
   for (size_t i = 0; i < grid.size(); i += kStartStride) options.starts.push_back(grid[i]);
   FitSummary fit;
-  const Status fitted = Fit(points, options, &fit);
+  // At one compute budget N and D move together (D = C / 6N): no fit can separate the N and D terms
+  // of eq. 2, whatever its objective says. Such a refit is recorded, flagged, without fitting.
+  std::vector<double> flops;
+  for (const RunPoint& p : points) flops.push_back(p.ComputeFlops());
+  const size_t budgets = GroupByBudget(flops).size();
+  const Status fitted =
+      budgets < 2
+          ? Status::FailedPrecondition("the finished runs span " + std::to_string(budgets) +
+                                       " compute budget; the law needs runs at 2 or more (at one budget "
+                                       "N and D move together)")
+          : Fit(points, options, &fit);
   std::string error;
   if (!fitted.ok()) {
     error = "refit on " + std::to_string(points.size()) + " runs: " + fitted.message();

@@ -118,11 +118,12 @@ Status ParseShape(const SpecReader& r, const YAML::Node& node, const std::string
   ISOFLOP_RETURN_IF_ERROR(r.Int(node["heads"], field + ".heads", &shape->heads, 1));
   ISOFLOP_RETURN_IF_ERROR(r.Int(node["kv_heads"], field + ".kv_heads", &shape->kv_heads, 0));
   ISOFLOP_RETURN_IF_ERROR(r.Int(node["ffn"], field + ".ffn", &shape->ffn, 0));
-  ISOFLOP_RETURN_IF_ERROR(r.String(node["mlp"], field + ".mlp", &shape->mlp));
+  std::string mlp = "gelu";
+  ISOFLOP_RETURN_IF_ERROR(r.String(node["mlp"], field + ".mlp", &mlp));
   ISOFLOP_RETURN_IF_ERROR(r.String(node["name"], field + ".name", &shape->name));
-  if (shape->mlp != "gelu" && shape->mlp != "swiglu") {
-    return r.Error(node["mlp"], field + ".mlp", "expected gelu or swiglu, got '" + shape->mlp + "'");
-  }
+  auto parsed_mlp = ParseMlp(mlp);
+  if (!parsed_mlp.ok()) return r.Error(node["mlp"], field + ".mlp", "expected gelu or swiglu, got '" + mlp + "'");
+  shape->mlp = *parsed_mlp;
   if (shape->d_model % shape->heads != 0) {
     return r.Error(node["heads"], field + ".heads",
                    "d_model (" + std::to_string(shape->d_model) + ") must be divisible by heads (" +
@@ -309,14 +310,7 @@ StatusOr<SweepSpec> ParseSweepSpecText(const std::string& text, const std::strin
 }
 
 double NonEmbeddingParams(const ModelShape& s) {
-  // Kaplan et al. 2020, eq. 2.1: N = 2 d_model n_layer (2 d_attn + d_ff) with d_attn = d_model.
-  // Grouped-query attention shrinks K and V: attention weights are d (2 d + 2 d kv/h).
-  const double d = s.d_model;
-  const double kv = s.kv_heads > 0 ? static_cast<double>(s.kv_heads) / s.heads : 1.0;
-  const double ffn = s.ffn > 0 ? s.ffn : 4.0 * d;
-  const double attention = d * d * (2.0 + 2.0 * kv);
-  const double mlp = (s.mlp == "swiglu" ? 3.0 : 2.0) * d * ffn;
-  return s.layers * (attention + mlp);
+  return AsTrainerBuilds(s).ParamsNonEmbedding();
 }
 
 std::string RunName(double budget, const ModelShape& shape) {
@@ -366,7 +360,7 @@ StatusOr<std::vector<PlannedRun>> PlanSweep(const SweepSpec& spec, const std::st
       run.config["heads"] = std::to_string(shape.heads);
       run.config["kv_heads"] = std::to_string(shape.kv_heads > 0 ? shape.kv_heads : shape.heads);
       run.config["ffn"] = std::to_string(shape.ffn > 0 ? shape.ffn : 4 * shape.d_model);
-      run.config["mlp"] = shape.mlp;
+      run.config["mlp"] = MlpName(shape.mlp);
       run.config["tokens"] = std::to_string(static_cast<long long>(run.tokens));
       runs.push_back(std::move(run));
     }

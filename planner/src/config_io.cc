@@ -124,35 +124,6 @@ StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path) {
   return c;
 }
 
-const char* MlpName(Mlp mlp) {
-  return mlp == Mlp::kSwiglu ? "swiglu" : "gelu";
-}
-
-bool ModelShape::IsValid(std::string* error) const {
-  auto fail = [&](const std::string& what) {
-    if (error) *error = what;
-    return false;
-  };
-  if (layers < 1) return fail("field 'layers' must be >= 1");
-  if (d_model < 1) return fail("field 'd_model' must be >= 1");
-  if (heads < 1) return fail("field 'heads' must be >= 1");
-  if (d_model % heads != 0) return fail("field 'heads' must divide d_model");
-  if (kv_heads < 1 || kv_heads > heads || heads % kv_heads != 0)
-    return fail("field 'kv_heads' must be >= 1 and divide heads");
-  if (ffn < 1) return fail("field 'ffn' must be >= 1");
-  if (vocab < 1) return fail("field 'vocab' must be >= 1");
-  if (seq_len < 1) return fail("field 'seq_len' must be >= 1");
-  return true;
-}
-
-std::string ModelShape::ToYaml() const {
-  std::ostringstream out;
-  out << "layers: " << layers << "\nd_model: " << d_model << "\nheads: " << heads
-      << "\nkv_heads: " << kv_heads << "\nffn: " << ffn << "\nvocab: " << vocab << "\nseq_len: " << seq_len
-      << "\nmlp: " << MlpName(mlp) << "\n";
-  return out.str();
-}
-
 StatusOr<ModelShape> LoadModelYaml(const std::string& path) {
   auto root_or = ParseFile(path);
   if (!root_or.ok()) return root_or.status();

@@ -10,55 +10,6 @@
 
 namespace isoflop::planner {
 
-// ----- parameter and FLOP counts -------------------------------------------------------------------
-
-namespace internal {
-
-// Weights of the matmuls in one transformer layer (no biases): Q and output projections (h x h),
-// K and V (h x kv_heads*head_dim each), MLP (2 h f for GELU, 3 h f for SwiGLU).
-double MatmulWeightsPerLayer(const ModelShape& m) {
-  const double h = m.d_model, kv = static_cast<double>(m.kv_heads) * m.head_dim();
-  const double attention = 2.0 * h * h + 2.0 * h * kv;
-  const double mlp = (m.mlp == Mlp::kSwiglu ? 3.0 : 2.0) * h * m.ffn;
-  return attention + mlp;
-}
-
-}  // namespace internal
-
-// GELU (Megatron GPT): per layer 12h^2 + 13h with f = 4h (Narayanan et al. 2021, Eq. 2: weights
-// + biases + two LayerNorms), embeddings V h + s h (learned positions), output layer tied.
-// SwiGLU (LLaMA, Touvron et al. 2023): no biases, two RMSNorm gains per layer, RoPE (no position
-// table), untied output layer.
-double ModelShape::ParamsNonEmbedding() const {
-  const double h = d_model, kv = static_cast<double>(kv_heads) * head_dim();
-  const double weights = internal::MatmulWeightsPerLayer(*this);
-  if (mlp == Mlp::kGelu) {
-    const double biases = (h + 2 * kv) + h + ffn + h;
-    const double norms = 4 * h;
-    return layers * (weights + biases + norms) + 2 * h;  // + final LayerNorm
-  }
-  return layers * (weights + 2 * h) + h;  // + final RMSNorm
-}
-
-double ModelShape::ParamsTotal() const {
-  const double h = d_model;
-  const double embeddings = mlp == Mlp::kGelu ? (static_cast<double>(vocab) + seq_len) * h  // tied output
-                                              : 2.0 * vocab * h;                            // untied
-  return ParamsNonEmbedding() + embeddings;
-}
-
-// Forward = 2 FLOPs per matmul weight per token, plus attention scores QK^T and scores x V
-// (2 s h each per token per layer), plus the output layer (2 V h); backward = 2 x forward.
-// For GELU with f = 4h this is 72 l h^2 (1 + s/(6h) + V/(12 l h)) per token (Korthikanti et al.
-// 2022, Eq. 7; Narayanan et al. 2021, Eq. 3 without the recomputation pass). Porian et al. 2024
-// make the same point: attention and the output layer matter at small scale.
-double ModelShape::ModelFlopsPerToken() const {
-  const double h = d_model, s = seq_len;
-  const double attention_width = static_cast<double>(heads) * head_dim();
-  return 6.0 * (layers * internal::MatmulWeightsPerLayer(*this) + static_cast<double>(vocab) * h) +
-         12.0 * layers * s * attention_width;
-}
-
 // ----- shape search --------------------------------------------------------------------------------
 
 bool ShapeSearchOptions::IsValid(std::string* error) const {
@@ -138,6 +89,10 @@ std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& o) {
       m.vocab = o.vocab;
       m.seq_len = o.seq_len;
       m.mlp = o.mlp;
+      m.norm = o.norm;
+      m.position = o.position;
+      m.biases = o.biases;
+      m.tied_embeddings = o.tied_embeddings;
       if (!CompleteShape(d, o, &m)) continue;
       if (m.mlp == Mlp::kSwiglu) {
         // Parameters are linear in ffn: pick the multiple of width_multiple nearest the target,

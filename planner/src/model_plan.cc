@@ -133,6 +133,13 @@ StatusOr<ModelPlan> PlanModel(const FitRecord& record, double budget_flops, cons
   shape_options.seq_len = options.seq_len;
   shape_options.mlp = options.mlp;
   shape_options.tp_divisor = options.tp_divisor;
+  if (options.trainer_architecture) {
+    const ModelShape trainer = AsTrainerBuilds(ModelShape{});
+    shape_options.norm = trainer.norm;
+    shape_options.position = trainer.position;
+    shape_options.biases = trainer.biases;
+    shape_options.tied_embeddings = trainer.tied_embeddings;
+  }
   std::vector<ModelShape> shapes = FindShapes(n_target, shape_options);
   if (shapes.empty()) {
     return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +

@@ -165,7 +165,7 @@ void EvaluateUnchecked(const ModelShape& m, const ClusterSpec& cluster, const Pa
   // 2021 Eq. 3: 96 B s l h^2 (1 + s/(6h) + V/(16 l h))); selective repeats QK^T and scores x V
   // (Korthikanti Eq. 8: + 4 s h per layer per token).
   const double attention_width = static_cast<double>(m.heads) * m.head_dim();
-  const double layer_forward_flops = 2 * internal::MatmulWeightsPerLayer(m) + 4 * s * attention_width;
+  const double layer_forward_flops = 2 * m.MatmulWeightsPerLayer() + 4 * s * attention_width;
   double recompute_per_token = 0;
   if (cfg.recompute == Recompute::kFull) recompute_per_token = l * layer_forward_flops;
   if (cfg.recompute == Recompute::kSelective) recompute_per_token = l * 4 * s * attention_width;
@@ -462,7 +462,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
   bool have_closest = false;
   const double usable = cluster.hbm_gib * kGiB * (1 - perf.memory_fragmentation);
   const double h = m.d_model;
-  const double layer_params = internal::MatmulWeightsPerLayer(m);
+  const double layer_params = m.MatmulWeightsPerLayer();
 
   for (int t = 1; t <= std::min(cluster.gpus_per_node, gpus); t *= 2) {
     if (m.heads % t != 0 || m.kv_heads % t != 0) {

@@ -58,6 +58,7 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
   model_options.vocab = options.vocab;
   model_options.seq_len = options.seq_len;
   model_options.mlp = options.mlp;
+  model_options.trainer_architecture = options.trainer_architecture;
   model_options.tp_divisor = std::min(8, cluster.gpus_per_node);
   model_options.unique_tokens = options.unique_tokens;
   model_options.inference_tokens = options.inference_tokens;

@@ -8,7 +8,6 @@
 
 namespace isoflop::planner::internal {
 
-double MatmulWeightsPerLayer(const ModelShape& m);
 std::string FormatBytes(double bytes);      // "12.3 GiB"
 std::string FormatSeconds(double seconds);  // "3.2 s", "4.1 h", "12.0 d"
 std::string FormatCount(double x);          // "405.3B", "15.6T"

@@ -49,7 +49,7 @@ TEST(SweepSpecTest, ParsesEveryFieldAndResolvesPathsAgainstTheSpecsFolder) {
   EXPECT_EQ(spec->train.at("note"), "a: b # c");
 }
 
-TEST(SweepSpecTest, PlanUsesKaplanParamsAndSixNDTokens) {
+TEST(SweepSpecTest, PlanUsesTheTrainersNonEmbeddingCountAndSixNDTokens) {
   auto spec = Parse(kValid);
   ASSERT_TRUE(spec.ok());
   auto runs = PlanSweep(*spec);
@@ -57,13 +57,14 @@ TEST(SweepSpecTest, PlanUsesKaplanParamsAndSixNDTokens) {
   ASSERT_EQ(runs->size(), 4u);
   const PlannedRun& r = (*runs)[0];
   EXPECT_EQ(r.name, "C1e13-L2-d64");
-  // Kaplan et al. 2020 eq. 2.1 with d_ff = 4 d: 12 L d^2.
-  EXPECT_DOUBLE_EQ(r.params, 12.0 * 2 * 64 * 64);
+  // The count the trainer reports (one implementation, isoflop/model_shape.h): Kaplan et al. 2020
+  // eq. 2.1's 12 L d^2 with d_ff = 4 d, plus the trainer's RMSNorm gains (2 per layer, 1 final).
+  EXPECT_DOUBLE_EQ(r.params, 12.0 * 2 * 64 * 64 + (2 * 2 + 1) * 64);
   EXPECT_DOUBLE_EQ(r.tokens, std::floor(1e13 / (6.0 * r.params)));
   EXPECT_EQ(r.config.at("tokens"), std::to_string(static_cast<long long>(r.tokens)));
   EXPECT_EQ(r.config.at("lr"), "0.003");
-  // SwiGLU: attention 4 d^2 + 3 d ffn per layer.
-  EXPECT_DOUBLE_EQ((*runs)[1].params, 2.0 * (4.0 * 128 * 128 + 3.0 * 128 * 256));
+  // SwiGLU: attention 4 d^2 + 3 d ffn per layer, plus the norms.
+  EXPECT_DOUBLE_EQ((*runs)[1].params, 2.0 * (4.0 * 128 * 128 + 3.0 * 128 * 256) + (2 * 2 + 1) * 128);
   EXPECT_EQ((*runs)[3].name, "C3e13-wide");
 }
 

@@ -12,15 +12,15 @@ namespace {
 // GPT-2 small's shape (12 x 768, 12 heads, ffn 3072, vocab 50257, seq 1024), in this
 // trainer's architecture: no biases, no learned positions (RoPE), LayerNorm with bias.
 ModelShape Gpt2Small() {
-  ModelShape s;
+  ModelShape s = TrainerDefaultShape();
   s.layers = 12;
   s.d_model = 768;
   s.heads = 12;
   s.ffn = 3072;
   s.vocab = 50257;
   s.seq_len = 1024;
-  s.norm = NormKind::kLayerNorm;
-  s.mlp = MlpKind::kGelu;
+  s.norm = Norm::kLayerNorm;
+  s.mlp = Mlp::kGelu;
   return s;
 }
 
@@ -33,14 +33,14 @@ TEST(ParamCounts, Gpt2SmallShapeByHand) {
 }
 
 TEST(ParamCounts, GroupedQueryUntiedSwiglu) {
-  ModelShape s;
+  ModelShape s = TrainerDefaultShape();
   s.layers = 2;
   s.d_model = 64;
   s.heads = 4;
   s.kv_heads = 2;
   s.ffn = 192;
   s.vocab = 256;
-  s.mlp = MlpKind::kSwiGlu;
+  s.mlp = Mlp::kSwiglu;
   s.tied_embeddings = false;
   const ParamCounts p = CountParams(s);
   // attention: q 64x64, k and v 64x32 each, o 64x64 = 12,288; SwiGLU 3 x 64 x 192 = 36,864; RMSNorms 2 x 64.

@@ -18,9 +18,9 @@ TEST(RunConfig, ParsesKeysCommentsAndQuotes) {
   EXPECT_EQ(c->model.layers, 4);
   EXPECT_EQ(c->model.d_model, 128);
   EXPECT_EQ(c->model.effective_kv_heads(), 2);
-  EXPECT_EQ(c->model.mlp, MlpKind::kSwiGlu);
-  EXPECT_EQ(c->model.norm, NormKind::kLayerNorm);
-  EXPECT_FALSE(c->model.tied_embeddings);
+  EXPECT_EQ(c->model.mlp, Mlp::kSwiglu);
+  EXPECT_EQ(c->model.norm_kind(), Norm::kLayerNorm);
+  EXPECT_FALSE(c->model.tied());
   EXPECT_EQ(c->tokens, 1000000);
   EXPECT_DOUBLE_EQ(c->lr, 6e-4);
   EXPECT_EQ(c->schedule, LrScheduleKind::kWsd);

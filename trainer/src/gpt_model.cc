@@ -78,7 +78,7 @@ torch::Tensor GptModel::Vector(const std::string& name, int64_t n, double value)
 GptModel::GptModel(const ModelShape& s, uint64_t seed) : shape_(s) {
   torch::manual_seed(seed);
   const int64_t d = s.d_model, hd = s.head_dim(), kv = s.effective_kv_heads();
-  const bool ln = s.norm == NormKind::kLayerNorm;
+  const bool ln = s.norm_kind() == Norm::kLayerNorm;
   // GPT-2 initialisation (Radford et al. 2019, sec. 2.3): N(0, 0.02), residual projections
   // scaled by 1/sqrt(2 * layers).
   const double std = 0.02, resid_std = 0.02 / std::sqrt(2.0 * s.layers);
@@ -95,13 +95,13 @@ GptModel::GptModel(const ModelShape& s, uint64_t seed) : shape_(s) {
     b.norm2_w = Vector(p + "norm2_w", d, 1.0);
     if (ln) b.norm2_b = Vector(p + "norm2_b", d, 0.0);
     b.w1 = Matrix(p + "mlp_w1", s.effective_ffn(), d, std);
-    if (s.mlp == MlpKind::kSwiGlu) b.w3 = Matrix(p + "mlp_w3", s.effective_ffn(), d, std);
+    if (s.mlp == Mlp::kSwiglu) b.w3 = Matrix(p + "mlp_w3", s.effective_ffn(), d, std);
     b.w2 = Matrix(p + "mlp_w2", d, s.effective_ffn(), resid_std);
     blocks_.push_back(std::move(b));
   }
   final_norm_w_ = Vector("final_norm_w", d, 1.0);
   if (ln) final_norm_b_ = Vector("final_norm_b", d, 0.0);
-  lm_head_ = s.tied_embeddings ? wte_ : Matrix("lm_head", s.vocab, d, std);
+  lm_head_ = s.tied() ? wte_ : Matrix("lm_head", s.vocab, d, std);
 
   // RoPE tables (Su et al. 2021, eq. 34): theta_i = base^(-2i/head_dim), angle = pos * theta_i.
   auto inv_freq =
@@ -112,7 +112,7 @@ GptModel::GptModel(const ModelShape& s, uint64_t seed) : shape_(s) {
 }
 
 torch::Tensor GptModel::Norm(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) const {
-  if (shape_.norm == NormKind::kLayerNorm) return torch::layer_norm(x, {shape_.d_model}, w, b, 1e-5);
+  if (shape_.norm_kind() == Norm::kLayerNorm) return torch::layer_norm(x, {shape_.d_model}, w, b, 1e-5);
   // RMSNorm (Zhang & Sennrich 2019, eq. 4), computed in fp32.
   auto xf = x.to(torch::kFloat32);
   auto y = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + 1e-6);
@@ -144,7 +144,7 @@ torch::Tensor GptModel::Attention(const Block& b, const torch::Tensor& x) const 
 }
 
 torch::Tensor GptModel::Mlp(const Block& b, const torch::Tensor& x) const {
-  if (shape_.mlp == MlpKind::kSwiGlu) {  // Shazeer 2020, eq. 6
+  if (shape_.mlp == Mlp::kSwiglu) {  // Shazeer 2020, eq. 6
     return torch::linear(torch::silu(torch::linear(x, b.w1)) * torch::linear(x, b.w3), b.w2);
   }
   return torch::linear(torch::gelu(torch::linear(x, b.w1)), b.w2);

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <numbers>
 #include <sstream>
@@ -88,22 +89,33 @@ bool ParseBool(const std::string& v, bool* out) {
 
 }  // namespace
 
-bool ModelShape::IsValid(std::string* error) const {
+ModelShape TrainerDefaultShape() {
+  ModelShape s;
+  s.layers = 2;
+  s.d_model = 64;
+  s.heads = 4;
+  s.seq_len = 64;
+  s.mlp = Mlp::kGelu;
+  s.norm = Norm::kRmsNorm;
+  s.position = isoflop::Position::kRope;
+  s.biases = false;
+  s.tied_embeddings = true;
+  return s;
+}
+
+bool IsTrainableShape(const ModelShape& s, std::string* error) {
   auto fail = [&](const std::string& m) {
     if (error) *error = m;
     return false;
   };
-  if (layers < 1) return fail("layers must be >= 1");
-  if (d_model < 2) return fail("d_model must be >= 2");
-  if (heads < 1) return fail("heads must be >= 1");
-  if (d_model % heads != 0) return fail("d_model must be a multiple of heads");
-  if (head_dim() % 2 != 0) return fail("d_model / heads must be even (RoPE rotates pairs)");
-  if (kv_heads < 0 || effective_kv_heads() > heads || heads % effective_kv_heads() != 0)
-    return fail("kv_heads must divide heads (0 means heads)");
-  if (ffn < 0) return fail("ffn must be >= 0 (0: 4 * d_model)");
-  if (vocab < 0) return fail("vocab must be >= 0 (0: the shards' vocabulary)");
-  if (seq_len < 2) return fail("seq_len must be >= 2");
-  if (!(rope_theta > 0)) return fail("rope_theta must be > 0");
+  if (s.heads >= 1 && s.d_model % s.heads != 0) return fail("d_model must be a multiple of heads");
+  std::string shape_error;
+  if (!s.IsValid(&shape_error)) return fail(shape_error);
+  if (s.d_model < 2) return fail("d_model must be >= 2");
+  if (s.head_dim() % 2 != 0) return fail("d_model / heads must be even (RoPE rotates pairs)");
+  if (s.seq_len < 2) return fail("seq_len must be >= 2");
+  if (s.position_kind() != isoflop::Position::kRope) return fail("the trainer builds RoPE positions only");
+  if (s.has_biases()) return fail("the trainer builds no linear biases");
   return true;
 }
 
@@ -122,7 +134,7 @@ bool RunConfig::IsValid(std::string* error, int world_size) const {
     if (error) *error = m;
     return false;
   };
-  if (!model.IsValid(error)) return false;
+  if (!IsTrainableShape(model, error)) return false;
   if (tokens < 1) return fail("tokens must be >= 1");
   if (micro_batch < 1) return fail("micro_batch must be >= 1");
   if (batch_tokens < 1) return fail("batch_tokens must be >= 1");
@@ -154,6 +166,16 @@ StatusOr<RunConfig> ParseRunConfigText(const std::string& text, const std::strin
   RunConfig c;
   using Setter = std::function<bool(const std::string&)>;
   auto i64 = [](int64_t* f) -> Setter { return [f](const std::string& v) { return ParseInt(v, f); }; };
+  // Shape fields are int (isoflop/model_shape.h): values beyond its range are refused, not wrapped.
+  auto i32 = [](int* f) -> Setter {
+    return [f](const std::string& v) {
+      int64_t x = 0;
+      if (!ParseInt(v, &x) || x < std::numeric_limits<int>::min() || x > std::numeric_limits<int>::max())
+        return false;
+      *f = static_cast<int>(x);
+      return true;
+    };
+  };
   auto f64 = [](double* f) -> Setter { return [f](const std::string& v) { return ParseDouble(v, f); }; };
   auto u64 = [](uint64_t* f) -> Setter {
     return [f](const std::string& v) {
@@ -164,29 +186,35 @@ StatusOr<RunConfig> ParseRunConfigText(const std::string& text, const std::strin
     };
   };
   const std::map<std::string, std::pair<Setter, const char*>> keys = {
-      {"layers", {i64(&c.model.layers), "an integer"}},
-      {"d_model", {i64(&c.model.d_model), "an integer"}},
-      {"heads", {i64(&c.model.heads), "an integer"}},
-      {"kv_heads", {i64(&c.model.kv_heads), "an integer"}},
-      {"ffn", {i64(&c.model.ffn), "an integer"}},
-      {"vocab", {i64(&c.model.vocab), "an integer"}},
-      {"seq_len", {i64(&c.model.seq_len), "an integer"}},
+      {"layers", {i32(&c.model.layers), "an integer"}},
+      {"d_model", {i32(&c.model.d_model), "an integer"}},
+      {"heads", {i32(&c.model.heads), "an integer"}},
+      {"kv_heads", {i32(&c.model.kv_heads), "an integer"}},
+      {"ffn", {i32(&c.model.ffn), "an integer"}},
+      {"vocab", {i32(&c.model.vocab), "an integer"}},
+      {"seq_len", {i32(&c.model.seq_len), "an integer"}},
       {"mlp",
        {[&](const std::string& v) {
-          if (v == "gelu") return c.model.mlp = MlpKind::kGelu, true;
-          if (v == "swiglu") return c.model.mlp = MlpKind::kSwiGlu, true;
-          return false;
+          auto mlp = isoflop::ParseMlp(v);
+          if (mlp.ok()) c.model.mlp = *mlp;
+          return mlp.ok();
         },
         "gelu or swiglu"}},
       {"norm",
        {[&](const std::string& v) {
-          if (v == "rmsnorm") return c.model.norm = NormKind::kRmsNorm, true;
-          if (v == "layernorm") return c.model.norm = NormKind::kLayerNorm, true;
-          return false;
+          auto norm = isoflop::ParseNorm(v);
+          if (norm.ok()) c.model.norm = *norm;
+          return norm.ok();
         },
         "rmsnorm or layernorm"}},
       {"tied_embeddings",
-       {[&](const std::string& v) { return ParseBool(v, &c.model.tied_embeddings); }, "true or false"}},
+       {[&](const std::string& v) {
+          bool tied = true;
+          if (!ParseBool(v, &tied)) return false;
+          c.model.tied_embeddings = tied;
+          return true;
+        },
+        "true or false"}},
       {"rope_theta", {f64(&c.model.rope_theta), "a number"}},
       {"tokens", {i64(&c.tokens), "an integer"}},
       {"batch_tokens", {i64(&c.batch_tokens), "an integer"}},
@@ -283,15 +311,11 @@ StatusOr<RunConfig> ReadRunConfig(const std::string& path) {
 }
 
 ParamCounts CountParams(const ModelShape& s) {
-  const int64_t d = s.d_model, hd = s.head_dim(), kv = s.effective_kv_heads();
-  const int64_t norm = s.norm == NormKind::kLayerNorm ? 2 * d : d;  // weight (+ bias)
-  const int64_t attn = d * (s.heads * hd) + 2 * d * (kv * hd) + (s.heads * hd) * d;
-  const int64_t mlp = (s.mlp == MlpKind::kSwiGlu ? 3 : 2) * d * s.effective_ffn();
-  const int64_t per_layer = attn + mlp + 2 * norm;
+  const isoflop::ParamCounts counts = s.Params();
   ParamCounts p;
-  p.embedding = s.vocab * d * (s.tied_embeddings ? 1 : 2);
-  p.non_embedding = s.layers * per_layer + norm;  // + the final norm
-  p.total = p.embedding + p.non_embedding;
+  p.total = std::llround(counts.total);
+  p.embedding = std::llround(counts.embedding);
+  p.non_embedding = std::llround(counts.non_embedding);
   return p;
 }
 
@@ -299,10 +323,7 @@ FlopsPerToken TrainingFlopsPerToken(const ModelShape& s) {
   FlopsPerToken f;
   // Only the blocks' matrices are matmuls; norm weights cost O(d) per token and are left
   // out, as in Kaplan et al. 2020, table 1.
-  const ParamCounts p = CountParams(s);
-  const int64_t norm = s.norm == NormKind::kLayerNorm ? 2 * s.d_model : s.d_model;
-  const double matmul_params = static_cast<double>(p.non_embedding - (2 * s.layers + 1) * norm);
-  f.dense = 6.0 * matmul_params;
+  f.dense = 6.0 * s.layers * s.MatmulWeightsPerLayer();
   f.output_layer = 6.0 * static_cast<double>(s.d_model) * static_cast<double>(s.vocab);
   f.attention = 12.0 * s.layers * s.heads * s.head_dim() * static_cast<double>(s.seq_len);
   return f;

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "isoflop/model_shape.h"
 #include "isoflop/status.h"
 
 namespace isoflop::orchestrator {
@@ -22,15 +23,9 @@ namespace isoflop::orchestrator {
 // ---------------------------------------------------------------------------------------------
 // Sweep spec (YAML; documented in docs/orchestrator.md, examples in configs/sweeps/).
 
-struct ModelShape {
-  std::string name;  // run-name stem, e.g. "L2-d64"
-  int layers = 0;
-  int d_model = 0;
-  int heads = 0;
-  int kv_heads = 0;  // 0: same as heads
-  int ffn = 0;       // 0: 4 * d_model
-  std::string mlp = "gelu";
-};
+// A sweep shape is the one model-shape type (isoflop/model_shape.h); `name` is its run-name stem,
+// e.g. "L2-d64". Its architecture details are the trainer's (AsTrainerBuilds).
+using isoflop::ModelShape;
 
 struct Resources {
   int cpus = 1;
@@ -98,8 +93,8 @@ struct PlannedRun {
   std::map<std::string, std::string> config;  // the flat run.yaml
 };
 
-// Non-embedding parameter count of a shape (Kaplan et al. 2020, eq. 2.1, with d_attn = d_model;
-// SwiGLU's three FFN matrices count 3 d ffn).
+// Non-embedding parameters of a shape as the trainer builds it (Kaplan et al. 2020, Sec. 2.1: every
+// parameter but the embeddings; the count the trainer reports in summary.json and the fit uses).
 double NonEmbeddingParams(const ModelShape& shape);
 
 // Expands a spec into runs. `latest_fit_json` (fit.json schema, docs/fit.md) centres `auto_sizes`

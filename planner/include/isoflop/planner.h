@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "isoflop/fit_record.h"
+#include "isoflop/model_shape.h"
 #include "isoflop/prediction.h"
 #include "isoflop/status.h"
 
@@ -56,31 +57,13 @@ StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path);
 // ---------------------------------------------------------------------------------------------
 // Model shape (YAML; the same keys the trainer reads: docs/interfaces.md).
 
-enum class Mlp { kGelu, kSwiglu };
-const char* MlpName(Mlp mlp);
-
-struct ModelShape {
-  int layers = 0;
-  int d_model = 0;
-  int heads = 0;
-  int kv_heads = 0;  // grouped-query attention; == heads for multi-head attention
-  int ffn = 0;       // MLP hidden width
-  int vocab = 0;
-  int seq_len = 0;
-  Mlp mlp = Mlp::kGelu;  // gelu: GPT/Megatron block (biases, LayerNorm, learned positions,
-                         // tied embeddings); swiglu: LLaMA block (no biases, RMSNorm, RoPE,
-                         // untied output layer). Parameter counts in docs/planner.md.
-
-  int head_dim() const { return heads > 0 ? d_model / heads : 0; }
-  // Parameters (Narayanan et al. 2021 Eq. 2 for gelu, generalised to GQA and SwiGLU).
-  double ParamsTotal() const;
-  double ParamsNonEmbedding() const;
-  // Model FLOPs per trained token, forward + backward, no recomputation: every matmul
-  // (attention and output layer included), Korthikanti et al. 2022 Eq. 7 / Porian et al. 2024.
-  double ModelFlopsPerToken() const;
-  bool IsValid(std::string* error) const;
-  std::string ToYaml() const;  // flat keys: layers, d_model, heads, kv_heads, ffn, vocab, seq_len, mlp
-};
+// The model shape and its parameter/FLOP counts are the one shared type (isoflop/model_shape.h);
+// mlp gelu is the GPT/Megatron block (biases, LayerNorm, learned positions, tied embeddings),
+// swiglu the LLaMA block (no biases, RMSNorm, RoPE, untied output layer), unless the shape's
+// architecture fields say otherwise. Parameter counts in docs/planner.md.
+using isoflop::Mlp;
+using isoflop::MlpName;
+using isoflop::ModelShape;
 
 StatusOr<ModelShape> LoadModelYaml(const std::string& path);
 Status SaveModelYaml(const ModelShape& shape, const std::string& path);
@@ -102,6 +85,11 @@ struct ShapeSearchOptions {
   double tolerance = 0.02;   // |N(shape)/n - 1| <= tolerance
   // Which count n means: the law's convention (kUnknown counts as kTotal).
   ParamsConvention convention = ParamsConvention::kTotal;
+  // Architecture details given to every candidate (unset: the family of `mlp`). TrainerArchitecture()
+  // sizes shapes as `isoflop train` builds them (the demo's validation run).
+  std::optional<isoflop::Norm> norm;
+  std::optional<isoflop::Position> position;
+  std::optional<bool> biases, tied_embeddings;
   // Depth/width aspect: d_model/layers inside the flat optimum of Kaplan et al. 2020 (Fig. 5:
   // aspect 50..200 within ~3% loss) — bounds below.
   double min_aspect = 32;
@@ -247,6 +235,7 @@ struct ModelPlanOptions {
   int vocab = 0;  // 0: the fit's vocabulary when fit.json records one, else kDefaultVocab
   int seq_len = 2048;
   Mlp mlp = Mlp::kSwiglu;
+  bool trainer_architecture = false;  // size shapes as `isoflop train` builds them (AsTrainerBuilds)
   int tp_divisor = 8;              // heads divisible by this (ShapeSearchOptions::tp_divisor)
   double unique_tokens = 0;        // 0 = unlimited
   double inference_tokens = 0;     // Sardana et al. 2024: a smaller model trained longer
@@ -284,6 +273,9 @@ struct PlanOptions {
   int seq_len = 2048;
   int vocab = 0;  // 0: the fit's vocabulary when fit.json records one, else kDefaultVocab
   Mlp mlp = Mlp::kSwiglu;
+  // Size the shape as `isoflop train` builds it (RMSNorm, RoPE, no linear biases, tied embeddings)
+  // instead of the family of `mlp` (GPT/Megatron or LLaMA block).
+  bool trainer_architecture = false;
   // Unique tokens available (0 = unlimited). With a data-constrained law the plan repeats data and
   // says how often (Muennighoff et al. 2023); with other forms, a plan needing more is refused.
   double unique_tokens = 0;

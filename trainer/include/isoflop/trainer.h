@@ -11,37 +11,30 @@
 #include <string>
 #include <vector>
 
+#include "isoflop/model_shape.h"
 #include "isoflop/status.h"
 
 namespace isoflop::trainer {
 
-enum class MlpKind { kGelu, kSwiGlu };
-enum class NormKind { kRmsNorm, kLayerNorm };
 enum class LrScheduleKind { kCosine, kWsd };
 
-// The model keys shared with the planner's model files (docs/interfaces.md).
-struct ModelShape {
-  int64_t layers = 2;
-  int64_t d_model = 64;
-  int64_t heads = 4;
-  int64_t kv_heads = 0;  // 0 means heads (plain multi-head attention)
-  int64_t ffn = 0;       // MLP hidden width; 0 means 4 * d_model (GPT-2's ratio)
-  int64_t vocab = 0;     // 0 means "the shards' vocabulary size"
-  int64_t seq_len = 64;
-  MlpKind mlp = MlpKind::kGelu;
-  NormKind norm = NormKind::kRmsNorm;
-  bool tied_embeddings = true;
-  double rope_theta = 10000.0;  // RoPE base (Su et al. 2021, eq. 15)
-
-  int64_t head_dim() const { return d_model / heads; }
-  int64_t effective_kv_heads() const { return kv_heads == 0 ? heads : kv_heads; }
-  int64_t effective_ffn() const { return ffn == 0 ? 4 * d_model : ffn; }
-  bool IsValid(std::string* error) const;
-};
+// The model is the one shared shape type (isoflop/model_shape.h: the keys shared with the
+// planner's model files and the orchestrator's sweeps, one parameter count). The trainer builds
+// RMSNorm or LayerNorm, RoPE, no linear biases, tied or untied embeddings: TrainerDefaultShape()
+// sets those details explicitly, and a config may change norm and tied_embeddings.
+using isoflop::Mlp;
+using isoflop::ModelShape;
+using isoflop::Norm;
+// layers 2, d_model 64, heads 4, seq_len 64, gelu MLP, RMSNorm, RoPE, no biases, tied embeddings;
+// kv_heads 0 (= heads), ffn 0 (= 4 d_model), vocab 0 (= the shards' vocabulary).
+ModelShape TrainerDefaultShape();
+// The trainer's own limits on a shape, beyond ModelShape::IsValid: d_model / heads even (RoPE
+// rotates pairs), seq_len >= 2, no learned positions or linear biases (it does not build them).
+bool IsTrainableShape(const ModelShape& shape, std::string* error);
 
 // Everything in a run config; keys and defaults are listed in docs/trainer.md.
 struct RunConfig {
-  ModelShape model;
+  ModelShape model = TrainerDefaultShape();
   int64_t tokens = 2'000'000;   // training-token budget; steps = ceil(tokens / batch_tokens)
   int64_t batch_tokens = 8192;  // global batch in tokens (all ranks, all micro-batches)
   int64_t micro_batch = 8;      // sequences per forward/backward per rank
@@ -78,6 +71,7 @@ struct ParamCounts {
   int64_t embedding = 0;      // token embedding, plus the output matrix when untied
   int64_t non_embedding = 0;  // total - embedding (Kaplan et al. 2020, sec. 2.1)
 };
+// ModelShape::Params(), as exact integers (the trainer checks them against the built module).
 ParamCounts CountParams(const ModelShape& shape);
 
 // Training FLOPs per token, forward + backward (PaLM, Chowdhery et al. 2022, appendix B):

@@ -42,7 +42,8 @@ void InferenceAwareOptimum(const ScalingLaw& law, double target_loss, double inf
 
 // Shapes near n in the law's convention; small models fall back to narrower steps (64, 32, 16 wide)
 // and, for sweep-sized plans (thousands of parameters), to the wider aspect range the orchestrator's
-// sweeps use (d_model / layers in [8, 256]; Kaplan et al. 2020, Fig. 5: loss is flat over it).
+// sweeps use (d_model / layers in [8, 256]; Kaplan et al. 2020, Fig. 5: loss is flat over it), then
+// to a 10% tolerance.
 std::vector<ModelShape> FindShapes(double n, const ShapeSearchOptions& options) {
   std::vector<ModelShape> shapes = ShapesForParams(n, options);
   for (int width : {64, 32, 16}) {
@@ -53,6 +54,12 @@ std::vector<ModelShape> FindShapes(double n, const ShapeSearchOptions& options) 
     shapes = ShapesForParams(n, finer);
     if (shapes.empty()) {
       finer.min_aspect = 8;
+      shapes = ShapesForParams(n, finer);
+    }
+    if (shapes.empty() && width == 16) {
+      // Thousands of parameters: 16-wide steps are coarse (one layer of d 48 vs 64 is 28K vs 49K), so
+      // the nearest shape within 10% (the plan then trains it on C / (6 N_shape) tokens).
+      finer.tolerance = 0.10;
       shapes = ShapesForParams(n, finer);
     }
   }

@@ -66,6 +66,11 @@ std::optional<IsoflopParabola> FitIsoflopParabola(const std::vector<double>& par
   p.c1 = q(1) - 2 * q(2) * mean_x;
   p.c0 = q(0) - q(1) * mean_x + q(2) * mean_x * mean_x;
   const double x_min = mean_x - q(1) / (2 * q(2));
+  // Only an interior minimum is evidence of N_opt at this budget (Hoffmann et al. 2022, Sec. 3.2,
+  // centre their IsoFLOP profiles on it): a minimum outside the sampled sizes is an extrapolated
+  // curve, not a measurement (the demo's smallest budget put one at N = 0.01 from runs of 1.7K-25K).
+  const auto [min_n, max_n] = std::minmax_element(params.begin(), params.begin() + m);
+  if (x_min < std::log(*min_n) || x_min > std::log(*max_n)) return std::nullopt;
   p.params_opt = std::exp(x_min);
   p.tokens_opt = budget_flops / (6.0 * p.params_opt);
   p.loss_at_min = q(0) - q(1) * q(1) / (4 * q(2));

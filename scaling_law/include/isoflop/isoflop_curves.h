@@ -24,8 +24,9 @@ std::vector<BudgetGroup> GroupByBudget(const std::vector<double>& flops,
                                        double gap_decades = kDefaultBudgetGapDecades);
 
 // Approach 2 at one budget: loss = c0 + c1 ln N + c2 ln^2 N by least squares (centred, Householder
-// QR). std::nullopt when there are fewer than 3 distinct N or the fit is not convex (c2 <= 0): no
-// minimum. tokens_opt = C / (6 N_opt).
+// QR). std::nullopt when there are fewer than 3 distinct N, the fit is not convex (c2 <= 0), or its
+// minimum lies outside the sampled sizes [min N, max N]: no interior minimum, no evidence of N_opt.
+// tokens_opt = C / (6 N_opt).
 std::optional<IsoflopParabola> FitIsoflopParabola(const std::vector<double>& params,
                                                   const std::vector<double>& losses, double budget_flops);
 

@@ -29,6 +29,8 @@ struct FitFlags {
   std::vector<double> ci_budgets;
   std::string params_convention;
   int vocab = 0;
+  std::vector<std::string> fix;
+  std::string prior;
 };
 
 // Writes text to path atomically (temporary file, then rename), so a crash never leaves half a fit.json.
@@ -84,12 +86,22 @@ int RunFit(const FitFlags& flags) {
     options.params_convention = *convention;
   }
   options.vocab = flags.vocab;
+  for (const auto& f : flags.fix) {
+    Status s = ParseFixedParameters(f, &options.fixed);
+    if (!s.ok()) return ReportError("fit", s);
+  }
+  if (!flags.prior.empty()) {
+    auto prior = ParseLawPrior(flags.prior);
+    if (!prior.ok()) return ReportError("fit", prior.status());
+    options.prior = *prior;
+  }
   std::string error;
   if (!options.IsValid(&error)) return ReportError("fit", Status::InvalidArgument(error));
 
   const bool loss_law = options.method == FitMethod::kApproach3 || options.method == FitMethod::kAll;
-  std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s%s%s); fitting...\n", runs->size(), flags.runs.c_str(),
-               FitMethodName(options.method), loss_law ? ", " : "", loss_law ? LawFormName(options.law) : "");
+  std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s%s%s); fitting...\n", runs->size(),
+               flags.runs.c_str(), FitMethodName(options.method), loss_law ? ", " : "",
+               loss_law ? LawFormName(options.law) : "");
   FitSummary summary;
   Status s = Fit(*runs, options, &summary);
   if (!s.ok()) return ReportError("fit", s.WithContext(flags.runs));
@@ -122,7 +134,11 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
       "  isoflop fit --runs misfitting.csv --columns 'params=N,tokens=D,loss=C4 Eval Loss,flops=C' --json\n"
       "  isoflop fit --runs tests/data/muennighoff2023_datablations_c4_runs_fitset182.csv --law "
-      "data-constrained");
+      "data-constrained\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --fix E=1.69\n"
+      "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv \\\n"
+      "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --prior "
+      "hoffmann:0.5");
   cmd->add_option("--runs", flags->runs,
                   "CSV of runs with a header: params, tokens, loss [, flops, unique_tokens, run_id]")
       ->required()
@@ -147,7 +163,14 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--ci-budget", flags->ci_budgets, "FLOP budget for N_opt/D_opt intervals (repeatable)");
   cmd->add_option("--params-convention", flags->params_convention,
                   "what N counts in these runs: total | non_embedding (default: total, recorded as assumed)");
-  cmd->add_option("--vocab", flags->vocab, "vocabulary the runs trained with (recorded; the planner's default)");
+  cmd->add_option("--vocab", flags->vocab,
+                  "vocabulary the runs trained with (recorded; the planner's default)");
+  cmd->add_option("--fix", flags->fix,
+                  "hold a law parameter at a value instead of fitting it: NAME=VALUE, NAME one of E, A, B, "
+                  "alpha, beta (repeatable; e.g. --fix E=1.69)");
+  cmd->add_option("--prior", flags->prior,
+                  "maximum a posteriori fit with Gaussian priors in log space centred on a published law: "
+                  "hoffmann|epoch[:WIDTH], WIDTH the standard deviation of each ln(parameter) (default 0.5)");
   cmd->add_option("--columns", flags->columns, "map columns: params=N,tokens=D,loss=C4 Eval Loss,flops=C");
   cmd->add_option("--where", flags->where, "keep rows where column=value (repeatable)");
   cmd->add_flag("--json", flags->json, "print fit.json to stdout instead of the table");

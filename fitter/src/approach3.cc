@@ -16,6 +16,7 @@
 #include <ceres/first_order_function.h>
 #include <ceres/gradient_problem.h>
 #include <ceres/gradient_problem_solver.h>
+#include <ceres/manifold.h>
 #include <glog/logging.h>
 
 #include "internal.h"
@@ -23,12 +24,13 @@
 namespace isoflop::fitter_internal {
 namespace {
 
+// The Huber objective plus the prior term of `penalty` (zero without a prior; penalty.cc).
 class HuberLogLossFunction final : public ceres::FirstOrderFunction {
  public:
-  HuberLogLossFunction(const Points* points, LawForm form, double delta)
-      : points_(points), form_(form), delta_(delta) {}
+  HuberLogLossFunction(const Points* points, LawForm form, double delta, const Penalty* penalty)
+      : points_(points), form_(form), delta_(delta), penalty_(penalty) {}
   bool Evaluate(const double* x, double* cost, double* gradient) const override {
-    *cost = Objective(*points_, form_, delta_, x, gradient);
+    *cost = Objective(*points_, form_, delta_, x, gradient) + penalty_->Evaluate(x, gradient);
     if (!std::isfinite(*cost)) return false;
     if (gradient != nullptr) {
       for (int i = 0; i < NumParameters(); ++i)
@@ -42,6 +44,7 @@ class HuberLogLossFunction final : public ceres::FirstOrderFunction {
   const Points* points_;
   LawForm form_;
   double delta_;
+  const Penalty* penalty_;
 };
 
 // Ceres logs a WARNING through glog whenever its line search meets a flat cubic ("Trying to extract
@@ -61,7 +64,18 @@ SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions&
                            Tolerances tolerances) {
   QuietCeresWarnings();
   const bool coarse = tolerances == Tolerances::kCoarse;
-  ceres::GradientProblem problem(new HuberLogLossFunction(&points, form, options.huber_delta));
+  // Fixed parameters (--fix) are held by a SubsetManifold; a prior (--prior) adds its term to the cost.
+  const Penalty penalty = MakePenalty(options, form);
+  penalty.Apply(x);
+  auto* function = new HuberLogLossFunction(&points, form, options.huber_delta, &penalty);
+  std::unique_ptr<ceres::GradientProblem> owned_problem;
+  if (penalty.fixed_index.empty()) {
+    owned_problem = std::make_unique<ceres::GradientProblem>(function);
+  } else {
+    owned_problem = std::make_unique<ceres::GradientProblem>(
+        function, new ceres::SubsetManifold(NumLawParameters(form), penalty.fixed_index));
+  }
+  ceres::GradientProblem& problem = *owned_problem;
   ceres::GradientProblemSolver::Options solver_options;
   solver_options.line_search_direction_type = ceres::LBFGS;
   solver_options.max_num_iterations = options.max_iterations;
@@ -79,7 +93,8 @@ SolveResult SolveFromStart(const Points& points, LawForm form, const FitOptions&
   ceres::Solve(solver_options, problem, x, &summary);
   SolveResult out;
   out.iterations = static_cast<int>(summary.iterations.size()) - 1;
-  out.objective = Objective(points, form, options.huber_delta, x, nullptr);
+  // What was minimised: the Huber sum, plus the prior term when there is one.
+  out.objective = Objective(points, form, options.huber_delta, x, nullptr) + penalty.Evaluate(x, nullptr);
   out.usable = std::isfinite(out.objective);
   for (int i = 0; i < NumLawParameters(form); ++i) out.usable = out.usable && std::isfinite(x[i]);
   return out;

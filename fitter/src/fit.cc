@@ -58,6 +58,30 @@ bool FitOptions::IsValid(std::string* error) const {
   if (method == FitMethod::kPublished)
     return fail("method 'published' names a published law; nothing to fit");
   if (vocab < 0) return fail("vocab must be >= 0 (0 = unknown)");
+  const bool fits_law = method == FitMethod::kApproach3 || method == FitMethod::kAll;
+  for (size_t i = 0; i < fixed.size(); ++i) {
+    const auto& [name, value] = fixed[i];
+    const bool chinchilla = name == "E" || name == "A" || name == "B" || name == "alpha" || name == "beta";
+    const bool dc = name == "r_d_star" || name == "r_n_star";
+    if (!chinchilla && !(dc && law == LawForm::kDataConstrained))
+      return fail("fixed parameter '" + name + "' is not a parameter of the " + LawFormName(law) + " law");
+    if (!(value > 0) || !std::isfinite(value))
+      return fail("fixed parameter " + name + " must be positive and finite");
+    for (size_t j = 0; j < i; ++j)
+      if (fixed[j].first == name) return fail("parameter " + name + " is fixed twice");
+  }
+  if (!fixed.empty() && static_cast<int>(fixed.size()) >= fitter_internal::NumLawParameters(law))
+    return fail("every law parameter is fixed: nothing is left to fit");
+  if (!prior.name.empty()) {
+    if (!PriorCentre(prior.name).ok())
+      return fail("prior '" + prior.name + "' is not one of hoffmann, epoch");
+    if (!(prior.width > 0) || !std::isfinite(prior.width))
+      return fail("prior width must be positive and finite");
+    if (!(prior.residual_scale >= 0) || !std::isfinite(prior.residual_scale))
+      return fail("prior residual_scale must be >= 0 (0 = estimated)");
+  }
+  if ((!fixed.empty() || !prior.name.empty()) && !fits_law)
+    return fail("--fix and --prior constrain Approach 3; use method approach3 or all");
   return true;
 }
 
@@ -145,11 +169,33 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
       if (options.law == LawForm::kDataConstrained && screen_keep == 0)
         screen_keep = kDataConstrainedScreenKeep;
     }
+    // Fixed parameters (--fix): every start holds them; starts that then coincide are run once.
+    starts = fitter_internal::ApplyFixedToStarts(starts, options.law,
+                                                 fitter_internal::MakePenalty(options, options.law));
     if (screen_keep > 0 && screen_keep < static_cast<int>(starts.size()))
       starts = fitter_internal::ScreenStarts(points, options.law, options.huber_delta, starts, screen_keep,
                                              threads);
+    // A prior (--prior) weighs s^2 / width^2 against the Huber sum, s the scale of one run's log-loss
+    // residual (docs/fit.md): unless given, s is measured on the fit without the prior.
+    FitOptions fit_options = options;
+    if (!options.prior.name.empty() && options.prior.residual_scale == 0) {
+      FitOptions unpenalized = options;
+      unpenalized.prior = LawPrior{};
+      fitter_internal::MultiStartResult ms0;
+      ISOFLOP_RETURN_IF_ERROR(
+          fitter_internal::MultiStart(points, options.law, starts, unpenalized, threads, &ms0));
+      fit_options.prior.residual_scale =
+          fitter_internal::RobustResidualScale(points, ms0.law, options.huber_delta);
+    }
     fitter_internal::MultiStartResult ms;
-    ISOFLOP_RETURN_IF_ERROR(fitter_internal::MultiStart(points, options.law, starts, options, threads, &ms));
+    ISOFLOP_RETURN_IF_ERROR(
+        fitter_internal::MultiStart(points, options.law, starts, fit_options, threads, &ms));
+    if (!fit_options.prior.name.empty()) {
+      // The reported objective stays the Huber sum of the runs (the prior's term is not part of it).
+      double x[7];
+      fitter_internal::LawToVector(ms.law, x);
+      ms.objective = fitter_internal::Objective(points, options.law, options.huber_delta, x, nullptr);
+    }
     const Status finite = CheckLawIsFinite(ms.law, out.n_points);
     if (!finite.ok() && options.method == FitMethod::kApproach3) return finite;
     if (!finite.ok()) {
@@ -164,8 +210,14 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
       out.best_start_index = ms.best_index;
       out.iterations_best = ms.iterations_best;
       out.allocation = ComputeAllocation(ms.law);
+      out.provenance.fixed = options.fixed;
+      out.provenance.prior = fit_options.prior.name;
+      if (!fit_options.prior.name.empty()) {
+        out.provenance.prior_width = fit_options.prior.width;
+        out.provenance.prior_residual_scale = fit_options.prior.residual_scale;
+      }
       if (options.bootstrap_resamples > 0)
-        ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, options, threads, ms, &out));
+        ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, fit_options, threads, ms, &out));
     }
   }
   if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));

@@ -2,6 +2,7 @@
 #ifndef ISOFLOP_FITTER_SRC_INTERNAL_H_
 #define ISOFLOP_FITTER_SRC_INTERNAL_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -108,6 +109,29 @@ class SplitMix64 {
 // The generator of bootstrap resample `resample` under `seed`: each resample draws from its own
 // stream, so the draw never depends on the thread count.
 SplitMix64 ResampleGenerator(uint64_t seed, int resample);
+// Fixed parameters and the prior of FitOptions (fixed, prior), in the optimiser's coordinates
+// x = (ln A, ln B, ln E, alpha, beta[, ln R_D*, ln R_N*]); penalty.cc, docs/fit.md.
+struct Penalty {
+  int num_parameters = 5;
+  std::vector<int> fixed_index;     // coordinates Ceres holds constant (SubsetManifold)
+  std::vector<double> fixed_value;  // their values
+  bool has_prior = false;
+  // z = (ln A, ln B, ln E, ln alpha, ln beta) ~ N(mu, width^2) each; weight = s^2 / width^2.
+  std::array<double, 5> mu{};
+  std::array<bool, 5> prior_on{true, true, true, true, true};
+  double weight = 0;
+
+  bool Active() const { return has_prior || !fixed_index.empty(); }
+  void Apply(double* x) const;  // sets the fixed coordinates
+  // The prior term at x, added to gradient when not null (0 without a prior).
+  double Evaluate(const double* x, double* gradient) const;
+};
+Penalty MakePenalty(const FitOptions& options, LawForm form);
+// Starts with the fixed coordinates set, duplicates dropped (first kept, order preserved).
+std::vector<StartPoint> ApplyFixedToStarts(const std::vector<StartPoint>& starts, LawForm form,
+                                           const Penalty& penalty);
+// max(floor, 1.4826 median |ln L_pred - ln L|): the residual scale s of the prior's weight.
+double RobustResidualScale(const Points& points, const ScalingLaw& law, double floor);
 
 // The rows of bootstrap resample `resample`: n draws with replacement, as weights (a run drawn k times
 // has weight k; undrawn runs are left out). Deterministic in (seed, resample).

@@ -98,6 +98,12 @@ std::string FitSummary::FullReport() const {
       os << "  R_N*            " << Full(law.r_n_star) << "\n";
     }
     os << "  objective       " << Full(objective) << "  (sum of Huber terms)\n";
+    for (const auto& [name, value] : provenance.fixed)
+      os << "  fixed           " << name << " = " << Full(value) << " (--fix)\n";
+    if (!provenance.prior.empty())
+      os << "  prior           " << provenance.prior << ", width " << Format("%.6g", provenance.prior_width)
+         << " in ln units, residual scale s = " << Format("%.6g", provenance.prior_residual_scale)
+         << " (maximum a posteriori)\n";
     os << "  starts          " << starts << " (" << starts_at_optimum << " at the optimum; best #"
        << best_start_index << ", " << iterations_best << " L-BFGS iterations)\n";
     os << "  allocation      a = " << Full(allocation.a) << ", b = " << Full(allocation.b)

@@ -179,6 +179,22 @@ Status ReadProvenance(const Reader& r, const Json& p, FitProvenance* out) {
   ISOFLOP_RETURN_IF_ERROR(r.RangeAt(p, "params", "provenance.params", &out->params));
   ISOFLOP_RETURN_IF_ERROR(r.RangeAt(p, "tokens", "provenance.tokens", &out->tokens));
   ISOFLOP_RETURN_IF_ERROR(r.RangeAt(p, "loss", "provenance.loss", &out->loss));
+  if (p.contains("fixed")) {
+    const Json& f = p.at("fixed");
+    if (!f.is_object()) return r.Error("provenance.fixed", "must be an object of numbers");
+    for (const auto& [name, v] : f.items()) {
+      double value = 0;
+      ISOFLOP_RETURN_IF_ERROR(r.Number(f, name, "provenance.fixed." + name, &value));
+      out->fixed.emplace_back(name, value);
+    }
+  }
+  if (p.contains("prior")) {
+    const Json& q = p.at("prior");
+    ISOFLOP_RETURN_IF_ERROR(r.Text(q, "centre", "provenance.prior.centre", &out->prior));
+    ISOFLOP_RETURN_IF_ERROR(r.Number(q, "width", "provenance.prior.width", &out->prior_width));
+    ISOFLOP_RETURN_IF_ERROR(
+        r.Number(q, "residual_scale", "provenance.prior.residual_scale", &out->prior_residual_scale));
+  }
   if (p.contains("budgets_flops")) {
     const Json& b = p.at("budgets_flops");
     if (!b.is_array()) return r.Error("provenance.budgets_flops", "must be an array of numbers");
@@ -278,6 +294,14 @@ std::string FitRecordToJson(const FitRecord& s) {
             {"budgets_flops", p.budgets_flops}};
   if (!p.citation.empty()) prov["citation"] = p.citation;
   if (!p.interval_method.empty()) prov["interval_method"] = p.interval_method;
+  if (!p.fixed.empty()) {
+    Json fixed = Json::object();
+    for (const auto& [name, value] : p.fixed) fixed[name] = value;
+    prov["fixed"] = fixed;
+  }
+  if (!p.prior.empty())
+    prov["prior"] =
+        Json{{"centre", p.prior}, {"width", p.prior_width}, {"residual_scale", p.prior_residual_scale}};
   j["provenance"] = prov;
   if (!s.approach3_error.empty()) j["approach3_error"] = s.approach3_error;
   if (s.has_law) {

@@ -90,6 +90,21 @@ std::vector<StartPoint> HoffmannGrid();
 // Reads starts from a CSV with header a,b,e,alpha,beta[,log_r_d_star,log_r_n_star].
 StatusOr<std::vector<StartPoint>> LoadStartGrid(const std::string& path);
 
+// A Gaussian prior on the law for a maximum a posteriori Approach 3 fit (isoflop fit --prior;
+// docs/fit.md, "Priors and fixed parameters"): ln A, ln B, ln E, ln alpha, ln beta each ~ N(ln of the
+// published law's value, width^2), independently.
+struct LawPrior {
+  std::string name;           // "" = none; "hoffmann" (Hoffmann et al. 2022), "epoch" (Besiroglu et al. 2024)
+  double width = 0.5;         // standard deviation of each ln(parameter)
+  double residual_scale = 0;  // s, the scale of one run's log-loss residual; 0 = estimated from the runs
+};
+// The published law a prior named `name` is centred on: hoffmann or epoch.
+StatusOr<ScalingLaw> PriorCentre(const std::string& name);
+// "hoffmann", "epoch", "hoffmann:0.3" (width 0.3).
+StatusOr<LawPrior> ParseLawPrior(const std::string& spec);
+// "E=1.69" or "E=1.69,alpha=0.34": appended to `fixed` (names E, A, B, alpha, beta, r_d_star, r_n_star).
+Status ParseFixedParameters(const std::string& spec, std::vector<std::pair<std::string, double>>* fixed);
+
 struct FitOptions {
   FitMethod method = FitMethod::kApproach3;
   LawForm law = LawForm::kChinchilla;
@@ -105,11 +120,16 @@ struct FitOptions {
   // 0 = no intervals. Approach 3 refits the law on each resample of the runs; Approaches 1 and 2 resample
   // the runs within each budget and refit the power laws (their replicates are power-law laws).
   int bootstrap_resamples = 0;
-  uint64_t seed = 0;            // bootstrap resampling seed; identical seed -> identical output
+  uint64_t seed = 0;  // bootstrap resampling seed; identical seed -> identical output
   // Each resample is refitted from the full-data fit's best distinct local optima (best first), not from
   // the whole grid; docs/fit.md shows this reaches the grid's optimum. 1 = the full-data optimum only.
   int bootstrap_warm_starts = 1;
   int threads = 0;  // 0 = hardware concurrency; results never depend on it
+  // Approach 3: law parameters held at a value instead of fitted (--fix E=1.69), by name (E, A, B, alpha,
+  // beta; r_d_star, r_n_star for the data-constrained law).
+  std::vector<std::pair<std::string, double>> fixed;
+  // Approach 3: maximum a posteriori fit with a Gaussian prior in log space (--prior); no prior by default.
+  LawPrior prior;
   // Budgets (FLOPs) at which bootstrap intervals for N_opt and D_opt are reported.
   std::vector<double> ci_budgets_flops;
   double confidence = 0.95;  // percentile interval level

@@ -76,6 +76,13 @@ struct FitProvenance {
   std::vector<double> budgets_flops;  // the compute budgets (grouped, Approaches 1/2's grouping)
   // Intervals: how the replicates were made ("bootstrap over runs", "calibrated ensemble ...").
   std::string interval_method;
+  // Approach 3's constraints (isoflop fit --fix, --prior; docs/fit.md "Priors and fixed parameters"):
+  // parameters held at a value, and the Gaussian prior's centre ("hoffmann", "epoch"; "" = none), its
+  // width in ln units and the residual scale s that weighed it against the runs.
+  std::vector<std::pair<std::string, double>> fixed;
+  std::string prior;
+  double prior_width = 0;
+  double prior_residual_scale = 0;
 };
 
 // Everything fit.json holds. FitSummary (the fitter's result) is a FitRecord plus timing and

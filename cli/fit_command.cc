@@ -14,7 +14,7 @@ namespace {
 
 struct FitFlags {
   std::string runs;
-  std::string method = "approach3";
+  std::string method = "calibrated";
   std::string law = "chinchilla";
   double huber_delta = 1e-3;
   int drop_highest_loss = 0;
@@ -29,6 +29,7 @@ struct FitFlags {
   std::vector<double> ci_budgets;
   std::string params_convention;
   int vocab = 0;
+  double budget_gap = 0.1;
   std::vector<std::string> fix;
   std::string prior;
 };
@@ -86,6 +87,7 @@ int RunFit(const FitFlags& flags) {
     options.params_convention = *convention;
   }
   options.vocab = flags.vocab;
+  options.budget_gap_decades = flags.budget_gap;
   for (const auto& f : flags.fix) {
     Status s = ParseFixedParameters(f, &options.fixed);
     if (!s.ok()) return ReportError("fit", s);
@@ -98,7 +100,8 @@ int RunFit(const FitFlags& flags) {
   std::string error;
   if (!options.IsValid(&error)) return ReportError("fit", Status::InvalidArgument(error));
 
-  const bool loss_law = options.method == FitMethod::kApproach3 || options.method == FitMethod::kAll;
+  const bool loss_law = options.method == FitMethod::kApproach3 || options.method == FitMethod::kAll ||
+                        options.method == FitMethod::kCalibrated;
   std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s%s%s); fitting...\n", runs->size(),
                flags.runs.c_str(), FitMethodName(options.method), loss_law ? ", " : "",
                loss_law ? LawFormName(options.law) : "");
@@ -126,16 +129,19 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
       "Fit a Chinchilla-style scaling law to finished runs (Hoffmann et al. 2022, Approaches 1-3; "
       "docs/fit.md).\n"
       "Examples:\n"
-      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5\n"
-      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --bootstrap 4000 --seed 1 "
-      "\\\n"
-      "      --ci-budget 5.76e23 --out fit.json\n"
+      "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv \\\n"
+      "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --ci-budget 3.8e25\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --method approach3\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --method approach3 \\\n"
+      "      --bootstrap 4000 --seed 1 --ci-budget 5.76e23 --out fit.json\n"
       "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
       "  isoflop fit --runs misfitting.csv --columns 'params=N,tokens=D,loss=C4 Eval Loss,flops=C' --json\n"
-      "  isoflop fit --runs tests/data/muennighoff2023_datablations_c4_runs_fitset182.csv --law "
-      "data-constrained\n"
-      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --fix E=1.69\n"
+      "  isoflop fit --runs tests/data/muennighoff2023_datablations_c4_runs_fitset182.csv --method approach3 "
+      "\\\n"
+      "      --law data-constrained\n"
+      "  isoflop fit --runs tests/data/chinchilla_epoch.csv --drop-highest-loss 5 --method approach3 --fix "
+      "E=1.69\n"
       "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --prior "
       "hoffmann:0.5");
@@ -143,7 +149,11 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
                   "CSV of runs with a header: params, tokens, loss [, flops, unique_tokens, run_id]")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--method", flags->method, "approach3 | envelope | parabola | all")->capture_default_str();
+  cmd->add_option(
+         "--method", flags->method,
+         "calibrated (model average of Approaches 2 and 3 with intervals, docs/fit.md) | approach3 | "
+         "envelope | parabola | all")
+      ->capture_default_str();
   cmd->add_option("--law", flags->law, "chinchilla | data-constrained (needs unique_tokens)")
       ->capture_default_str();
   cmd->add_option("--huber-delta", flags->huber_delta, "Huber delta on log loss (Hoffmann et al.: 1e-3)")
@@ -154,8 +164,10 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
   cmd->add_option("--grid", flags->grid,
                   "starts: 'hoffmann' (4,500-point grid) or a CSV with columns a,b,e,alpha,beta")
       ->capture_default_str();
-  cmd->add_option("--bootstrap", flags->bootstrap,
-                  "bootstrap resamples for 95% percentile intervals (0 = none)")
+  cmd->add_option(
+         "--bootstrap", flags->bootstrap,
+         "bootstrap resamples for 95% percentile intervals (0 = none; calibrated: replicates in all, "
+         "0 = 400)")
       ->capture_default_str();
   cmd->add_option("--seed", flags->seed, "bootstrap seed (same seed, same output)")->capture_default_str();
   cmd->add_option("--threads", flags->threads, "threads (0 = all cores; results never depend on it)")
@@ -165,6 +177,11 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
                   "what N counts in these runs: total | non_embedding (default: total, recorded as assumed)");
   cmd->add_option("--vocab", flags->vocab,
                   "vocabulary the runs trained with (recorded; the planner's default)");
+  cmd->add_option(
+         "--budget-gap", flags->budget_gap,
+         "runs whose log10(FLOPs) lie within this many decades of a neighbour share an IsoFLOP budget "
+         "(Approaches 1-2, calibrated)")
+      ->capture_default_str();
   cmd->add_option("--fix", flags->fix,
                   "hold a law parameter at a value instead of fitting it: NAME=VALUE, NAME one of E, A, B, "
                   "alpha, beta (repeatable; e.g. --fix E=1.69)");

@@ -58,7 +58,8 @@ bool FitOptions::IsValid(std::string* error) const {
   if (method == FitMethod::kPublished)
     return fail("method 'published' names a published law; nothing to fit");
   if (vocab < 0) return fail("vocab must be >= 0 (0 = unknown)");
-  const bool fits_law = method == FitMethod::kApproach3 || method == FitMethod::kAll;
+  const bool fits_law =
+      method == FitMethod::kApproach3 || method == FitMethod::kAll || method == FitMethod::kCalibrated;
   for (size_t i = 0; i < fixed.size(); ++i) {
     const auto& [name, value] = fixed[i];
     const bool chinchilla = name == "E" || name == "A" || name == "B" || name == "alpha" || name == "beta";
@@ -80,8 +81,14 @@ bool FitOptions::IsValid(std::string* error) const {
     if (!(prior.residual_scale >= 0) || !std::isfinite(prior.residual_scale))
       return fail("prior residual_scale must be >= 0 (0 = estimated)");
   }
+  if (method == FitMethod::kCalibrated && law != LawForm::kChinchilla)
+    return fail(
+        "method calibrated fits the Chinchilla law (its Approach 2 side assumes no repeated data); "
+        "use method approach3 for the data-constrained law");
+  if (!(calibration_window > 1) || !std::isfinite(calibration_window))
+    return fail("calibration_window must be a finite factor > 1");
   if ((!fixed.empty() || !prior.name.empty()) && !fits_law)
-    return fail("--fix and --prior constrain Approach 3; use method approach3 or all");
+    return fail("--fix and --prior constrain Approach 3; use method approach3, all or calibrated");
   return true;
 }
 
@@ -115,6 +122,52 @@ Status CheckLawIsFinite(const ScalingLaw& law, int n_points) {
 }
 
 }  // namespace
+
+namespace fitter_internal {
+
+Status FitApproach3(const std::vector<RunPoint>& runs, const FitOptions& options, int threads,
+                    Approach3Fit* out) {
+  const int k = NumLawParameters(options.law);
+  if (static_cast<int>(runs.size()) < k)
+    return Status::InvalidArgument("approach3: " + std::to_string(runs.size()) + " points for a law with " +
+                                   std::to_string(k) + " parameters (need at least " + std::to_string(k) +
+                                   ")");
+  out->points = Prepare(runs);
+  const Points& points = out->points;
+  std::vector<StartPoint> starts = options.starts;
+  int screen_keep = options.screen_keep;
+  if (starts.empty()) {
+    starts = options.law == LawForm::kChinchilla ? HoffmannGrid() : DataConstrainedGrid();
+    if (options.law == LawForm::kDataConstrained && screen_keep == 0)
+      screen_keep = kDataConstrainedScreenKeep;
+  }
+  // Fixed parameters (--fix): every start holds them; starts that then coincide are run once.
+  starts = ApplyFixedToStarts(starts, options.law, MakePenalty(options, options.law));
+  if (screen_keep > 0 && screen_keep < static_cast<int>(starts.size()))
+    starts = ScreenStarts(points, options.law, options.huber_delta, starts, screen_keep, threads);
+  // A prior (--prior) weighs s^2 / width^2 against the Huber sum, s the scale of one run's log-loss
+  // residual (docs/fit.md): unless given, s is measured on the fit without the prior.
+  out->options = options;
+  if (!options.prior.name.empty() && options.prior.residual_scale == 0) {
+    FitOptions unpenalized = options;
+    unpenalized.prior = LawPrior{};
+    MultiStartResult ms0;
+    ISOFLOP_RETURN_IF_ERROR(MultiStart(points, options.law, starts, unpenalized, threads, &ms0));
+    out->options.prior.residual_scale = RobustResidualScale(points, ms0.law, options.huber_delta);
+  }
+  MultiStartResult& ms = out->multi_start;
+  ISOFLOP_RETURN_IF_ERROR(MultiStart(points, options.law, starts, out->options, threads, &ms));
+  if (!options.prior.name.empty()) {
+    // The reported objective stays the Huber sum of the runs (the prior's term is not part of it).
+    double x[7];
+    LawToVector(ms.law, x);
+    ms.objective = Objective(points, options.law, options.huber_delta, x, nullptr);
+  }
+  out->finite = CheckLawIsFinite(ms.law, static_cast<int>(runs.size()));
+  return Status::OK();
+}
+
+}  // namespace fitter_internal
 
 Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSummary* summary) {
   using fitter_internal::NumLawParameters;
@@ -156,52 +209,14 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
   const bool want2 = options.method == FitMethod::kParabola || options.method == FitMethod::kAll;
 
   if (want3) {
-    const int k = NumLawParameters(options.law);
-    if (out.n_points < k)
-      return Status::InvalidArgument("approach3: " + std::to_string(out.n_points) +
-                                     " points for a law with " + std::to_string(k) +
-                                     " parameters (need at least " + std::to_string(k) + ")");
-    const auto points = fitter_internal::Prepare(runs);
-    std::vector<StartPoint> starts = options.starts;
-    int screen_keep = options.screen_keep;
-    if (starts.empty()) {
-      starts = options.law == LawForm::kChinchilla ? HoffmannGrid() : DataConstrainedGrid();
-      if (options.law == LawForm::kDataConstrained && screen_keep == 0)
-        screen_keep = kDataConstrainedScreenKeep;
-    }
-    // Fixed parameters (--fix): every start holds them; starts that then coincide are run once.
-    starts = fitter_internal::ApplyFixedToStarts(starts, options.law,
-                                                 fitter_internal::MakePenalty(options, options.law));
-    if (screen_keep > 0 && screen_keep < static_cast<int>(starts.size()))
-      starts = fitter_internal::ScreenStarts(points, options.law, options.huber_delta, starts, screen_keep,
-                                             threads);
-    // A prior (--prior) weighs s^2 / width^2 against the Huber sum, s the scale of one run's log-loss
-    // residual (docs/fit.md): unless given, s is measured on the fit without the prior.
-    FitOptions fit_options = options;
-    if (!options.prior.name.empty() && options.prior.residual_scale == 0) {
-      FitOptions unpenalized = options;
-      unpenalized.prior = LawPrior{};
-      fitter_internal::MultiStartResult ms0;
-      ISOFLOP_RETURN_IF_ERROR(
-          fitter_internal::MultiStart(points, options.law, starts, unpenalized, threads, &ms0));
-      fit_options.prior.residual_scale =
-          fitter_internal::RobustResidualScale(points, ms0.law, options.huber_delta);
-    }
-    fitter_internal::MultiStartResult ms;
-    ISOFLOP_RETURN_IF_ERROR(
-        fitter_internal::MultiStart(points, options.law, starts, fit_options, threads, &ms));
-    if (!fit_options.prior.name.empty()) {
-      // The reported objective stays the Huber sum of the runs (the prior's term is not part of it).
-      double x[7];
-      fitter_internal::LawToVector(ms.law, x);
-      ms.objective = fitter_internal::Objective(points, options.law, options.huber_delta, x, nullptr);
-    }
-    const Status finite = CheckLawIsFinite(ms.law, out.n_points);
-    if (!finite.ok() && options.method == FitMethod::kApproach3) return finite;
-    if (!finite.ok()) {
+    fitter_internal::Approach3Fit fit3;
+    ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitApproach3(runs, options, threads, &fit3));
+    if (!fit3.finite.ok() && options.method == FitMethod::kApproach3) return fit3.finite;
+    if (!fit3.finite.ok()) {
       // kAll: the IsoFLOP approaches need no law; report them, and why there is no law.
-      out.approach3_error = finite.message();
+      out.approach3_error = fit3.finite.message();
     } else {
+      const fitter_internal::MultiStartResult& ms = fit3.multi_start;
       out.has_law = true;
       out.law = ms.law;
       out.objective = ms.objective;
@@ -210,15 +225,18 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
       out.best_start_index = ms.best_index;
       out.iterations_best = ms.iterations_best;
       out.allocation = ComputeAllocation(ms.law);
-      out.provenance.fixed = options.fixed;
-      out.provenance.prior = fit_options.prior.name;
-      if (!fit_options.prior.name.empty()) {
-        out.provenance.prior_width = fit_options.prior.width;
-        out.provenance.prior_residual_scale = fit_options.prior.residual_scale;
-      }
+      out.provenance.prior_residual_scale = fit3.options.prior.residual_scale;
       if (options.bootstrap_resamples > 0)
-        ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(points, fit_options, threads, ms, &out));
+        ISOFLOP_RETURN_IF_ERROR(fitter_internal::Bootstrap(fit3.points, fit3.options, threads, ms, &out));
     }
+  }
+  if (options.method == FitMethod::kCalibrated)
+    ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitCalibrated(runs, options, threads, &out));
+  // Approach 3's constraints, for the record.
+  if (want3 || options.method == FitMethod::kCalibrated) {
+    out.provenance.fixed = options.fixed;
+    out.provenance.prior = options.prior.name;
+    if (!options.prior.name.empty()) out.provenance.prior_width = options.prior.width;
   }
   if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));
   if (want2) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitParabolas(runs, options, &out));
@@ -255,7 +273,7 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
   std::vector<RunExtent> extents;
   for (const RunPoint& r : runs) extents.push_back({r.ComputeFlops(), r.params, r.tokens, r.loss});
   SetFittedRange(extents, &out.provenance);
-  if (out.bootstrap_resamples > 0)
+  if (out.bootstrap_resamples > 0 && options.method != FitMethod::kCalibrated)
     out.provenance.interval_method =
         out.law.form != LawForm::kPowerLaw
             ? "bootstrap over runs, Approach 3 refit per resample"

@@ -141,6 +141,29 @@ std::vector<PreparedPoint> ResampleRows(const Points& points, uint64_t seed, int
 Status Bootstrap(const Points& points, const FitOptions& options, int threads,
                  const MultiStartResult& full_fit, FitSummary* summary);
 
+// Approach 3 on `runs` with `options` (starts, --fix, --prior, screening): the multi-start optimum.
+// `finite` says whether the law is finite (a degenerate fit is not an error here); `options` is what
+// was fitted with (the prior's residual scale filled in), `points` the prepared runs, for the bootstrap.
+struct Approach3Fit {
+  Points points;
+  FitOptions options;
+  MultiStartResult multi_start;
+  Status finite;
+};
+Status FitApproach3(const std::vector<RunPoint>& runs, const FitOptions& options, int threads,
+                    Approach3Fit* out);
+
+// Method calibrated (calibration.cc, docs/fit.md "Calibrated extrapolation"): fills the law, the
+// replicates, the intervals and the variants. kDefaultCalibrationReplicates when
+// options.bootstrap_resamples is 0.
+inline constexpr int kDefaultCalibrationReplicates = 400;
+Status FitCalibrated(const std::vector<RunPoint>& runs, const FitOptions& options, int threads,
+                     FitSummary* out);
+// The starts of the calibrated fit's Approach 3 variants: Hoffmann's grid at every other value on each
+// axis (a, b in {0, 10, 20}, e in {-1, 0, 1}, alpha, beta in {0, 1, 2}): 243 starts, which reach the
+// full grid's optimum on every variant of the calibration datasets (docs/fit.md).
+std::vector<StartPoint> CalibrationGrid();
+
 // Approaches 1 and 2 (fill the summary's envelope/parabola fields).
 Status FitEnvelope(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);
 Status FitParabolas(const std::vector<RunPoint>& runs, const FitOptions& options, FitSummary* summary);

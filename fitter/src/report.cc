@@ -33,14 +33,17 @@ std::string FitSummary::BriefReport() const {
   if (!approach3_error.empty()) os << "no law: " << approach3_error << "\n";
   os << "provenance: " << DescribeProvenance(*this) << "\n";
   if (has_law && law.form == LawForm::kPowerLaw) {
-    os << "law (power-law allocation): N_opt = " << Format("%.6g", law.params_opt.coefficient) << " C^"
-       << Format("%.6g", law.params_opt.exponent)
+    os << (method == FitMethod::kCalibrated ? "law (calibrated model average of " +
+                                                  std::to_string(calibration.size()) + " variants): N_opt = "
+                                            : std::string("law (power-law allocation): N_opt = "))
+       << Format("%.6g", law.params_opt.coefficient) << " C^" << Format("%.6g", law.params_opt.exponent)
        << ", D_opt = " << Format("%.6g", law.tokens_opt.coefficient) << " C^"
        << Format("%.6g", law.tokens_opt.exponent) << "\n";
     for (const auto& [name, iv] : ci)
       if (name == "a" || name == "b")
-        os << "  " << name << " " << Format("%.4g", iv.lo) << " .. " << Format("%.4g", iv.hi)
-           << " (bootstrap, " << bootstrap_resamples << " resamples)\n";
+        os << "  " << name << " " << Format("%.4g", iv.lo) << " .. " << Format("%.4g", iv.hi) << " ("
+           << (method == FitMethod::kCalibrated ? "replicates, " : "bootstrap, ") << bootstrap_resamples
+           << (method == FitMethod::kCalibrated ? ")\n" : " resamples)\n");
   }
   if (has_law && law.form != LawForm::kPowerLaw) {
     os << "law (" << LawFormName(law.form) << "): L = " << Format("%.6g", law.E) << " + "
@@ -76,7 +79,48 @@ std::string FitSummary::FullReport() const {
   os << "provenance        " << DescribeProvenance(*this) << "\n";
   if (!approach3_error.empty())
     os << "\nApproach 3 (Hoffmann et al. 2022, eq. 2): no law\n  " << approach3_error << "\n";
-  if (has_law && law.form == LawForm::kPowerLaw && !ci.empty()) {
+  if (method == FitMethod::kCalibrated && has_law) {
+    os << "\nCalibrated model average of Approaches 2 and 3 (docs/fit.md, \"Calibrated extrapolation\")\n";
+    os << "  N_opt           " << Format("%.6g", law.params_opt.coefficient) << " C^"
+       << Format("%.6g", law.params_opt.exponent) << "  (weighted mean of the variants' ln N_opt)\n";
+    os << "  D_opt           " << Format("%.6g", law.tokens_opt.coefficient) << " C^"
+       << Format("%.6g", law.tokens_opt.exponent) << "  (C = 6 N D)\n";
+    if (law.HasLoss())
+      os << "  loss law        L = " << Format("%.6g", law.E) << " + " << Format("%.6g", law.A) << " / N^"
+         << Format("%.6g", law.alpha) << " + " << Format("%.6g", law.B) << " / D^" << Format("%.6g", law.beta)
+         << "\n";
+    for (const auto& [name, value] : provenance.fixed)
+      os << "  fixed           " << name << " = " << Full(value) << " (--fix)\n";
+    if (!provenance.prior.empty())
+      os << "  prior           " << provenance.prior << ", width " << Format("%.6g", provenance.prior_width)
+         << " in ln units, residual scale s = " << Format("%.6g", provenance.prior_residual_scale)
+         << " (maximum a posteriori)\n";
+    os << "  variant                          runs  weight  replicates  N_opt = k C^a              "
+          "objective\n";
+    for (const CalibrationVariant& v : calibration) {
+      char line[240];
+      std::snprintf(line, sizeof(line), "  %-30s %6d  %6.4f  %10d  %-10.4g C^%-12.6g %s\n",
+                    (v.approach + " " + v.runs).c_str(), v.n_runs, v.weight, v.replicates,
+                    v.params_opt.coefficient, v.params_opt.exponent,
+                    v.has_law ? Full(v.objective).c_str() : "-");
+      os << line;
+    }
+    bool approach2 = false;
+    for (const CalibrationVariant& v : calibration) approach2 = approach2 || v.approach == "approach2";
+    if (!approach2)
+      os << "  note            no Approach 2 variant: fewer than 4 IsoFLOP budgets (>= 3 runs within 0.15 "
+            "decades "
+            "of C) with an interior minimum; see --budget-gap\n";
+    os << "  replicates      " << bootstrap_resamples
+       << " (Approach 3: bootstrap over runs; Approach 2: posterior-predictive power laws), "
+          "percentile intervals\n";
+    for (const auto& [name, iv] : ci) {
+      char line[160];
+      std::snprintf(line, sizeof(line), "  %-20s %.6g .. %.6g\n", name.c_str(), iv.lo, iv.hi);
+      os << line;
+    }
+  }
+  if (has_law && law.form == LawForm::kPowerLaw && !ci.empty() && method != FitMethod::kCalibrated) {
     os << "\n  bootstrap       " << bootstrap_resamples
        << " resamples (within each budget), percentile intervals\n";
     for (const auto& [name, iv] : ci) {

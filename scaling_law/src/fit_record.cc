@@ -221,16 +221,18 @@ const char* FitMethodName(FitMethod method) {
       return "all";
     case FitMethod::kPublished:
       return "published";
+    case FitMethod::kCalibrated:
+      return "calibrated";
   }
   return "unknown";
 }
 
 StatusOr<FitMethod> ParseFitMethod(const std::string& name) {
   for (FitMethod m : {FitMethod::kApproach3, FitMethod::kEnvelope, FitMethod::kParabola, FitMethod::kAll,
-                      FitMethod::kPublished})
+                      FitMethod::kPublished, FitMethod::kCalibrated})
     if (name == FitMethodName(m)) return m;
   return Status::InvalidArgument("method '" + name +
-                                 "' is not one of approach3, envelope, parabola, all, published");
+                                 "' is not one of approach3, envelope, parabola, all, published, calibrated");
 }
 
 const char* ParamsConventionName(ParamsConvention c) {
@@ -323,6 +325,24 @@ std::string FitRecordToJson(const FitRecord& s) {
     for (const ScalingLaw& l : s.bootstrap_laws)
       if (AllFinite(l) && l.IsValid(nullptr)) boot.push_back(LawJson(l));
     if (!boot.empty()) j["bootstrap"] = boot;
+  }
+  if (!s.calibration.empty()) {
+    Json arr = Json::array();
+    for (const CalibrationVariant& v : s.calibration) {
+      Json one{{"approach", v.approach},
+               {"runs", v.runs},
+               {"n_runs", v.n_runs},
+               {"n_budgets", v.n_budgets},
+               {"weight", v.weight},
+               {"replicates", v.replicates},
+               {"params_opt", PowerLawJson(v.params_opt)}};
+      if (v.has_law) {
+        one["law"] = LawJson(v.law);
+        one["objective"] = v.objective;
+      }
+      arr.push_back(one);
+    }
+    j["calibration"] = arr;
   }
   if (!s.parabolas.empty()) {
     Json arr = Json::array();
@@ -480,6 +500,27 @@ StatusOr<FitRecord> ParseFitJson(const std::string& text, const std::string& sou
       s.bootstrap_laws.push_back(l);
     }
     break;
+  }
+  if (j.contains("calibration")) {
+    const Json& arr = j.at("calibration");
+    if (!arr.is_array()) return r.Error("calibration", "must be an array of variants");
+    for (size_t i = 0; i < arr.size(); ++i) {
+      const std::string key = "calibration[" + std::to_string(i) + "]";
+      CalibrationVariant v;
+      ISOFLOP_RETURN_IF_ERROR(r.Text(arr[i], "approach", key + ".approach", &v.approach));
+      ISOFLOP_RETURN_IF_ERROR(r.Text(arr[i], "runs", key + ".runs", &v.runs));
+      ISOFLOP_RETURN_IF_ERROR(r.Int(arr[i], "n_runs", key + ".n_runs", &v.n_runs));
+      ISOFLOP_RETURN_IF_ERROR(r.Int(arr[i], "n_budgets", key + ".n_budgets", &v.n_budgets, false));
+      ISOFLOP_RETURN_IF_ERROR(r.Number(arr[i], "weight", key + ".weight", &v.weight));
+      ISOFLOP_RETURN_IF_ERROR(r.Int(arr[i], "replicates", key + ".replicates", &v.replicates));
+      ISOFLOP_RETURN_IF_ERROR(r.PowerLawAt(arr[i], "params_opt", key + ".params_opt", &v.params_opt));
+      if (arr[i].contains("law")) {
+        v.has_law = true;
+        ISOFLOP_RETURN_IF_ERROR(r.Law(arr[i].at("law"), key + ".law", LawForm::kChinchilla, &v.law));
+        ISOFLOP_RETURN_IF_ERROR(r.Number(arr[i], "objective", key + ".objective", &v.objective, false));
+      }
+      s.calibration.push_back(v);
+    }
   }
   if (!s.has_law && s.parabolas.empty() && s.envelope.empty() && s.approach3_error.empty())
     return Status::InvalidArgument(source +

@@ -118,7 +118,8 @@ struct FitOptions {
   // gradient) uses K = 64 unless set; see docs/fit.md.
   int screen_keep = 0;
   // 0 = no intervals. Approach 3 refits the law on each resample of the runs; Approaches 1 and 2 resample
-  // the runs within each budget and refit the power laws (their replicates are power-law laws).
+  // the runs within each budget and refit the power laws (their replicates are power-law laws). Method
+  // calibrated always has intervals: this is its total number of replicates, 0 = 400.
   int bootstrap_resamples = 0;
   uint64_t seed = 0;  // bootstrap resampling seed; identical seed -> identical output
   // Each resample is refitted from the full-data fit's best distinct local optima (best first), not from
@@ -137,6 +138,9 @@ struct FitOptions {
   // (single-linkage on sorted log10 C); the budget is the median C of its group.
   double budget_gap_decades = 0.1;
   int min_points_per_parabola = 3;  // budgets with fewer runs are skipped by Approach 2
+  // Method calibrated: its "near-optimal" runs are those within this factor in N of their budget's
+  // lowest-loss run (docs/fit.md, "Calibrated extrapolation").
+  double calibration_window = 3.0;
   // Ceres L-BFGS per start. Ceres' defaults stop at 50 iterations; these do not stop early.
   int max_iterations = 10000;
   double function_tolerance = 1e-15;

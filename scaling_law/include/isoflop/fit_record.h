@@ -23,9 +23,12 @@ enum class FitMethod {
   kEnvelope,   // Approach 1: lowest loss per compute budget -> power laws (Section 3.1)
   kParabola,   // Approach 2: per-budget parabola in log N -> minima -> power laws (Section 3.2)
   kAll,        // all three (the law is Approach 3's)
-  kPublished   // a published law (hoffmann, epoch): nothing fitted here
+  kPublished,  // a published law (hoffmann, epoch): nothing fitted here
+  kCalibrated  // model average of Approaches 2 and 3 over choices of runs (docs/fit.md, "Calibrated
+               // extrapolation"): a power-law allocation with a loss law, mixed-form replicates
 };
-const char* FitMethodName(FitMethod method);  // "approach3", "envelope", "parabola", "all", "published"
+// "approach3", "envelope", "parabola", "all", "published", "calibrated"
+const char* FitMethodName(FitMethod method);
 StatusOr<FitMethod> ParseFitMethod(const std::string& name);
 
 // Which parameter count N means (Kaplan et al. 2020 count non-embedding parameters; Hoffmann et al.
@@ -85,6 +88,21 @@ struct FitProvenance {
   double prior_residual_scale = 0;
 };
 
+// One member of a calibrated fit's model average (method kCalibrated; docs/fit.md, "Calibrated
+// extrapolation"): an approach fitted on one choice of runs, with its share of the replicates.
+struct CalibrationVariant {
+  std::string approach;  // "approach3" or "approach2"
+  std::string runs;      // "all", "near-optimal", "upper", "upper near-optimal"
+  int n_runs = 0;        // runs in that choice
+  int n_budgets = 0;     // approach2: IsoFLOP minima in its regression
+  double weight = 0;     // share of the model average
+  int replicates = 0;    // its replicate laws in bootstrap_laws
+  PowerLaw params_opt;   // its point allocation, N_opt = k C^a
+  bool has_law = false;  // approach3: the law it fitted and that law's Huber objective
+  ScalingLaw law;
+  double objective = 0;
+};
+
 // Everything fit.json holds. FitSummary (the fitter's result) is a FitRecord plus timing and
 // reports.
 struct FitRecord {
@@ -114,6 +132,9 @@ struct FitRecord {
   // The replicate laws behind the intervals (fit.json "bootstrap"), in resample order; forms may
   // differ between replicates (a calibrated ensemble mixes them). Only valid laws are written.
   std::vector<ScalingLaw> bootstrap_laws;
+
+  // Method kCalibrated: the variants averaged (the law's allocation is their weighted mean of ln N_opt).
+  std::vector<CalibrationVariant> calibration;
 
   // Approach 2.
   std::vector<IsoflopParabola> parabolas;

@@ -379,9 +379,8 @@ Status FitCalibrated(const std::vector<RunPoint>& runs, const FitOptions& option
     result.ci.push_back(
         {std::string("D_opt@") + buf, Interval{Percentile(d, tail), Percentile(d, 1 - tail)}});
   }
-  result.provenance.interval_method = "calibrated ensemble: Approaches 2 and 3 on 4 choices of runs, " +
-                                      std::to_string(result.bootstrap_resamples) +
-                                      " replicates (docs/fit.md)";
+  result.provenance.interval_method = "calibrated ensemble: Approaches 2 and 3 on " +
+                                      std::to_string(choices.size()) + " choices of runs (docs/fit.md)";
   *out = std::move(result);
   return Status::OK();
 }

@@ -248,6 +248,9 @@ StatusOr<BpeTokenizer> BpeTokenizer::FromJson(std::string_view json, const std::
   if (doc.contains("vocab_size") && doc["vocab_size"] != tokenizer.vocab_size()) {
     return Status::InvalidArgument(source_name + ": 'vocab_size' does not match 257 + number of merges");
   }
+  if (doc.contains("eos_id") && doc["eos_id"] != kEosId) {  // the format fixes it (docs/data.md)
+    return Status::InvalidArgument(source_name + ": 'eos_id' must be 256 in this format");
+  }
   return tokenizer;
 }
 

@@ -184,6 +184,11 @@ StatusOr<ShardSetSummary> ShardWriter::Finish() {
   std::sort(summary.shards.begin(), summary.shards.end(), [](const ShardInfo& a, const ShardInfo& b) {
     return std::tie(a.split, a.file) < std::tie(b.split, b.file);
   });
+  ISOFLOP_RETURN_IF_ERROR(WriteShardIndex(w.options.out_dir, summary));
+  return summary;
+}
+
+Status WriteShardIndex(const std::string& dir, const ShardSetSummary& summary) {
   std::ostringstream text;
   text << "# isoflop token shards: little-endian unsigned ids; format in docs/data.md\n";
   text << kFormatKey << '\t' << kFormatVersion << '\n';
@@ -195,7 +200,7 @@ StatusOr<ShardSetSummary> ShardWriter::Finish() {
          << s.sha256 << '\n';
   }
   // Written to a temporary name, then renamed: a reader never sees half an index.
-  std::filesystem::path final_path = std::filesystem::path(w.options.out_dir) / kIndexFile;
+  std::filesystem::path final_path = std::filesystem::path(dir) / kIndexFile;
   std::filesystem::path temp_path = final_path;
   temp_path += ".tmp";
   {
@@ -206,7 +211,7 @@ StatusOr<ShardSetSummary> ShardWriter::Finish() {
   std::error_code ec;
   std::filesystem::rename(temp_path, final_path, ec);
   if (ec) return Status::IOError("cannot rename " + temp_path.string() + ": " + ec.message());
-  return summary;
+  return Status::OK();
 }
 
 StatusOr<ShardSetSummary> WriteShards(const ShardWriterOptions& options,
@@ -243,6 +248,7 @@ StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir) {
     *value = std::stoull(s);
     return true;
   };
+  std::map<std::string, int> shard_lines;  // file → line, to refuse a shard listed twice
   while (std::getline(in, line)) {
     ++line_number;
     if (line.empty() || line[0] == '#') continue;
@@ -252,6 +258,7 @@ StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir) {
     while (std::getline(split_stream, field, '\t')) fields.push_back(field);
     uint64_t value = 0;
     if (fields[0] == kFormatKey) {
+      if (saw_format) return bad("'" + fields[0] + "' given twice");
       if (fields.size() != 2 || !parse_u64(fields[1], &value) || value != kFormatVersion) {
         return bad("unsupported shard format version (this reader knows " + std::to_string(kFormatVersion) +
                    ")");
@@ -260,6 +267,10 @@ StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir) {
     } else if (fields[0] == "vocab_size" || fields[0] == "token_bytes" || fields[0] == "eos_id") {
       if (fields.size() != 2 || !parse_u64(fields[1], &value) || value > 0xffffffffULL) {
         return bad("bad value for " + fields[0]);
+      }
+      if ((fields[0] == "vocab_size" && saw_vocab) || (fields[0] == "token_bytes" && saw_width) ||
+          (fields[0] == "eos_id" && saw_eos)) {
+        return bad("'" + fields[0] + "' given twice");
       }
       if (fields[0] == "vocab_size") summary.vocab_size = static_cast<uint32_t>(value), saw_vocab = true;
       if (fields[0] == "token_bytes") summary.token_bytes = static_cast<uint32_t>(value), saw_width = true;
@@ -271,6 +282,10 @@ StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir) {
           !parse_u64(fields[4], &docs) || fields[5].size() != 64) {
         return bad("expected 'shard<TAB>train|val<TAB>FILE<TAB>TOKENS<TAB>DOCUMENTS<TAB>SHA256'");
       }
+      if (auto [it, inserted] = shard_lines.emplace(fields[2], line_number); !inserted) {
+        return bad("shard " + fields[2] + " is listed twice (first on line " + std::to_string(it->second) +
+                   "): its tokens would be read twice");
+      }
       summary.shards.push_back(ShardInfo{fields[1], fields[2], static_cast<int64_t>(tokens),
                                          static_cast<int64_t>(docs), fields[5]});
     } else {
@@ -280,6 +295,10 @@ StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir) {
   if (!saw_format) return Status::Corruption(path + ": missing '" + std::string(kFormatKey) + "' line");
   if (!saw_vocab || !saw_width || !saw_eos) {
     return Status::Corruption(path + ": missing vocab_size, token_bytes or eos_id");
+  }
+  if (summary.eos_id >= summary.vocab_size) {
+    return Status::Corruption(path + ": eos_id " + std::to_string(summary.eos_id) + " is not below vocab_size " +
+                              std::to_string(summary.vocab_size));
   }
   if (summary.token_bytes != TokenBytesFor(summary.vocab_size)) {
     return Status::Corruption(path + ": token_bytes " + std::to_string(summary.token_bytes) +

@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include "isoflop/shard_writer.h"
@@ -58,6 +61,80 @@ class WindowPermutation {
   int half_bits_;
 };
 
+// One pass over a shard file: its SHA-256, and the first token id >= vocab_size (a shard
+// written for another vocabulary, or damaged in a way its index entry was rewritten to
+// match). *bad_position < 0 when every id is in range.
+Status ScanShard(const std::string& path, uint32_t token_bytes, uint32_t vocab_size, std::string* sha256,
+                 int64_t* bad_position, uint32_t* bad_id) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  Sha256 hasher;
+  std::vector<uint8_t> chunk(size_t{1} << 20);  // a multiple of 2 and 4: ids never straddle chunks
+  *bad_position = -1;
+  int64_t position = 0;
+  size_t got;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0) {
+    hasher.Update(chunk.data(), got);
+    if (*bad_position < 0) {
+      const size_t count = got / token_bytes;
+      for (size_t i = 0; i < count; ++i) {
+        uint32_t id = 0;
+        for (uint32_t b = 0; b < token_bytes; ++b) id |= uint32_t{chunk[i * token_bytes + b]} << (8 * b);
+        if (id >= vocab_size) {
+          *bad_position = position + static_cast<int64_t>(i);
+          *bad_id = id;
+          break;
+        }
+      }
+      position += static_cast<int64_t>(count);
+    }
+  }
+  if (std::ferror(file.get())) return Status::IOError("read error in " + path);
+  *sha256 = hasher.FinishHex();
+  return Status::OK();
+}
+
+// manifest.json (written beside index.tsv by `data build`) lists every shard's sha256 too.
+// The reader has no JSON library (it builds with the standard library alone), so this reads
+// the flat objects of manifest["shards"]["files"] — string and number values, no nesting —
+// by hand. Returns file name → sha256; empty when there is no manifest.
+StatusOr<std::map<std::string, std::string>> ManifestShardHashes(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "manifest.json").string();
+  std::ifstream in(path, std::ios::binary);
+  std::map<std::string, std::string> hashes;
+  if (!in) return hashes;  // shards written by ShardWriter alone (tests, tools) have no manifest
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  auto bad = [&](const std::string& why) { return Status::Corruption(path + ": " + why); };
+  size_t files = text.find("\"files\"", text.find("\"shards\""));
+  if (text.find("\"shards\"") == std::string::npos) return hashes;  // --skip tokenize: no shards
+  if (files == std::string::npos) return bad("\"shards\" has no \"files\" list");
+  size_t at = text.find('[', files);
+  size_t end = at == std::string::npos ? std::string::npos : text.find(']', at);
+  if (end == std::string::npos) return bad("unterminated \"files\" list");
+  // The value of "key" in text[begin, stop): a JSON string without escapes (file names and
+  // hex digests never need them).
+  auto string_value = [&](size_t begin, size_t stop, const std::string& key) -> std::string {
+    size_t k = text.find("\"" + key + "\"", begin);
+    if (k == std::string::npos || k >= stop) return "";
+    size_t colon = text.find(':', k);
+    size_t open = colon == std::string::npos ? colon : text.find('"', colon);
+    size_t close = open == std::string::npos ? open : text.find('"', open + 1);
+    if (close == std::string::npos || close >= stop) return "";
+    return text.substr(open + 1, close - open - 1);
+  };
+  for (size_t obj = text.find('{', at); obj != std::string::npos && obj < end; obj = text.find('{', obj + 1)) {
+    size_t close = text.find('}', obj);
+    if (close == std::string::npos || close > end) return bad("unterminated entry in \"files\"");
+    std::string file = string_value(obj, close, "file"), sha = string_value(obj, close, "sha256");
+    if (file.empty() || sha.size() != 64) return bad("a \"files\" entry without \"file\" and \"sha256\"");
+    if (!hashes.emplace(file, sha).second) return bad("shard " + file + " is listed twice");
+    obj = close;
+  }
+  return hashes;
+}
+
 struct Shard {
   std::string path;
   int64_t first_token = 0;  // offset of its first token in the split's stream
@@ -73,6 +150,12 @@ class ShardStreamReader final : public TokenReader {
     if (!index.ok()) return index.status();
     vocab_size_ = index->vocab_size;
     token_bytes_ = index->token_bytes;
+    std::map<std::string, std::string> manifest_hashes;
+    if (options.verify_checksums) {
+      auto hashes = ManifestShardHashes(options.shards_dir);
+      if (!hashes.ok()) return hashes.status();
+      manifest_hashes = std::move(*hashes);
+    }
     for (const ShardInfo& info : index->shards) {
       if (info.split != options.split) continue;
       Shard shard;
@@ -90,12 +173,30 @@ class ShardStreamReader final : public TokenReader {
                                   " bytes (truncated or overwritten shard)");
       }
       if (options.verify_checksums) {
-        std::string error;
-        std::string actual = Sha256OfFile(shard.path, &error);
-        if (actual.empty()) return Status::IOError(error);
+        std::string actual;
+        int64_t bad_position = -1;
+        uint32_t bad_id = 0;
+        ISOFLOP_RETURN_IF_ERROR(ScanShard(shard.path, token_bytes_, vocab_size_, &actual, &bad_position, &bad_id));
         if (actual != info.sha256) {
           return Status::Corruption(shard.path + ": sha256 " + actual + " does not match index.tsv's " +
                                     info.sha256 + " (corrupted shard)");
+        }
+        if (!manifest_hashes.empty()) {
+          auto listed = manifest_hashes.find(info.file);
+          if (listed == manifest_hashes.end()) {
+            return Status::Corruption(shard.path + ": in index.tsv but not in manifest.json (index and manifest "
+                                      "come from different builds)");
+          }
+          if (listed->second != info.sha256) {
+            return Status::Corruption(shard.path + ": manifest.json's sha256 " + listed->second +
+                                      " differs from index.tsv's " + info.sha256 +
+                                      " (index and manifest come from different builds)");
+          }
+        }
+        if (bad_position >= 0) {
+          return Status::Corruption(shard.path + ": token " + std::to_string(bad_position) + " is " +
+                                    std::to_string(bad_id) + ", not below vocab_size " +
+                                    std::to_string(vocab_size_) + " (corrupt shard or index)");
         }
       }
       shard.file.reset(std::fopen(shard.path.c_str(), "rb"));

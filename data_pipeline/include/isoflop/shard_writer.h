@@ -72,6 +72,9 @@ StatusOr<ShardSetSummary> WriteShards(const ShardWriterOptions& options,
                                       const std::vector<std::vector<uint32_t>>& documents,
                                       const std::vector<std::string>& splits = {});
 
+// Writes `DIR/index.tsv` for `summary` (its shards in the order given), via a temporary file.
+Status WriteShardIndex(const std::string& dir, const ShardSetSummary& summary);
+
 // Reads and checks `DIR/index.tsv` (format only; shard files are not opened).
 StatusOr<ShardSetSummary> ReadShardIndex(const std::string& shards_dir);
 

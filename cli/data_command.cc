@@ -11,6 +11,13 @@
 namespace isoflop::cli {
 namespace {
 
+// For the data commands a corrupt or missing shard, index or manifest is bad input (exit 2):
+// rerunning cannot fix it (docs/data.md, exit codes).
+int ReportDataError(const char* command, const Status& status) {
+  const bool bad_input = status.code() == Status::Code::kCorruption || status.code() == Status::Code::kNotFound;
+  return ReportError(command, bad_input ? Status::InvalidArgument(status.message()) : status);
+}
+
 struct DataBuildFlags {
   std::vector<std::string> inputs;
   std::string out_dir;
@@ -33,7 +40,7 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
                           "  isoflop data build --input corpus.jsonl --out shards/\n"
                           "  isoflop data build --input a.jsonl.zst b/ --out shards/ --threads 2 "
                           "--report dropped.jsonl\n"
-                          "  isoflop data build --input books/ --config configs/data/books.yaml --out s/ "
+                          "  isoflop data build --input books/ --config configs/data/tiny.yaml --out s/ "
                           "--skip near --json");
   cmd->add_option("--input", flags->inputs, "JSONL, text, .gz or .zst files, or directories")
       ->required()
@@ -62,7 +69,7 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
     if (!flags->config.empty()) {
       auto loaded = data::LoadBuildConfig(flags->config);
       if (!loaded.ok()) {
-        ctx.exit_code = ReportError("data build", loaded.status());
+        ctx.exit_code = ReportDataError("data build", loaded.status());
         return;
       }
       options = *loaded;
@@ -82,7 +89,7 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
     }
     auto summary = data::BuildDataset(options);
     if (!summary.ok()) {
-      ctx.exit_code = ReportError("data build", summary.status());
+      ctx.exit_code = ReportDataError("data build", summary.status());
       return;
     }
     std::cout << (flags->json ? summary->ToJson() + "\n" : summary->FullReport());
@@ -115,7 +122,7 @@ void RegisterTokenizerTrain(CLI::App& data, CommandContext& ctx) {
   cmd->callback([options, json, &ctx] {
     auto summary = data::TrainTokenizer(*options);
     if (!summary.ok()) {
-      ctx.exit_code = ReportError("data tokenizer train", summary.status());
+      ctx.exit_code = ReportDataError("data tokenizer train", summary.status());
       return;
     }
     if (*json) {
@@ -143,7 +150,7 @@ void RegisterStats(CLI::App& data, CommandContext& ctx) {
   cmd->callback([dir, json, &ctx] {
     auto stats = data::ReadDatasetStats(*dir);
     if (!stats.ok()) {
-      ctx.exit_code = ReportError("data stats", stats.status());
+      ctx.exit_code = ReportDataError("data stats", stats.status());
       return;
     }
     std::cout << (*json ? stats->manifest_json : stats->BriefReport());
@@ -170,7 +177,7 @@ void RegisterSample(CLI::App& data, CommandContext& ctx) {
   cmd->callback([options, json, &ctx] {
     auto windows = data::SampleWindows(*options);
     if (!windows.ok()) {
-      ctx.exit_code = ReportError("data sample", windows.status());
+      ctx.exit_code = ReportDataError("data sample", windows.status());
       return;
     }
     if (*json) {

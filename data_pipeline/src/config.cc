@@ -1,6 +1,7 @@
 // Options validation and configs/data/*.yaml loading.
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@ bool InputOptions::IsValid(std::string* error) const {
     return *error = "input.text_unit must be file or paragraph (got '" + text_unit + "')", false;
   }
   if (text_field.empty()) return *error = "input.text_field is empty", false;
+  if (max_record_bytes < 1) return *error = "input.max_record_bytes must be >= 1", false;
   return true;
 }
 
@@ -98,6 +100,11 @@ class Binder {
 }  // namespace
 
 StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOptions o) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(yaml_path, ec)) {
+    return Status::InvalidArgument("config " + yaml_path + " is a directory; expected a YAML file such as " +
+                                   "configs/data/default.yaml");
+  }
   YAML::Node root;
   try {
     root = YAML::LoadFile(yaml_path);
@@ -105,12 +112,15 @@ StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOption
     return Status::InvalidArgument("config " + yaml_path + " cannot be read");
   } catch (const YAML::Exception& e) {
     return Status::InvalidArgument(yaml_path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {  // e.g. std::ios_base::failure from a special file
+    return Status::InvalidArgument("config " + yaml_path + " cannot be read: " + e.what());
   }
   if (root.IsNull()) return o;
   if (!root.IsMap()) return Status::InvalidArgument(yaml_path + ": expected a mapping of keys");
   Binder b;
   b.BindSection("input", std::pair{"format", &o.input.format}, std::pair{"text_field", &o.input.text_field},
-                std::pair{"id_field", &o.input.id_field}, std::pair{"text_unit", &o.input.text_unit});
+                std::pair{"id_field", &o.input.id_field}, std::pair{"text_unit", &o.input.text_unit},
+                std::pair{"max_record_bytes", &o.input.max_record_bytes});
   b.BindSection("normalize", std::pair{"nfc", &o.normalize.nfc},
                 std::pair{"clean_whitespace", &o.normalize.clean_whitespace});
   b.Bind("min_document_bytes", &o.min_document_bytes);
@@ -150,7 +160,11 @@ StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOption
                 std::pair{"path", &o.tokenizer_path});
   b.Bind("split.val_fraction", &o.val_fraction);
   b.Bind("shards.max_tokens_per_shard", &o.max_tokens_per_shard);
-  ISOFLOP_RETURN_IF_ERROR(b.Apply(root, "", yaml_path));
+  try {
+    ISOFLOP_RETURN_IF_ERROR(b.Apply(root, "", yaml_path));
+  } catch (const std::exception& e) {  // a key that is not a scalar, ...: no exception leaves the library
+    return Status::InvalidArgument(yaml_path + ": " + e.what());
+  }
   return o;
 }
 

@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
-#include <thread>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -612,79 +611,6 @@ void UnionFind::Union(uint32_t a, uint32_t b) {
   } else {
     parent_[a] = b;
   }
-}
-
-NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, size_t count,
-                                      const MinHashOptions& options, int threads,
-                                      const PairSimilarity& exact_similarity) {
-  const int num_hashes = options.NumHashes();
-  const int rows = options.rows_per_band;
-  NearDedupResult result;
-  UnionFind clusters(count);
-  threads = std::max(1, threads);
-  // Bands are bucketed in parallel (groups of `threads`), then joined in band order, so the
-  // result does not depend on the thread count.
-  for (int first_band = 0; first_band < options.num_bands; first_band += threads) {
-    int group = std::min(threads, options.num_bands - first_band);
-    std::vector<std::vector<std::pair<uint64_t, uint32_t>>> buckets(group);
-    auto bucket_band = [&](int g) {
-      int band = first_band + g;
-      auto& entries = buckets[g];
-      entries.resize(count);
-      for (size_t d = 0; d < count; ++d) {
-        const uint32_t* rows_begin = signatures.data() + d * num_hashes + band * rows;
-        entries[d] = {XXH3_64bits_withSeed(rows_begin, rows * sizeof(uint32_t), band),
-                      static_cast<uint32_t>(d)};
-      }
-      std::sort(entries.begin(), entries.end());
-    };
-    std::vector<std::thread> workers;
-    for (int g = 1; g < group; ++g) workers.emplace_back(bucket_band, g);
-    bucket_band(0);
-    for (auto& w : workers) w.join();
-
-    for (const auto& entries : buckets) {
-      size_t i = 0;
-      while (i < entries.size()) {
-        size_t end = i + 1;
-        while (end < entries.size() && entries[end].first == entries[i].first) ++end;
-        for (size_t j = i + 1; j < end; ++j) {
-          uint32_t doc = entries[j].second;
-          // Compare with up to 16 earlier members of the bucket, earliest first.
-          for (size_t k = i; k < j && k < i + 16; ++k) {
-            uint32_t other = entries[k].second;
-            if (clusters.Find(doc) == clusters.Find(other)) break;
-            ++result.candidate_pairs;
-            bool similar = true;
-            if (options.verify == "exact" && exact_similarity) {
-              similar = exact_similarity(other, doc) >= options.verify_threshold;
-            } else if (options.verify != "none") {
-              similar = EstimatedJaccard(signatures.data() + size_t{doc} * num_hashes,
-                                         signatures.data() + size_t{other} * num_hashes,
-                                         num_hashes) >= options.verify_threshold;
-            }
-            if (similar) {
-              clusters.Union(doc, other);
-              ++result.verified_pairs;
-              break;
-            }
-          }
-        }
-        i = end;
-      }
-    }
-  }
-  result.representative.resize(count);
-  std::vector<uint8_t> has_duplicates(count, 0);
-  for (size_t d = 0; d < count; ++d) {
-    uint32_t root = clusters.Find(static_cast<uint32_t>(d));
-    result.representative[d] = root;
-    if (root != d && !has_duplicates[root]) {
-      has_duplicates[root] = 1;
-      ++result.clusters_with_duplicates;
-    }
-  }
-  return result;
 }
 
 }  // namespace isoflop::data

@@ -24,13 +24,21 @@ namespace fs = std::filesystem;
 // Raw file → decompressed bytes, hashing the raw bytes on the way.
 class ByteStream {
  public:
-  Status Open(const std::string& path) {
+  // Reads the file from byte `begin` (as stored) to `end` (-1: its end). A stream that does
+  // not start at 0 is plain text (compressed files are never split: the planner).
+  Status Open(const std::string& path, int64_t begin = 0, int64_t end = -1) {
     path_ = path;
     file_.reset(std::fopen(path.c_str(), "rb"));
     if (!file_) return Status::InvalidArgument("cannot open input " + path + ": " + std::strerror(errno));
+    if (begin > 0 && std::fseek(file_.get(), static_cast<long>(begin), SEEK_SET) != 0) {
+      return Status::IOError("cannot seek in " + path);
+    }
+    raw_left_ = end < 0 ? INT64_MAX : end - begin;
     raw_.resize(1 << 20);
     if (!FillRaw()) return Status::IOError("read error in " + path);
-    if (raw_size_ >= 2 && static_cast<uint8_t>(raw_[0]) == 0x1f && static_cast<uint8_t>(raw_[1]) == 0x8b) {
+    if (begin > 0) {
+      compression_ = "none";
+    } else if (raw_size_ >= 2 && static_cast<uint8_t>(raw_[0]) == 0x1f && static_cast<uint8_t>(raw_[1]) == 0x8b) {
       compression_ = "gzip";
       std::memset(&zlib_, 0, sizeof(zlib_));
       if (inflateInit2(&zlib_, 15 + 32) != Z_OK) return Status::Internal("inflateInit2 failed");
@@ -102,15 +110,32 @@ class ByteStream {
   }
 
   std::string FinishSha256() { return hasher_.FinishHex(); }
+  // After a stream that stopped at `end`: reads the rest of the file through the hash only
+  // (the manifest's sha256 is of the whole file as stored).
+  Status HashRemainder() {
+    if (file_eof_) return Status::OK();
+    raw_left_ = INT64_MAX;
+    raw_eof_ = false;
+    while (!raw_eof_) {
+      if (!FillRaw()) return Status::IOError("read error in " + path_);
+    }
+    raw_pos_ = raw_size_;
+    return Status::OK();
+  }
+  // The file's first bytes as stored (up to 64 KiB).
+  std::string_view raw_head() const { return std::string_view(raw_.data(), std::min<size_t>(raw_size_, 64 << 10)); }
   const std::string& compression() const { return compression_; }
   int64_t raw_consumed() const { return raw_total_ - static_cast<int64_t>(raw_size_ - raw_pos_); }
 
  private:
   bool FillRaw() {
     raw_pos_ = 0;
-    raw_size_ = std::fread(raw_.data(), 1, raw_.size(), file_.get());
+    const size_t want = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(raw_.size()), raw_left_));
+    raw_size_ = want == 0 ? 0 : std::fread(raw_.data(), 1, want, file_.get());
     if (std::ferror(file_.get())) return false;
-    if (raw_size_ < raw_.size()) raw_eof_ = true;
+    raw_left_ -= static_cast<int64_t>(raw_size_);
+    if (raw_size_ < want) file_eof_ = true;
+    if (file_eof_ || raw_left_ == 0) raw_eof_ = true;
     hasher_.Update(raw_.data(), raw_size_);
     raw_total_ += static_cast<int64_t>(raw_size_);
     return true;
@@ -123,7 +148,9 @@ class ByteStream {
   std::unique_ptr<FILE, int (*)(FILE*)> file_{nullptr, &std::fclose};
   std::vector<char> raw_;
   size_t raw_pos_ = 0, raw_size_ = 0;
-  bool raw_eof_ = false;
+  int64_t raw_left_ = INT64_MAX;  // bytes before the stream's `end`
+  bool raw_eof_ = false;          // no more raw bytes for this stream
+  bool file_eof_ = false;         // the file's end was read
   int64_t raw_total_ = 0;
   Sha256 hasher_;
   std::string compression_;
@@ -132,6 +159,67 @@ class ByteStream {
   std::unique_ptr<ZSTD_DStream, ZstdFree> zstd_;
   bool stream_ended_ = false;
 };
+
+// ---- Formats this pipeline does not read, recognised by their first bytes ----
+
+bool StartsWith(std::string_view bytes, std::string_view magic, size_t at = 0) {
+  return bytes.size() >= at + magic.size() && bytes.substr(at, magic.size()) == magic;
+}
+
+// Conversion one-liners quoted in the errors (docs/data.md, "Inputs").
+constexpr char kToJsonlFromParquet[] =
+    "convert it to JSON Lines first, e.g. python3 -c \"import pandas as pd; "
+    "pd.read_parquet('IN.parquet').to_json('OUT.jsonl', orient='records', lines=True, force_ascii=False)\"";
+constexpr char kToJsonlFromArrow[] =
+    "convert it to JSON Lines first, e.g. python3 -c \"from datasets import Dataset; "
+    "Dataset.from_file('IN.arrow').to_json('OUT.jsonl')\" (a save_to_disk directory: "
+    "datasets.load_from_disk('DIR').to_json('OUT.jsonl'))";
+
+// The format `head` (the first bytes of a file, after gzip/zstd decompression when
+// `decompressed`; the raw bytes of a gzip/zstd file when `compressed`) is in, when it is one
+// `data build` cannot read; "" otherwise. *hint says how to convert it.
+std::string UnreadableFormat(std::string_view head, bool decompressed, bool compressed, std::string* hint) {
+  struct Magic {
+    std::string_view bytes;
+    size_t offset;
+    const char* name;
+    const char* hint;
+  };
+  static const Magic kMagics[] = {
+      {"PAR1", 0, "Apache Parquet", kToJsonlFromParquet},
+      {"ARROW1", 0, "Apache Arrow IPC file", kToJsonlFromArrow},
+      {std::string_view("\xff\xff\xff\xff", 4), 0, "Apache Arrow IPC stream (Hugging Face datasets' .arrow)",
+       kToJsonlFromArrow},
+      {"BZh", 0, "bzip2", "decompress it (bunzip2 -k FILE) or recompress as .zst/.gz"},
+      {std::string_view("\xfd" "7zXZ\x00", 6), 0, "xz", "decompress it (xz -dk FILE) or recompress as .zst/.gz"},
+      {std::string_view("PK\x03\x04", 4), 0, "zip", "unpack it (unzip FILE) and pass the files inside"},
+      {std::string_view("7z\xbc\xaf\x27\x1c", 6), 0, "7-Zip", "unpack it (7z x FILE) and pass the files inside"},
+      {std::string_view("\x04\x22\x4d\x18", 4), 0, "LZ4", "decompress it (lz4 -d FILE) or recompress as .zst/.gz"},
+      {"ustar", 257, "tar archive", "unpack it (tar xf FILE) and pass the directory"},
+      {std::string_view("SQLite format 3\x00", 16), 0, "SQLite database", "export the text as JSON Lines"},
+      {"\x93NUMPY", 0, "NumPy array (token ids?)", "`data build` reads text, not token ids"},
+      {"%PDF-", 0, "PDF", "extract the text first (e.g. pdftotext FILE)"},
+  };
+  for (const Magic& m : kMagics) {
+    if (StartsWith(head, m.bytes, m.offset)) {
+      *hint = m.hint;
+      return m.name;
+    }
+  }
+  if (compressed) return "";  // its bytes are not text: the check runs on what it decompresses to
+  // Compressed data inside compressed data (a .gz of a .gz) is not unpacked twice.
+  if (decompressed && (StartsWith(head, "\x1f\x8b") || StartsWith(head, "\x28\xb5\x2f\xfd"))) {
+    *hint = "decompress the outer layer first";
+    return "compressed data inside a compressed file";
+  }
+  // Text (JSON Lines or UTF-8 prose) has no NUL bytes: JSON escapes them, and text tools
+  // (git, grep) take a NUL in the first block as the mark of a binary file.
+  if (size_t nul = head.find('\0'); nul != std::string_view::npos) {
+    *hint = "isoflop reads JSON Lines or plain UTF-8 text (NUL byte at offset " + std::to_string(nul) + ")";
+    return "binary data";
+  }
+  return "";
+}
 
 bool LooksLikeJsonl(const std::string& path) {
   std::string name = fs::path(path).filename().string();
@@ -142,70 +230,136 @@ bool LooksLikeJsonl(const std::string& path) {
   return name.ends_with(".jsonl") || name.ends_with(".ndjson") || name.ends_with(".json");
 }
 
+// Hugging Face `datasets`' save_to_disk writes Arrow files beside dataset_info.json and
+// state.json: read as text they would be binary noise and JSON metadata.
+Status CheckNotHuggingFaceDirectory(const std::string& dir) {
+  std::error_code ec;
+  for (const char* marker : {"state.json", "dataset_info.json", "dataset_dict.json"}) {
+    if (fs::exists(fs::path(dir) / marker, ec)) {
+      return Status::InvalidArgument("input " + dir +
+                                     " looks like a Hugging Face `datasets` save_to_disk directory (it has " +
+                                     marker + "); `data build` reads JSON Lines or text: " + kToJsonlFromArrow);
+    }
+  }
+  return Status::OK();
+}
+
+// JSON Lines has one object per line; a pretty-printed JSON document (an array, or the
+// metadata files of other tools) starts with a line holding only "{" or "[".
+Status CheckJsonLines(const std::string& path, int64_t line, std::string_view text) {
+  size_t b = text.find_first_not_of(" \t\r");
+  size_t e = text.find_last_not_of(" \t\r");
+  if (b != std::string::npos && b == e && (text[b] == '{' || text[b] == '[')) {
+    return Status::InvalidArgument(
+        path + ":" + std::to_string(line) +
+        ": a JSON document spread over several lines, not JSON Lines (one object per line); convert it, "
+        "e.g. jq -c '.[]' FILE > FILE.jsonl (an array) or jq -c . FILE > FILE.jsonl (one object)");
+  }
+  return Status::OK();
+}
+
+// The first 64 KiB of `path` (decompressed when gzip/zstd) must be text, and a JSON Lines
+// input's first record a line of its own. Sets *compression.
+Status CheckReadable(const std::string& path, bool jsonl, std::string* compression) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return Status::InvalidArgument("input " + path + " is a directory");
+  ByteStream stream;
+  ISOFLOP_RETURN_IF_ERROR(stream.Open(path));
+  *compression = stream.compression();
+  const bool compressed = stream.compression() != "none";
+  std::string hint;
+  std::string format = UnreadableFormat(stream.raw_head(), /*decompressed=*/false, compressed, &hint);
+  std::string head(stream.raw_head());
+  if (format.empty() && compressed) {
+    head.assign(64 << 10, '\0');
+    size_t got = 0;
+    while (got < head.size()) {
+      auto n = stream.Read(head.data() + got, head.size() - got);
+      if (!n.ok()) return n.status();
+      if (*n == 0) break;
+      got += *n;
+    }
+    head.resize(got);
+    format = UnreadableFormat(head, /*decompressed=*/true, /*compressed=*/false, &hint);
+    if (!format.empty()) format += " inside " + stream.compression();
+  }
+  if (!format.empty()) {
+    return Status::InvalidArgument("input " + path + " is " + format + ", not JSON Lines or text: " + hint);
+  }
+  if (jsonl) {  // the first non-blank line, when it ends within the head
+    size_t start = 0;
+    for (int64_t line = 1; start < head.size(); ++line) {
+      size_t end = head.find('\n', start);
+      if (end == std::string::npos) break;
+      std::string_view text(head.data() + start, end - start);
+      if (text.find_first_not_of(" \t\r") != std::string_view::npos) return CheckJsonLines(path, line, text);
+      start = end + 1;
+    }
+  }
+  return Status::OK();
+}
+
 class FileDocumentSource final : public DocumentSource {
  public:
-  Status Init(const std::vector<std::string>& paths, const InputOptions& options) {
+  Status Init(std::vector<InputFileInfo> files, std::vector<InputUnit> units, const InputOptions& options) {
     options_ = options;
-    if (paths.empty()) return Status::InvalidArgument("no --input given");
-    for (const std::string& path : paths) {
-      std::error_code ec;
-      if (!fs::exists(path, ec)) return Status::InvalidArgument("input " + path + " does not exist");
-      if (fs::is_directory(path, ec)) {
-        std::vector<std::string> found;
-        for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
-          if (entry.is_regular_file()) found.push_back(entry.path().string());
-        }
-        std::sort(found.begin(), found.end());
-        if (found.empty()) return Status::InvalidArgument("input directory " + path + " holds no files");
-        for (auto& f : found) AddFile(f);
-      } else {
-        AddFile(path);
-      }
+    inputs_ = std::move(files);
+    units_ = std::move(units);
+    for (const InputUnit& u : units_) {
+      if (u.file >= inputs_.size()) return Status::Internal("input unit names file " + std::to_string(u.file));
+      const int64_t end = u.end < 0 ? inputs_[u.file].bytes : u.end;
+      total_ += std::max<int64_t>(0, end - u.begin);
     }
-    for (const auto& info : inputs_) total_ += info.bytes;
     return Status::OK();
   }
 
   StatusOr<bool> Next(std::vector<RawRecord>* batch, size_t max_bytes) override {
     size_t buffered = 0;
-    while (buffered < max_bytes) {
+    const int64_t consumed_at_start = text_bytes_;
+    while (buffered < max_bytes && text_bytes_ - consumed_at_start < static_cast<int64_t>(max_bytes)) {
       if (!stream_) {
-        if (current_ >= inputs_.size()) return !batch->empty();
-        stream_ = std::make_unique<ByteStream>();
-        ISOFLOP_RETURN_IF_ERROR(stream_->Open(inputs_[current_].path));
-        inputs_[current_].compression = stream_->compression();
-        const std::string& mode = options_.format;
-        is_json_ = mode == "jsonl" || (mode == "auto" && LooksLikeJsonl(inputs_[current_].path));
-        line_ = 0;
-        block_.clear();
-        block_line_ = 1;
-        pending_.clear();
-        pending_pos_ = 0;
-        eof_ = false;
+        if (current_ >= units_.size()) return !batch->empty();
+        ISOFLOP_RETURN_IF_ERROR(StartUnit());
       }
       std::string line;
       bool got = false;
-      ISOFLOP_RETURN_IF_ERROR(ReadLine(&line, &got));
+      int64_t oversized = 0;
+      ISOFLOP_RETURN_IF_ERROR(ReadLine(&line, &got, &oversized));
       if (!got) {
         EmitBlock(batch, &buffered);  // the last text block or whole-file document
-        raw_done_ += stream_->raw_consumed();
-        inputs_[current_].sha256 = stream_->FinishSha256();
-        stream_.reset();
-        ++current_;
+        ISOFLOP_RETURN_IF_ERROR(FinishUnit());
         continue;
       }
       ++line_;
       if (is_json_) {
+        if (oversized > 0) {
+          batch->push_back(RawRecord{file_, line_, true, {}, oversized});
+          continue;
+        }
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines are not records
+        if (!saw_record_) {  // (checked at open too, when the line fits in the first 64 KiB)
+          saw_record_ = true;
+          if (unit_begin_ == 0) ISOFLOP_RETURN_IF_ERROR(CheckJsonLines(inputs_[file_].path, line_, line));
+        }
         buffered += line.size();
-        batch->push_back(RawRecord{static_cast<uint32_t>(current_), line_, true, std::move(line)});
-      } else if (options_.text_unit == "paragraph" && line.find_first_not_of(" \t\r") == std::string::npos) {
+        batch->push_back(RawRecord{file_, line_, true, std::move(line)});
+      } else if (options_.text_unit == "paragraph" && oversized == 0 &&
+                 line.find_first_not_of(" \t\r") == std::string::npos) {
         EmitBlock(batch, &buffered);
         block_line_ = line_ + 1;
       } else {
-        if (block_.empty()) block_line_ = line_;
-        block_ += line;
-        block_ += '\n';
+        if (block_.empty() && block_oversized_ == 0) block_line_ = line_;
+        const int64_t length = oversized > 0 ? oversized : static_cast<int64_t>(line.size());
+        if (block_oversized_ > 0 ||
+            static_cast<int64_t>(block_.size()) + length + 1 > options_.max_record_bytes) {
+          // Too long to keep: count its bytes, keep none of them.
+          block_oversized_ += (block_oversized_ == 0 ? static_cast<int64_t>(block_.size()) : 0) + length + 1;
+          block_.clear();
+          block_.shrink_to_fit();
+        } else {
+          block_ += line;
+          block_ += '\n';
+        }
       }
     }
     return true;
@@ -217,27 +371,81 @@ class FileDocumentSource final : public DocumentSource {
   int64_t text_bytes_read() const override { return text_bytes_; }
 
  private:
-  void AddFile(const std::string& path) {
-    std::error_code ec;
-    InputFileInfo info;
-    info.path = path;
-    info.bytes = static_cast<int64_t>(fs::file_size(path, ec));
-    inputs_.push_back(info);
+  Status StartUnit() {
+    const InputUnit& unit = units_[current_];
+    file_ = unit.file;
+    unit_begin_ = unit.begin;
+    const InputFileInfo& info = inputs_[file_];
+    stream_ = std::make_unique<ByteStream>();
+    ISOFLOP_RETURN_IF_ERROR(stream_->Open(info.open_path.empty() ? info.path : info.open_path, unit.begin, unit.end));
+    if (unit.begin == 0) inputs_[file_].compression = stream_->compression();
+    const std::string& mode = options_.format;
+    is_json_ = mode == "jsonl" || (mode == "auto" && LooksLikeJsonl(info.path));
+    line_ = 0;
+    if (unit.begin > 0) {
+      // Line numbers continue from the part of the file before this unit.
+      auto lines = CountLines(info.open_path.empty() ? info.path : info.open_path, unit.begin);
+      if (!lines.ok()) return lines.status();
+      line_ = *lines;
+    }
+    block_.clear();
+    block_oversized_ = 0;
+    saw_record_ = false;
+    block_line_ = line_ + 1;
+    pending_.clear();
+    pending_pos_ = 0;
+    eof_ = false;
+    return Status::OK();
+  }
+
+  Status FinishUnit() {
+    const InputUnit& unit = units_[current_];
+    raw_done_ += stream_->raw_consumed();
+    if (unit.begin == 0) {  // the unit holding a file's start hashes all of it
+      if (unit.end >= 0) ISOFLOP_RETURN_IF_ERROR(stream_->HashRemainder());
+      inputs_[file_].sha256 = stream_->FinishSha256();
+    }
+    stream_.reset();
+    ++current_;
+    return Status::OK();
+  }
+
+  static StatusOr<int64_t> CountLines(const std::string& path, int64_t bytes) {
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+    if (!f) return Status::InvalidArgument("cannot open input " + path + ": " + std::strerror(errno));
+    std::vector<char> buffer(1 << 20);
+    int64_t lines = 0, left = bytes;
+    while (left > 0) {
+      size_t got = std::fread(buffer.data(), 1, static_cast<size_t>(std::min<int64_t>(left, buffer.size())), f.get());
+      if (got == 0) return Status::IOError("read error in " + path);
+      lines += std::count(buffer.data(), buffer.data() + got, '\n');
+      left -= static_cast<int64_t>(got);
+    }
+    return lines;
   }
 
   void EmitBlock(std::vector<RawRecord>* batch, size_t* buffered) {
+    if (block_oversized_ > 0) {
+      batch->push_back(RawRecord{file_, block_line_, false, {}, block_oversized_});
+      block_oversized_ = 0;
+      return;
+    }
     if (block_.find_first_not_of(" \t\r\n") == std::string::npos) {
       block_.clear();
       return;
     }
     *buffered += block_.size();
-    batch->push_back(RawRecord{static_cast<uint32_t>(current_), block_line_, false, std::move(block_)});
+    batch->push_back(RawRecord{file_, block_line_, false, std::move(block_)});
     block_.clear();
   }
 
-  Status ReadLine(std::string* line, bool* got) {
+  // The next line (without its newline). A line longer than max_record_bytes is not kept:
+  // *oversized gets its length and *line stays empty, so memory stays bounded.
+  Status ReadLine(std::string* line, bool* got, int64_t* oversized) {
     line->clear();
     *got = false;
+    *oversized = 0;
+    const size_t cap = static_cast<size_t>(options_.max_record_bytes);
     while (true) {
       if (pending_pos_ == pending_.size()) {
         if (eof_) return Status::OK();
@@ -255,7 +463,15 @@ class FileDocumentSource final : public DocumentSource {
       const char* begin = pending_.data() + pending_pos_;
       const void* newline = std::memchr(begin, '\n', pending_.size() - pending_pos_);
       size_t take = newline ? static_cast<const char*>(newline) - begin : pending_.size() - pending_pos_;
-      line->append(begin, take);
+      if (*oversized > 0) {
+        *oversized += static_cast<int64_t>(take);
+      } else if (line->size() + take > cap) {
+        *oversized = static_cast<int64_t>(line->size() + take);
+        line->clear();
+        line->shrink_to_fit();
+      } else {
+        line->append(begin, take);
+      }
       *got = true;
       pending_pos_ += take;
       if (newline) {
@@ -267,12 +483,17 @@ class FileDocumentSource final : public DocumentSource {
 
   InputOptions options_;
   std::vector<InputFileInfo> inputs_;
+  std::vector<InputUnit> units_;
   int64_t total_ = 0, raw_done_ = 0, text_bytes_ = 0;
-  size_t current_ = 0;
+  size_t current_ = 0;  // into units_
+  uint32_t file_ = 0;   // the current unit's file
+  int64_t unit_begin_ = 0;
   std::unique_ptr<ByteStream> stream_;
   bool is_json_ = false;
   int64_t line_ = 0, block_line_ = 1;
   std::string block_;
+  int64_t block_oversized_ = 0;  // > 0: the current text block passed max_record_bytes
+  bool saw_record_ = false;      // a non-blank JSONL line of the current unit was seen
   std::vector<char> pending_;
   size_t pending_pos_ = 0;
   bool eof_ = false;
@@ -280,11 +501,56 @@ class FileDocumentSource final : public DocumentSource {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<DocumentSource>> DocumentSource::Open(const std::vector<std::string>& paths,
+bool IsJsonlInput(const std::string& path, const InputOptions& options) {
+  return options.format == "jsonl" || (options.format == "auto" && LooksLikeJsonl(path));
+}
+
+StatusOr<std::vector<InputFileInfo>> ExpandInputs(const std::vector<std::string>& paths,
+                                                  const InputOptions& options) {
+  if (paths.empty()) return Status::InvalidArgument("no --input given");
+  std::vector<InputFileInfo> files;
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    if (!fs::exists(path, ec)) return Status::InvalidArgument("input " + path + " does not exist");
+    std::vector<std::string> found;
+    if (fs::is_directory(path, ec)) {
+      ISOFLOP_RETURN_IF_ERROR(CheckNotHuggingFaceDirectory(path));
+      for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+        if (entry.is_regular_file()) found.push_back(entry.path().string());
+      }
+      if (ec) return Status::InvalidArgument("input directory " + path + " cannot be listed: " + ec.message());
+      std::sort(found.begin(), found.end());
+      if (found.empty()) return Status::InvalidArgument("input directory " + path + " holds no files");
+    } else {
+      found.push_back(path);
+    }
+    for (const std::string& f : found) {
+      InputFileInfo info;
+      info.path = f;
+      info.bytes = static_cast<int64_t>(fs::file_size(f, ec));
+      if (ec) return Status::InvalidArgument("input " + f + " cannot be read: " + ec.message());
+      ISOFLOP_RETURN_IF_ERROR(CheckReadable(f, IsJsonlInput(f, options), &info.compression));
+      files.push_back(std::move(info));
+    }
+  }
+  return files;
+}
+
+StatusOr<std::unique_ptr<DocumentSource>> DocumentSource::Open(std::vector<InputFileInfo> files,
+                                                               std::vector<InputUnit> units,
                                                                const InputOptions& options) {
   auto source = std::make_unique<FileDocumentSource>();
-  ISOFLOP_RETURN_IF_ERROR(source->Init(paths, options));
+  ISOFLOP_RETURN_IF_ERROR(source->Init(std::move(files), std::move(units), options));
   return std::unique_ptr<DocumentSource>(std::move(source));
+}
+
+StatusOr<std::unique_ptr<DocumentSource>> DocumentSource::Open(const std::vector<std::string>& paths,
+                                                               const InputOptions& options) {
+  auto files = ExpandInputs(paths, options);
+  if (!files.ok()) return files.status();
+  std::vector<InputUnit> units;
+  for (uint32_t f = 0; f < files->size(); ++f) units.push_back({f, 0, -1});
+  return Open(std::move(*files), std::move(units), options);
 }
 
 // ---- ParseSimpleJsonRecord (data_pipeline.h) ----

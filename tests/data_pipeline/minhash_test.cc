@@ -226,33 +226,5 @@ TEST(UnionFind, SurvivorIsTheSmallestIndex) {
   EXPECT_EQ(uf.Find(0), 0u);
 }
 
-TEST(MinHash, ClusteringIsIndependentOfThreadCount) {
-  auto docs = testing::AustenDocuments(150);
-  MinHashOptions options;
-  MinHasher hasher(options);
-  std::vector<uint32_t> signatures;
-  for (const auto& d : docs) {
-    auto s = hasher.Signature(d);
-    signatures.insert(signatures.end(), s.begin(), s.end());
-  }
-  // Plant copies with one word changed.
-  for (size_t d = 0; d < docs.size(); d += 3) {
-    auto words = testing::SplitWords(docs[d]);
-    words[words.size() / 2] = "changed";
-    auto s = hasher.Signature(testing::JoinWords(words));
-    signatures.insert(signatures.end(), s.begin(), s.end());
-  }
-  size_t count = signatures.size() / 112;
-  auto one = ClusterNearDuplicates(signatures, count, options, 1);
-  auto four = ClusterNearDuplicates(signatures, count, options, 4);
-  EXPECT_EQ(one.representative, four.representative);
-  EXPECT_EQ(one.verified_pairs, four.verified_pairs);
-  size_t planted = 0;
-  for (size_t d = 0; d < docs.size(); d += 3) {
-    EXPECT_EQ(one.representative[docs.size() + planted], d);
-    ++planted;
-  }
-}
-
 }  // namespace
 }  // namespace isoflop::data

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,9 @@ struct InputOptions {
   std::string text_field = "text";  // JSONL field holding the document (datatrove/dolma convention)
   std::string id_field = "id";      // JSONL field naming it; "FILE:LINE" when absent
   std::string text_unit = "file";   // plain text: "file" (one document per file) or "paragraph"
+  // A record (JSONL line, text file or paragraph) longer than this is skipped as invalid
+  // without being held in memory (streamed past); memory per record in flight is bounded by it.
+  int64_t max_record_bytes = 8 << 20;
   bool IsValid(std::string* error) const;
 };
 
@@ -84,6 +88,54 @@ struct BuildSummary {
 };
 
 StatusOr<BuildSummary> BuildDataset(const BuildOptions& options);
+
+// ---- The same build as stages of tasks, for a cluster (docs/data.md, "Distributed build") ----
+//
+// scan (per input group: parse, normalise, filter, hash, MinHash; kept text to disk) → bands
+// (per band/key range: LSH buckets → candidate pairs; the exact-duplicate groups) → verify (per
+// group: candidate pairs checked) → decide (one task: clusters, what is kept, the tokenizer) →
+// encode (per group: token ids) → assemble (per shard range: shards and their sha256) →
+// finalize (one task: index.tsv, manifest.json, the report). The orchestrator runs each stage
+// as a Slurm array (`isoflop data build --backend slurm --tasks N`); BuildDataset runs them
+// all in this process. Every task reads the files of earlier stages and writes its own under
+// OUT/.isoflop-build/ by temporary name and rename, then a `.done` marker: a task that is
+// killed reruns from its start, and a finished task is never rerun. Output bytes do not depend
+// on the number of tasks or threads.
+
+struct BuildStageInfo {
+  std::string name;
+  int tasks = 1;
+};
+
+class StagedBuild {
+ public:
+  // Checks options and inputs, takes OUT's lock and writes the plan into OUT/.isoflop-build/.
+  // `resume`: a work directory holding the plan of this very build (same options, inputs,
+  // sizes, tasks) is kept with its finished tasks; any other is cleared.
+  static StatusOr<std::unique_ptr<StagedBuild>> Prepare(const BuildOptions& options, int tasks, bool resume);
+  ~StagedBuild();  // without Commit: the work directory is removed, unless `resume` kept it for a rerun
+  StagedBuild(const StagedBuild&) = delete;
+  StagedBuild& operator=(const StagedBuild&) = delete;
+
+  const std::string& work_dir() const;
+  const std::vector<BuildStageInfo>& stages() const;
+  bool TaskDone(const std::string& stage, int task) const;
+  // Runs every task not yet done, stage by stage, in this process (what BuildDataset does).
+  Status RunHere(int threads, bool progress);
+  // After every task of every stage: moves the outputs into OUT, returns the summary.
+  StatusOr<BuildSummary> Commit();
+
+ private:
+  struct Impl;
+  explicit StagedBuild(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs task `task` of `stage` of the build planned in `work_dir` with `threads` threads
+// (`isoflop data stage`, what each Slurm task runs). Idempotent (see above). Bad input is
+// kInvalidArgument (a retry cannot help); anything else may be retried.
+Status RunBuildTask(const std::string& work_dir, const std::string& stage, int task, int threads,
+                    bool progress = false);
 
 struct TokenizerTrainOptions {
   std::vector<std::string> inputs;

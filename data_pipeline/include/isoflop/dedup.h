@@ -18,13 +18,14 @@
 //  - candidates are verified (by default by their exact shingle Jaccard, computed from the
 //    two texts; or by the fraction of agreeing minhashes, an unbiased estimate of J) against
 //    verify_threshold, then joined with union–find; each cluster keeps its earliest document
-//    in input order (deterministic whatever the thread count).
+//    in input order. Which candidates are checked, and the clustering, are the build's bands,
+//    verify and decide stages (stage_dedup.cc; docs/data.md), per document and so the same
+//    whatever the thread or task count.
 #ifndef ISOFLOP_DEDUP_H_
 #define ISOFLOP_DEDUP_H_
 
 #include <array>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,23 +102,6 @@ class UnionFind {
  private:
   std::vector<uint32_t> parent_;
 };
-
-struct NearDedupResult {
-  std::vector<uint32_t> representative;  // per document: the kept document of its cluster
-  int64_t candidate_pairs = 0;           // pairs compared after banding
-  int64_t verified_pairs = 0;            // pairs that passed verification and were joined
-  int64_t clusters_with_duplicates = 0;
-};
-
-// Similarity of documents a and b for verify = "exact" (their exact shingle Jaccard).
-using PairSimilarity = std::function<double(uint32_t a, uint32_t b)>;
-
-// Clusters `count` documents from their signatures (row-major, NumHashes() per document).
-// `exact_similarity` is required when options.verify == "exact".
-// Memory: the signatures plus 16 bytes per document per band processed.
-NearDedupResult ClusterNearDuplicates(const std::vector<uint32_t>& signatures, size_t count,
-                                      const MinHashOptions& options, int threads = 1,
-                                      const PairSimilarity& exact_similarity = {});
 
 }  // namespace isoflop::data
 

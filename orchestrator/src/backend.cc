@@ -20,7 +20,8 @@ namespace isoflop::orchestrator {
 
 namespace fs = std::filesystem;
 
-// Arguments: $1 idempotency key, $2 run dir, then the trainer's argv. Nothing user-controlled
+// Arguments: $1 idempotency key (a job array's task appends "-TASK"), $2 run dir, then the
+// trainer's argv. Nothing user-controlled
 // is ever part of this text; it only moves "$@" around. Signals: Slurm's --signal=B:USR1@N and
 // scancel --signal reach this (batch) shell; they are forwarded to the trainer, which
 // checkpoints and exits 75 (docs/interfaces.md). A requeued Slurm job reruns this from the top
@@ -30,6 +31,8 @@ const char* const kLaunchScript = R"sh(#!/bin/bash
 key=$1
 dir=$2
 shift 2
+# A task of a job array has its own key: its own pid file and exit record.
+if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then key="$key-$SLURM_ARRAY_TASK_ID"; fi
 meta="$dir/.isoflop"
 mkdir -p "$meta" || exit 1
 echo "$$" > "$meta/$key.pid.tmp" && mv -f "$meta/$key.pid.tmp" "$meta/$key.pid"

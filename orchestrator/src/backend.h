@@ -28,7 +28,15 @@ struct LaunchRequest {
   Resources resources;
   SlurmSettings slurm;
   std::string sweep;  // for the Slurm comment
+  // Slurm only: a job array of these task ids ("0-3", "1,3"). Task T runs as key "<key>-T"
+  // (its exit record's name) and is tracked as job "<array id>_T" (ArrayTaskJobId).
+  std::string array;
 };
+
+// The job id Slurm gives task `task` of array job `array_job_id` ("123_4").
+inline std::string ArrayTaskJobId(const std::string& array_job_id, int task) {
+  return array_job_id + "_" + std::to_string(task);
+}
 
 enum class JobPhase { kQueued, kRunning, kFinished, kMissing };
 

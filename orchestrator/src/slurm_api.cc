@@ -105,6 +105,8 @@ class LibSlurmApi : public SlurmApi {
       desc.warn_time = static_cast<uint16_t>(r.warn_time_s);
       if (r.warn_batch_only) desc.warn_flags = KILL_JOB_BATCH;
     }
+    std::string array = r.array;
+    if (!array.empty()) desc.array_inx = array.data();
     desc.user_id = getuid();
     desc.group_id = getgid();
     submit_response_msg_t* resp = nullptr;
@@ -126,6 +128,17 @@ class LibSlurmApi : public SlurmApi {
       const slurm_job_info_t& j = msg->job_array[i];
       SlurmJobInfo info;
       info.job_id = std::to_string(j.job_id);
+      if (j.array_job_id != 0) {
+        info.array_job_id = std::to_string(j.array_job_id);
+        if (j.array_task_id != NO_VAL) {
+          info.array_task = static_cast<int>(j.array_task_id);
+          info.array_tasks = std::to_string(j.array_task_id);
+          info.job_id = info.array_job_id + "_" + info.array_tasks;
+        } else if (j.array_task_str != nullptr) {  // tasks not started yet
+          info.array_tasks = j.array_task_str;
+          info.job_id = info.array_job_id;
+        }
+      }
       info.name = j.name ? j.name : "";
       info.state = StateName(j.job_state, j.priority);
       // exit_code is a wait(2) status: 1280 is exit 5.
@@ -144,8 +157,9 @@ class LibSlurmApi : public SlurmApi {
   }
 
   Status Cancel(const std::string& job_id) override {
-    // SIGKILL with no flags is what scancel does: the job ends CANCELLED.
-    if (slurm_kill_job(static_cast<uint32_t>(std::stoul(job_id)), SIGKILL, 0) != SLURM_SUCCESS) {
+    // SIGKILL with no flags is what scancel does: the job ends CANCELLED. (The string form also
+    // names one task of an array, "123_4".)
+    if (slurm_kill_job2(job_id.c_str(), SIGKILL, 0, nullptr) != SLURM_SUCCESS) {
       int err = slurm_get_errno();
       if (err == ESLURM_ALREADY_DONE || err == ESLURM_INVALID_JOB_ID) return Status::OK();
       return Status::Unavailable(SlurmError("slurm_kill_job"));

@@ -30,10 +30,18 @@ struct SlurmJobRequest {
   int warn_signal = 0;  // e.g. SIGUSR1, sent warn_time seconds before the time limit
   int warn_time_s = 0;
   bool warn_batch_only = true;  // "B:" prefix: signal only the batch shell (our wrapper)
+  // A job array (sbatch --array): the task ids, e.g. "0-3" or "1,3"; "" = one job. Each task
+  // runs the script with SLURM_ARRAY_TASK_ID set; the submission returns the array's job id.
+  std::string array;
 };
 
 struct SlurmJobInfo {
+  // "123", or for a task of a job array "ARRAY_TASK" ("123_4"), as scancel takes it. A record of
+  // array tasks that have not started yet has job_id "ARRAY" and array_tasks their ids.
   std::string job_id;
+  std::string array_job_id;  // "" unless part of a job array
+  std::string array_tasks;   // "4", or e.g. "1-3,5" for the pending tasks of an array
+  int array_task = -1;       // this record's task id, -1 when it is not one task
   std::string name;
   std::string state;  // PENDING, RUNNING, COMPLETING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ...
   int exit_code = 0;  // the batch script's exit code (decoded from the wait status)
@@ -59,6 +67,10 @@ std::unique_ptr<SlurmApi> MakeSlurmCliApi(const std::string& conf);
 
 // Parses --signal's "[B:]SIG[@TIME]" (e.g. "B:USR1@120").
 Status ParseSlurmSignal(const std::string& spec, int* signal, int* time_s, bool* batch_only);
+
+// The task ids of an array expression "1-3,5" (Slurm's "%N" throttle suffix ignored); empty on
+// anything else.
+std::vector<int> ParseArrayTasks(const std::string& expression);
 
 }  // namespace isoflop::orchestrator
 

@@ -41,6 +41,7 @@ class SlurmBackend : public Backend {
     r.mem_mb = req.resources.mem_mb;
     r.time_limit_min = req.resources.time_limit_min;
     r.requeue = req.slurm.requeue;
+    r.array = req.array;
     if (!req.slurm.signal.empty()) {
       ISOFLOP_RETURN_IF_ERROR(
           ParseSlurmSignal(req.slurm.signal, &r.warn_signal, &r.warn_time_s, &r.warn_batch_only));
@@ -68,14 +69,26 @@ class SlurmBackend : public Backend {
     auto all = api_->LoadJobs();  // one RPC for every tracked job
     if (!all.ok()) return all.status();
     std::map<std::string, const SlurmJobInfo*> by_id;
-    for (const auto& j : *all) by_id[j.job_id] = &j;
+    for (const auto& j : *all) {
+      by_id[j.job_id] = &j;
+      // An array's tasks that have not started share one record: each is found under its id.
+      if (!j.array_job_id.empty() && j.array_task < 0) {
+        for (int t : ParseArrayTasks(j.array_tasks)) by_id.emplace(ArrayTaskJobId(j.array_job_id, t), &j);
+      }
+    }
     std::map<std::string, JobState> out;
     for (const TrackedJob& job : jobs) {
       JobState s;
       auto it = by_id.find(job.job_id);
       // A controller that lost its recent state (kill -9) hands out job ids again: an id whose
-      // job carries another name is not ours any more.
-      if (it != by_id.end() && it->second->name != job.key) it = by_id.end();
+      // job carries another name is not ours any more. (An array task's key is the array's
+      // name and "-TASK".)
+      std::string name = job.key;
+      if (auto underscore = job.job_id.find('_'); underscore != std::string::npos) {
+        const std::string suffix = "-" + job.job_id.substr(underscore + 1);
+        if (name.ends_with(suffix)) name.resize(name.size() - suffix.size());
+      }
+      if (it != by_id.end() && it->second->name != name) it = by_id.end();
       if (it == by_id.end()) {
         if (auto code = ReadExitFile(job.run_dir, job.key)) {
           s.phase = JobPhase::kFinished;

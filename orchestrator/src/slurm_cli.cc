@@ -57,6 +57,7 @@ class SlurmCliApi : public SlurmApi {
                         std::to_string(r.warn_time_s);
       argv.push_back("--signal=" + sig);
     }
+    if (!r.array.empty()) argv.push_back("--array=" + r.array);
     // The job's environment is exactly what the libslurm path passes.
     argv.push_back("--export=NIL");
     std::vector<std::string> env = Env();
@@ -98,6 +99,10 @@ class SlurmCliApi : public SlurmApi {
           info.job_id = v;
         else if (k == "JobName")
           info.name = v;
+        else if (k == "ArrayJobId")
+          info.array_job_id = v;
+        else if (k == "ArrayTaskId")
+          info.array_tasks = v;
         else if (k == "JobState")
           info.state = v;
         else if (k == "Reason")
@@ -112,6 +117,15 @@ class SlurmCliApi : public SlurmApi {
         }
       }
       info.work_dir = FieldWithSpaces(line, "WorkDir");
+      if (!info.array_job_id.empty() && !info.array_tasks.empty()) {
+        // One started task ("ArrayTaskId=4"), or the array's tasks not started yet ("2-3").
+        if (info.array_tasks.find_first_not_of("0123456789") == std::string::npos) {
+          info.array_task = std::atoi(info.array_tasks.c_str());
+          info.job_id = info.array_job_id + "_" + info.array_tasks;
+        } else {
+          info.job_id = info.array_job_id;
+        }
+      }
       if (info.state == "PENDING" && held) info.state = "HELD";  // as slurm_api.cc
       if (!info.job_id.empty()) jobs.push_back(std::move(info));
     }
@@ -138,6 +152,23 @@ class SlurmCliApi : public SlurmApi {
 
 std::unique_ptr<SlurmApi> MakeSlurmCliApi(const std::string& conf) {
   return std::make_unique<SlurmCliApi>(conf);
+}
+
+std::vector<int> ParseArrayTasks(const std::string& expression) {
+  std::vector<int> tasks;
+  std::string e = expression.substr(0, expression.find('%'));
+  std::stringstream parts(e);
+  std::string part;
+  while (std::getline(parts, part, ',')) {
+    auto dash = part.find('-');
+    const std::string a = part.substr(0, dash), b = dash == std::string::npos ? a : part.substr(dash + 1);
+    if (a.empty() || b.empty() || a.find_first_not_of("0123456789") != std::string::npos ||
+        b.find_first_not_of("0123456789") != std::string::npos || a.size() > 7 || b.size() > 7) {
+      return {};
+    }
+    for (int t = std::atoi(a.c_str()); t <= std::atoi(b.c_str()); ++t) tasks.push_back(t);
+  }
+  return tasks;
 }
 
 Status ParseSlurmSignal(const std::string& spec, int* signal, int* time_s, bool* batch_only) {

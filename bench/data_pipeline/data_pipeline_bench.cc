@@ -1,7 +1,8 @@
 // Data pipeline benchmark (docs/benchmarks.md, "Data pipeline").
 //
 //   data_pipeline_bench --source build/corpus/austen.jsonl --corpus /tmp/isoflop-bench.jsonl
-//       --mb 520 --out /tmp/isoflop-bench-out [--threads 1,2] [--minhash-mb 100]
+//       --mb 520 --out /tmp/isoflop-bench-out [--threads 1,2] [--minhash-mb 100] [--repeat 3]
+//       [--stage-model 4] [--builds-only]
 //   (one command line; --threads "" skips the builds)
 //
 // 1. Makes the corpus if missing: the real chapters repeated with mutations (1–20% of words
@@ -11,13 +12,20 @@
 // 3. MinHash alone: signatures (112 hashes, word 5-grams) of the first --minhash-mb of
 //    documents (text already parsed; one core) — the same documents the Python reference reads.
 //    Then BPE alone on the same texts: pre-token counting, merge learning, cached encoding.
-// 4. `isoflop data build` end to end with each --threads value: wall MB/s, per-stage core
-//    seconds (MB/s per core), peak RSS.
+// 4. `isoflop data build` end to end with each --threads value, the values interleaved over
+//    --repeat rounds: wall MB/s, CPU, per-stage seconds ("_cpu": the process in that stage),
+//    peak RSS, the 1-minute load average before each run.
+// 5. --stage-model N: the build as N tasks per stage, each task in a child process: CPU
+//    seconds, peak RSS and bytes written per stage (the distributed build's model).
+//    --builds-only skips 2 and 3.
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 #include <xxhash.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -198,6 +206,58 @@ long PeakRssMiB() {
   return usage.ru_maxrss / 1024;
 }
 
+// The distributed build's model (docs/data.md, "Scale"): every task of every stage runs in a
+// child process, so the kernel reports each task's CPU time and peak RSS (wait4); bytes
+// written are the stage's new files. Tasks run one after another.
+json StageModel(const std::string& corpus, const std::string& out, int tasks, int threads) {
+  BuildOptions options;
+  options.inputs = {corpus};
+  options.out_dir = out;
+  options.threads = threads;
+  options.progress = false;
+  auto build = StagedBuild::Prepare(options, tasks, /*resume=*/false);
+  if (!build.ok()) {
+    std::fprintf(stderr, "stage model: %s\n", build.status().ToString().c_str());
+    return {};
+  }
+  auto dir_bytes = [&] {
+    uint64_t total = 0;
+    for (const auto& e : std::filesystem::recursive_directory_iterator((*build)->work_dir())) {
+      if (e.is_regular_file()) total += e.file_size();
+    }
+    return total;
+  };
+  json model = json::object();
+  for (const BuildStageInfo& stage : (*build)->stages()) {
+    const uint64_t before = dir_bytes();
+    double cpu = 0, max_rss_mib = 0;
+    const auto start = Clock::now();
+    for (int t = 0; t < stage.tasks; ++t) {
+      pid_t child = ::fork();
+      if (child == 0) {
+        isoflop::Status s = RunBuildTask((*build)->work_dir(), stage.name, t, threads);
+        if (!s.ok()) std::fprintf(stderr, "%s %d: %s\n", stage.name.c_str(), t, s.ToString().c_str());
+        ::_exit(s.ok() ? 0 : 1);
+      }
+      int status = 0;
+      rusage usage{};
+      ::wait4(child, &status, 0, &usage);
+      cpu += usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6;
+      max_rss_mib = std::max(max_rss_mib, usage.ru_maxrss / 1024.0);
+      (void)status;
+    }
+    model[stage.name] = {{"tasks", stage.tasks},
+                         {"cpu_s", cpu},
+                         {"wall_s", Since(start)},
+                         {"max_task_rss_mib", max_rss_mib},
+                         {"bytes_written", dir_bytes() - before}};
+  }
+  auto summary = (*build)->Commit();
+  if (!summary.ok()) std::fprintf(stderr, "stage model commit: %s\n", summary.status().ToString().c_str());
+  else model["input_text_mb"] = summary->input_bytes / 1e6, model["counters"] = summary->counters;
+  return model;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,8 +265,15 @@ int main(int argc, char** argv) {
               out = "/tmp/isoflop-bench-out";
   double megabytes = 520, minhash_mb = 100;
   std::vector<int> threads{1, 2};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i], value = argv[i + 1];
+  int repeat = 1, model_tasks = 0;
+  bool builds_only = false;
+  for (int i = 1; i < argc; i += 2) {
+    std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
+    if (flag == "--builds-only") {  // no read+hash / MinHash / BPE parts
+      builds_only = true;
+      --i;
+      continue;
+    }
     if (flag == "--source")
       source = value;
     else if (flag == "--corpus")
@@ -217,6 +284,10 @@ int main(int argc, char** argv) {
       megabytes = std::stod(value);
     else if (flag == "--minhash-mb")
       minhash_mb = std::stod(value);
+    else if (flag == "--repeat")
+      repeat = std::stoi(value);
+    else if (flag == "--stage-model")
+      model_tasks = std::stoi(value);
     else if (flag == "--threads") {
       threads.clear();
       std::stringstream list(value);
@@ -238,47 +309,58 @@ int main(int argc, char** argv) {
   }
   json result;
   result["note"] = "rates are MB per CPU-second (one core) unless named _wall";
-  double file_mb = 0;
-  result["read_and_hash_mb_per_s"] = ReadAndHashMBps(corpus, &file_mb);
-  result["corpus_mb"] = file_mb;
-  double text_mb = 0;
-  {
+  if (!builds_only) {
+    double file_mb = 0;
+    result["read_and_hash_mb_per_s"] = ReadAndHashMBps(corpus, &file_mb);
+    result["corpus_mb"] = file_mb;
+    double text_mb = 0;
     const auto texts = LoadTexts(corpus, minhash_mb);
     result["minhash_only_mb_per_s"] = MinHashOnlyMBps(texts, &text_mb);
     result["minhash_only_text_mb"] = text_mb;
     result["bpe_only"] = BpeOnly(texts);
   }
-  for (int t : threads) {
-    BuildOptions options;
-    options.inputs = {corpus};
-    options.out_dir = out + "-t" + std::to_string(t);
-    options.threads = t;
-    options.progress = true;
-    auto start = Clock::now();
-    double cpu_start = ProcessCpu();
-    auto summary = BuildDataset(options);
-    double cpu = ProcessCpu() - cpu_start;
-    if (!summary.ok()) {
-      std::fprintf(stderr, "build failed: %s\n", summary.status().ToString().c_str());
-      return 1;
+  // Builds: the thread counts interleaved, `repeat` rounds (a busy machine slows runs unevenly;
+  // interleaving spreads that over every thread count).
+  for (int round = 0; round < repeat; ++round) {
+    for (int t : threads) {
+      BuildOptions options;
+      options.inputs = {corpus};
+      options.out_dir = out + "-t" + std::to_string(t);
+      options.threads = t;
+      options.progress = repeat == 1;
+      double load[3] = {0, 0, 0};
+      ::getloadavg(load, 3);
+      auto start = Clock::now();
+      double cpu_start = ProcessCpu();
+      auto summary = BuildDataset(options);
+      double cpu = ProcessCpu() - cpu_start;
+      if (!summary.ok()) {
+        std::fprintf(stderr, "build failed: %s\n", summary.status().ToString().c_str());
+        return 1;
+      }
+      double wall = Since(start);
+      json run;
+      run["wall_s"] = wall;
+      run["load_average_1min_before"] = load[0];
+      run["input_text_mb"] = summary->input_bytes / 1e6;
+      run["end_to_end_mb_per_s"] = summary->input_bytes / 1e6 / wall;
+      run["cpu_s"] = cpu;
+      run["end_to_end_mb_per_cpu_s"] = summary->input_bytes / 1e6 / cpu;
+      json stages;
+      for (const auto& [name, seconds] : summary->stage_seconds) {
+        stages[name] = {{"seconds", seconds},
+                        {"input_mb_per_s", seconds > 0 ? summary->input_bytes / 1e6 / seconds : 0}};
+      }
+      run["stages"] = stages;
+      run["counters"] = summary->counters;
+      run["peak_rss_mib_so_far"] = PeakRssMiB();
+      std::string key = "build_threads_" + std::to_string(t);
+      if (repeat > 1) key += "_round" + std::to_string(round);
+      result[key] = run;
+      std::fprintf(stderr, "threads %d round %d: wall %.2f s, cpu %.2f s (load %.1f)\n", t, round, wall, cpu, load[0]);
     }
-    double wall = Since(start);
-    json run;
-    run["wall_s"] = wall;
-    run["input_text_mb"] = summary->input_bytes / 1e6;
-    run["end_to_end_mb_per_s"] = summary->input_bytes / 1e6 / wall;
-    run["cpu_s"] = cpu;
-    run["end_to_end_mb_per_cpu_s"] = summary->input_bytes / 1e6 / cpu;
-    json stages;
-    for (const auto& [name, seconds] : summary->stage_seconds) {
-      stages[name] = {{"seconds", seconds},
-                      {"input_mb_per_s", seconds > 0 ? summary->input_bytes / 1e6 / seconds : 0}};
-    }
-    run["stages"] = stages;
-    run["counters"] = summary->counters;
-    run["peak_rss_mib_so_far"] = PeakRssMiB();
-    result["build_threads_" + std::to_string(t)] = run;
   }
+  if (model_tasks > 0) result["stage_model"] = StageModel(corpus, out + "-model", model_tasks, 1);
   std::cout << result.dump(2) << std::endl;
   return 0;
 }

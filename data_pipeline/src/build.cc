@@ -24,13 +24,16 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
 
 // CPU time of the whole process (every thread), user + system.
 double ProcessCpuSeconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec * 1e-6;
+  return usage.ru_utime.tv_sec + usage.ru_utime.tv_usec * 1e-6 + usage.ru_stime.tv_sec +
+         usage.ru_stime.tv_usec * 1e-6;
 }
 
 constexpr char kPlanFile[] = "plan.json";
@@ -38,7 +41,8 @@ constexpr char kPlanFile[] = "plan.json";
 StatusOr<BuildPlan> LoadPlan(const std::string& work_dir) {
   const std::string path = (fs::path(work_dir) / kPlanFile).string();
   auto text = ReadText(path);
-  if (!text.ok()) return Status::InvalidArgument(path + ": no build plan (is " + work_dir + " a build's work directory?)");
+  if (!text.ok())
+    return Status::InvalidArgument(path + ": no build plan (is " + work_dir + " a build's work directory?)");
   return BuildPlan::FromJson(*text, path);
 }
 
@@ -51,8 +55,8 @@ Status RunTask(const BuildPlan& plan, const std::string& stage, int task, int th
   }();
   if (tasks < 0) return Status::InvalidArgument("unknown build stage '" + stage + "'");
   if (task < 0 || task >= tasks) {
-    return Status::InvalidArgument("stage " + stage + " has tasks 0.." + std::to_string(tasks - 1) + ", not " +
-                                   std::to_string(task));
+    return Status::InvalidArgument("stage " + stage + " has tasks 0.." + std::to_string(tasks - 1) +
+                                   ", not " + std::to_string(task));
   }
   threads = std::max(1, threads);
   if (stage == "scan") return RunScanTask(plan, task, threads, progress);
@@ -76,11 +80,18 @@ struct StagedBuild::Impl {
 
 StagedBuild::StagedBuild(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 StagedBuild::~StagedBuild() = default;
-const std::string& StagedBuild::work_dir() const { return impl_->plan.work_dir; }
-const std::vector<BuildStageInfo>& StagedBuild::stages() const { return impl_->stages; }
-bool StagedBuild::TaskDone(const std::string& stage, int task) const { return TaskIsDone(impl_->plan, stage, task); }
+const std::string& StagedBuild::work_dir() const {
+  return impl_->plan.work_dir;
+}
+const std::vector<BuildStageInfo>& StagedBuild::stages() const {
+  return impl_->stages;
+}
+bool StagedBuild::TaskDone(const std::string& stage, int task) const {
+  return TaskIsDone(impl_->plan, stage, task);
+}
 
-StatusOr<std::unique_ptr<StagedBuild>> StagedBuild::Prepare(const BuildOptions& options, int tasks, bool resume) {
+StatusOr<std::unique_ptr<StagedBuild>> StagedBuild::Prepare(const BuildOptions& options, int tasks,
+                                                            bool resume) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
   if (tasks < 1) return Status::InvalidArgument("tasks must be >= 1");
@@ -88,12 +99,14 @@ StatusOr<std::unique_ptr<StagedBuild>> StagedBuild::Prepare(const BuildOptions& 
   // report's location, then the inputs (MakeBuildPlan: they exist and are text).
   if (!options.tokenizer_path.empty() && !options.skip_tokenize) {
     auto loaded = LoadTokenizerFile(options.tokenizer_path);  // isoflop's or a Hugging Face file
-    if (!loaded.ok()) return Status::InvalidArgument("--tokenizer (tokenizer.path) " + loaded.status().message());
+    if (!loaded.ok())
+      return Status::InvalidArgument("--tokenizer (tokenizer.path) " + loaded.status().message());
   }
   if (!options.report_path.empty()) {
     std::error_code ec;
     const fs::path parent = fs::absolute(options.report_path, ec).parent_path();
-    if (fs::is_directory(options.report_path, ec) || (!fs::is_directory(parent, ec) && parent != fs::absolute(options.out_dir, ec))) {
+    if (fs::is_directory(options.report_path, ec) ||
+        (!fs::is_directory(parent, ec) && parent != fs::absolute(options.out_dir, ec))) {
       return Status::InvalidArgument("--report " + options.report_path + ": its directory does not exist");
     }
   }
@@ -131,8 +144,10 @@ StatusOr<BuildSummary> StagedBuild::Commit() {
   ISOFLOP_RETURN_IF_ERROR(impl_->output->Commit(outputs));
   BuildSummary summary;
   summary.out_dir = plan.options.out_dir;
-  for (const auto& [key, value] : result->at("counters").items()) summary.counters[key] = value.get<int64_t>();
-  for (const auto& [key, value] : result->at("seconds").items()) summary.stage_seconds[key] = value.get<double>();
+  for (const auto& [key, value] : result->at("counters").items())
+    summary.counters[key] = value.get<int64_t>();
+  for (const auto& [key, value] : result->at("seconds").items())
+    summary.stage_seconds[key] = value.get<double>();
   for (const auto& [stage, wall] : impl_->stage_wall) summary.stage_seconds[stage + "_wall"] = wall;
   for (const auto& [stage, cpu] : impl_->stage_cpu) summary.stage_seconds[stage + "_cpu"] = cpu;
   summary.input_bytes = result->at("input_bytes").get<int64_t>();
@@ -140,7 +155,8 @@ StatusOr<BuildSummary> StagedBuild::Commit() {
   return summary;
 }
 
-Status RunBuildTask(const std::string& work_dir, const std::string& stage, int task, int threads, bool progress) {
+Status RunBuildTask(const std::string& work_dir, const std::string& stage, int task, int threads,
+                    bool progress) {
   auto plan = LoadPlan(work_dir);
   if (!plan.ok()) return plan.status();
   return RunTask(*plan, stage, task, threads, progress);
@@ -186,7 +202,8 @@ std::string BuildSummary::FullReport() const {
   std::ostringstream out;
   out << BriefReport() << "counters:\n";
   for (const auto& [key, value] : counters) out << "  " << key << ": " << value << '\n';
-  out << "seconds (\"_cpu\": the process's CPU time in a stage; \"_core\": CPU time of one kind of work, summed over\n"
+  out << "seconds (\"_cpu\": the process's CPU time in a stage; \"_core\": CPU time of one kind of work, "
+         "summed over\n"
          "threads; \"_wall\": elapsed):\n";
   for (const auto& [key, value] : stage_seconds) out << "  " << key << ": " << value << '\n';
   return out.str();

@@ -36,9 +36,10 @@ void Progress::Update(int64_t docs, int64_t bytes, double fraction, bool force) 
 json ZeroCounters() {
   json counters = json::object();
   for (const char* key :
-       {"documents_read", "invalid_records", "empty_documents", "quality_dropped", "exact_dup", "near_dup", "kept",
-        "c4_lines_removed", "invalid_utf8_bytes", "documents_with_invalid_utf8", "documents_changed_by_nfc",
-        "near_dup_candidate_pairs", "near_dup_verified_pairs", "near_dup_clusters", "bytes_read", "bytes_kept"}) {
+       {"documents_read", "invalid_records", "empty_documents", "quality_dropped", "exact_dup", "near_dup",
+        "kept", "c4_lines_removed", "invalid_utf8_bytes", "documents_with_invalid_utf8",
+        "documents_changed_by_nfc", "near_dup_candidate_pairs", "near_dup_verified_pairs",
+        "near_dup_clusters", "bytes_read", "bytes_kept"}) {
     counters[key] = 0;
   }
   for (const auto& rule : AllQualityRuleNames()) counters["quality:" + rule] = 0;
@@ -55,14 +56,15 @@ void AddCounters(const json& from, json* into) {
 Status NothingKept(const json& counters, const BuildOptions& options) {
   auto get = [&](const char* key) { return counters.contains(key) ? counters[key].get<int64_t>() : 0; };
   const std::string what = options.skip_tokenize ? "no document was kept" : "no training tokens";
-  return Status::InvalidArgument(
-      what + ": of " + std::to_string(get("documents_read")) + " documents, " +
-      std::to_string(get("quality_dropped")) + " failed the quality rules, " + std::to_string(get("exact_dup")) +
-      " were exact and " + std::to_string(get("near_dup")) + " near duplicates, " +
-      std::to_string(get("invalid_records")) + " invalid, " + std::to_string(get("empty_documents")) + " empty, " +
-      std::to_string(get("documents_val")) + " went to the validation split" +
-      (options.report_path.empty() ? " (--report FILE lists each one)" : "") + "; " + options.out_dir +
-      " was left as it was");
+  return Status::InvalidArgument(what + ": of " + std::to_string(get("documents_read")) + " documents, " +
+                                 std::to_string(get("quality_dropped")) + " failed the quality rules, " +
+                                 std::to_string(get("exact_dup")) + " were exact and " +
+                                 std::to_string(get("near_dup")) + " near duplicates, " +
+                                 std::to_string(get("invalid_records")) + " invalid, " +
+                                 std::to_string(get("empty_documents")) + " empty, " +
+                                 std::to_string(get("documents_val")) + " went to the validation split" +
+                                 (options.report_path.empty() ? " (--report FILE lists each one)" : "") +
+                                 "; " + options.out_dir + " was left as it was");
 }
 
 json ConfigJson(const BuildOptions& o) {
@@ -78,7 +80,10 @@ json ConfigJson(const BuildOptions& o) {
         {"max_record_bytes", o.input.max_record_bytes}}},
       {"normalize", {{"nfc", o.normalize.nfc}, {"clean_whitespace", o.normalize.clean_whitespace}}},
       {"skip",
-       {{"quality", o.skip_quality}, {"exact", o.skip_exact}, {"near", o.skip_near}, {"tokenize", o.skip_tokenize}}},
+       {{"quality", o.skip_quality},
+        {"exact", o.skip_exact},
+        {"near", o.skip_near},
+        {"tokenize", o.skip_tokenize}}},
       {"strict", o.strict},
       {"min_document_bytes", o.min_document_bytes},
       {"gopher_quality",

@@ -191,7 +191,8 @@ Status DocStore::Read(uint64_t global, std::string* id, std::string* text) {
   ISOFLOP_RETURN_IF_ERROR(PRead((*files)->docs, meta.offset + 4, id->data(), id_length, what));
   if (text != nullptr) {
     text->resize(meta.text_bytes);
-    ISOFLOP_RETURN_IF_ERROR(PRead((*files)->docs, meta.offset + 4 + id_length + 8, text->data(), meta.text_bytes, what));
+    ISOFLOP_RETURN_IF_ERROR(
+        PRead((*files)->docs, meta.offset + 4 + id_length + 8, text->data(), meta.text_bytes, what));
   }
   return Status::OK();
 }
@@ -202,7 +203,8 @@ Status DocStore::Signature(uint64_t global, uint32_t* signature, int num_hashes)
   if (!files.ok()) return files.status();
   if ((*files)->sig < 0) return Status::Internal("no signatures were written (near dedup skipped)");
   const size_t bytes = sizeof(uint32_t) * static_cast<size_t>(num_hashes);
-  return PRead((*files)->sig, (global - groups_.base[g]) * bytes, signature, bytes, "scan " + TaskName(g) + ".sig");
+  return PRead((*files)->sig, (global - groups_.base[g]) * bytes, signature, bytes,
+               "scan " + TaskName(g) + ".sig");
 }
 
 Status DocReader::Open(const std::string& path) {

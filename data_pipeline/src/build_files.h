@@ -122,7 +122,8 @@ StatusOr<std::vector<T>> ReadRecords(const std::string& path) {
   if (bytes % sizeof(T) != 0) return Status::Corruption(path + ": size is not a whole number of records");
   std::vector<T> records(bytes / sizeof(T));
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f || std::fread(records.data(), 1, bytes, f.get()) != bytes) return Status::IOError("cannot read " + path);
+  if (!f || std::fread(records.data(), 1, bytes, f.get()) != bytes)
+    return Status::IOError("cannot read " + path);
   return records;
 }
 

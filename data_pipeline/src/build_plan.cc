@@ -14,8 +14,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InputOptions, format, text_field, id_field, t
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(NormalizerOptions, nfc, clean_whitespace)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GopherQualityOptions, enabled, min_words, max_words, min_mean_word_length,
                                    max_mean_word_length, max_hash_to_word_ratio, max_ellipsis_to_word_ratio,
-                                   max_bullet_line_fraction, max_ellipsis_line_fraction, min_alpha_word_fraction,
-                                   min_stop_words)
+                                   max_bullet_line_fraction, max_ellipsis_line_fraction,
+                                   min_alpha_word_fraction, min_stop_words)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GopherRepetitionOptions, enabled, max_duplicate_line_fraction,
                                    max_duplicate_paragraph_fraction, max_duplicate_line_char_fraction,
                                    max_duplicate_paragraph_char_fraction, max_top_ngram_char_fraction,
@@ -23,11 +23,13 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GopherRepetitionOptions, enabled, max_duplica
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(C4Options, enabled, filter_lines, min_words_per_line, min_sentences,
                                    drop_lorem_ipsum, drop_curly_brace, drop_policy_lines, bad_words)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(QualityOptions, gopher_repetition, gopher_quality, c4)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MinHashOptions, ngram, num_bands, rows_per_band, seed, verify, verify_threshold)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MinHashOptions, ngram, num_bands, rows_per_band, seed, verify,
+                                   verify_threshold)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BpeTrainerOptions, vocab_size, max_train_bytes, min_pair_count)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BuildOptions, inputs, out_dir, report_path, strict, skip_quality, skip_exact,
-                                   skip_near, skip_tokenize, input, normalize, quality, min_document_bytes, minhash,
-                                   tokenizer, tokenizer_path, val_fraction, max_tokens_per_shard, batch_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BuildOptions, inputs, out_dir, report_path, strict, skip_quality,
+                                   skip_exact, skip_near, skip_tokenize, input, normalize, quality,
+                                   min_document_bytes, minhash, tokenizer, tokenizer_path, val_fraction,
+                                   max_tokens_per_shard, batch_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InputFileInfo, path, bytes, compression)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InputUnit, file, begin, end)
 
@@ -162,7 +164,7 @@ std::string BuildPlan::Resolve(const std::string& path) const {
 
 std::vector<BuildStageInfo> PlanStages(const BuildPlan& plan) {
   const int groups = plan.num_groups();
-  return {{"scan", groups},   {"bands", plan.tasks},    {"verify", groups},  {"decide", 1},
+  return {{"scan", groups},   {"bands", plan.tasks},    {"verify", groups}, {"decide", 1},
           {"encode", groups}, {"assemble", plan.tasks}, {"finalize", 1}};
 }
 

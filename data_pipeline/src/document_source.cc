@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 
 #include "sha256.h"
 
@@ -333,7 +334,7 @@ class FileDocumentSource final : public DocumentSource {
       ++line_;
       if (is_json_) {
         if (oversized > 0) {
-          batch->push_back(RawRecord{file_, line_, true, {}, oversized});
+          batch->push_back(RawRecord{file_, line_, true, {}, oversized, unit_index()});
           continue;
         }
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;  // blank lines are not records
@@ -342,7 +343,7 @@ class FileDocumentSource final : public DocumentSource {
           if (unit_begin_ == 0) ISOFLOP_RETURN_IF_ERROR(CheckJsonLines(inputs_[file_].path, line_, line));
         }
         buffered += line.size();
-        batch->push_back(RawRecord{file_, line_, true, std::move(line)});
+        batch->push_back(RawRecord{file_, line_, true, std::move(line), 0, unit_index()});
       } else if (options_.text_unit == "paragraph" && oversized == 0 &&
                  line.find_first_not_of(" \t\r") == std::string::npos) {
         EmitBlock(batch, &buffered);
@@ -365,6 +366,22 @@ class FileDocumentSource final : public DocumentSource {
     return true;
   }
 
+  std::string Where(const RawRecord& record) override {
+    const InputUnit& unit = units_[record.unit];
+    int64_t base = 0;
+    if (unit.begin > 0) {
+      std::lock_guard<std::mutex> lock(line_base_mu_);
+      if (line_base_.empty()) line_base_.assign(units_.size(), -1);
+      if (line_base_[record.unit] < 0) {
+        const InputFileInfo& info = inputs_[unit.file];
+        auto lines = CountLines(info.open_path.empty() ? info.path : info.open_path, unit.begin);
+        line_base_[record.unit] = lines.ok() ? *lines : 0;
+      }
+      base = line_base_[record.unit];
+    }
+    return inputs_[record.input_index].path + ":" + std::to_string(base + record.line);
+  }
+
   const std::vector<InputFileInfo>& inputs() const override { return inputs_; }
   int64_t raw_bytes_read() const override { return raw_done_ + (stream_ ? stream_->raw_consumed() : 0); }
   int64_t raw_bytes_total() const override { return total_; }
@@ -381,13 +398,7 @@ class FileDocumentSource final : public DocumentSource {
     if (unit.begin == 0) inputs_[file_].compression = stream_->compression();
     const std::string& mode = options_.format;
     is_json_ = mode == "jsonl" || (mode == "auto" && LooksLikeJsonl(info.path));
-    line_ = 0;
-    if (unit.begin > 0) {
-      // Line numbers continue from the part of the file before this unit.
-      auto lines = CountLines(info.open_path.empty() ? info.path : info.open_path, unit.begin);
-      if (!lines.ok()) return lines.status();
-      line_ = *lines;
-    }
+    line_ = 0;  // counted from the unit's start (Where() adds the lines before it)
     block_.clear();
     block_oversized_ = 0;
     saw_record_ = false;
@@ -426,7 +437,7 @@ class FileDocumentSource final : public DocumentSource {
 
   void EmitBlock(std::vector<RawRecord>* batch, size_t* buffered) {
     if (block_oversized_ > 0) {
-      batch->push_back(RawRecord{file_, block_line_, false, {}, block_oversized_});
+      batch->push_back(RawRecord{file_, block_line_, false, {}, block_oversized_, unit_index()});
       block_oversized_ = 0;
       return;
     }
@@ -435,7 +446,7 @@ class FileDocumentSource final : public DocumentSource {
       return;
     }
     *buffered += block_.size();
-    batch->push_back(RawRecord{file_, block_line_, false, std::move(block_)});
+    batch->push_back(RawRecord{file_, block_line_, false, std::move(block_), 0, unit_index()});
     block_.clear();
   }
 
@@ -487,6 +498,9 @@ class FileDocumentSource final : public DocumentSource {
   int64_t total_ = 0, raw_done_ = 0, text_bytes_ = 0;
   size_t current_ = 0;  // into units_
   uint32_t file_ = 0;   // the current unit's file
+  std::mutex line_base_mu_;
+  std::vector<int64_t> line_base_;  // per unit: lines of its file before it (-1: not counted yet)
+  uint32_t unit_index() const { return static_cast<uint32_t>(current_); }
   int64_t unit_begin_ = 0;
   std::unique_ptr<ByteStream> stream_;
   bool is_json_ = false;

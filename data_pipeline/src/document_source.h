@@ -18,12 +18,15 @@ namespace isoflop::data {
 // One unparsed record; JSON parsing happens in the worker threads.
 struct RawRecord {
   uint32_t input_index = 0;  // into DocumentSource::inputs()
-  int64_t line = 0;          // 1-based line (JSONL) or first line of the block (text)
+  // 1-based line (JSONL) or first line of the block (text), counted from the start of the unit
+  // it was read from: DocumentSource::Where() gives the file's line.
+  int64_t line = 0;
   bool is_json = false;
   std::string bytes;
   // > 0: the record was longer than InputOptions::max_record_bytes; it had this many bytes,
   // was streamed past without being kept, and `bytes` is empty.
   int64_t oversized_bytes = 0;
+  uint32_t unit = 0;  // index of the unit it was read from
 };
 
 struct InputFileInfo {
@@ -74,6 +77,10 @@ class DocumentSource {
   virtual int64_t raw_bytes_read() const = 0;                    // on-disk bytes consumed so far
   virtual int64_t raw_bytes_total() const = 0;
   virtual int64_t text_bytes_read() const = 0;  // decompressed
+  // "FILE:LINE" of a record. A unit that starts inside a file counts the file's lines before
+  // it the first time this is called (thread-safe), so a build that never names a record by its
+  // line (ids present, no report) never reads those bytes.
+  virtual std::string Where(const RawRecord& record) = 0;
 };
 
 }  // namespace isoflop::data

@@ -42,7 +42,7 @@ Status RunOrderedPipeline(int threads, int max_in_flight, const PipelineStages<I
   uint64_t next_read = 0, next_write = 0;
   int in_flight = 0;
   std::deque<std::pair<uint64_t, std::unique_ptr<Item>>> ready;  // read, not yet processed
-  std::map<uint64_t, std::unique_ptr<Item>> processed;          // processed, not yet written
+  std::map<uint64_t, std::unique_ptr<Item>> processed;           // processed, not yet written
 
   auto worker = [&](int w) {
     std::unique_lock<std::mutex> lock(mu);

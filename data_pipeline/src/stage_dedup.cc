@@ -37,12 +37,16 @@ constexpr int kMaxAnchors = 16;  // earlier bucket members a document is compare
 int NumItems(const BuildPlan& plan) {
   return (1 + (plan.options.skip_near ? 0 : plan.options.minhash.num_bands)) * plan.band_partitions;
 }
-int ItemBand(const BuildPlan& plan, int item) { return item / plan.band_partitions - 1; }  // -1: exact
+int ItemBand(const BuildPlan& plan, int item) {
+  return item / plan.band_partitions - 1;
+}  // -1: exact
 uint64_t PartitionStart(const BuildPlan& plan, int partition) {
   if (partition <= 0) return 0;
   return static_cast<uint64_t>((static_cast<unsigned __int128>(partition) << 64) / plan.band_partitions);
 }
-std::string ItemName(int item) { return "i" + TaskName(item); }  // not a task's name
+std::string ItemName(int item) {
+  return "i" + TaskName(item);
+}  // not a task's name
 
 // A read cursor over one sorted run of Key records inside a keys file.
 template <typename Key>
@@ -270,7 +274,8 @@ Status ReadProposals(const BuildPlan& plan, int item, int g, std::vector<Proposa
   const std::string stem = StageFile(plan, "bands", ItemName(item));
   auto offsets = ReadRecords<uint64_t>(stem + ".index");
   if (!offsets.ok()) return offsets.status();
-  if (offsets->size() != static_cast<size_t>(plan.num_groups()) + 1) return Status::Corruption(stem + ".index");
+  if (offsets->size() != static_cast<size_t>(plan.num_groups()) + 1)
+    return Status::Corruption(stem + ".index");
   const uint64_t begin = (*offsets)[g], end = (*offsets)[g + 1];
   if (end == begin) return Status::OK();
   std::string bytes(end - begin, '\0');
@@ -284,7 +289,8 @@ Status ReadProposals(const BuildPlan& plan, int item, int g, std::vector<Proposa
     if (at + offsetof(Proposal, anchors) > bytes.size()) return Status::Corruption(stem + ".prop: truncated");
     std::memcpy(static_cast<void*>(&p), bytes.data() + at, offsetof(Proposal, anchors));
     const size_t size = offsetof(Proposal, anchors) + p.num_anchors * sizeof(uint64_t);
-    if (p.num_anchors > kMaxAnchors || at + size > bytes.size()) return Status::Corruption(stem + ".prop: bad record");
+    if (p.num_anchors > kMaxAnchors || at + size > bytes.size())
+      return Status::Corruption(stem + ".prop: bad record");
     std::memcpy(p.anchors, bytes.data() + at + offsetof(Proposal, anchors), p.num_anchors * sizeof(uint64_t));
     out->push_back(p);
     at += size;
@@ -418,7 +424,8 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
         v.sig_b.resize(num_hashes);
         ISOFLOP_RETURN_IF_ERROR(store.Signature(k, v.sig_a.data(), num_hashes));
         ISOFLOP_RETURN_IF_ERROR(store.Signature(j, v.sig_b.data(), num_hashes));
-        return EstimatedJaccard(v.sig_a.data(), v.sig_b.data(), num_hashes) >= options.minhash.verify_threshold;
+        return EstimatedJaccard(v.sig_a.data(), v.sig_b.data(), num_hashes) >=
+               options.minhash.verify_threshold;
       }
       if (!have_target) {
         ISOFLOP_RETURN_IF_ERROR(store.Read(j, &v.id, &v.text));
@@ -434,7 +441,7 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
       const uint64_t j = proposals[starts[t]].target;
       have_target = false;
       if (std::binary_search(exact_dups.begin(), exact_dups.end(), j)) continue;  // dropped as exact
-      std::unordered_map<uint64_t, bool> by_anchor;  // anchor → passed
+      std::unordered_map<uint64_t, bool> by_anchor;                               // anchor → passed
       std::vector<std::pair<ContentHash, bool>> by_content;
       for (size_t p = starts[t]; p < starts[t + 1]; ++p) {
         const Proposal& prop = proposals[p];
@@ -479,7 +486,8 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
       finished.fetch_add(1, std::memory_order_relaxed);
     }
     cpu[w] += ThreadCpuSeconds() - t0;
-    if (w == 0) progress.Update(finished.load(), 0, targets ? static_cast<double>(finished.load()) / targets : 1.0);
+    if (w == 0)
+      progress.Update(finished.load(), 0, targets ? static_cast<double>(finished.load()) / targets : 1.0);
   });
   for (const Status& s : statuses) ISOFLOP_RETURN_IF_ERROR(s);
   OutFile out;

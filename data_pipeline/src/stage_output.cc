@@ -23,7 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-uint32_t TokenBytesFor(uint32_t vocab_size) { return vocab_size <= 65536 ? 2 : 4; }
+uint32_t TokenBytesFor(uint32_t vocab_size) {
+  return vocab_size <= 65536 ? 2 : 4;
+}
 
 struct EncodeBatch {
   std::vector<std::string> texts;
@@ -90,7 +92,8 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
       if (!*more) break;
       bytes_kept += static_cast<int64_t>(text.size());
       ++documents;
-      ISOFLOP_RETURN_IF_ERROR(out.Write("{\"id\":" + JsonString(id) + ",\"text\":" + JsonString(text) + "}\n"));
+      ISOFLOP_RETURN_IF_ERROR(
+          out.Write("{\"id\":" + JsonString(id) + ",\"text\":" + JsonString(text) + "}\n"));
     }
     ISOFLOP_RETURN_IF_ERROR(out.Commit());
     return MarkTaskDone(plan, "encode", group, {{"bytes_kept", bytes_kept}, {"documents", documents}});
@@ -103,7 +106,8 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
   const char* split_names[2] = {"train", "val"};
   for (int s = 0; s < 2; ++s) {
     ISOFLOP_RETURN_IF_ERROR(streams[s].tokens.Open(StageFile(plan, "encode", prefix + split_names[s])));
-    ISOFLOP_RETURN_IF_ERROR(streams[s].ends.Open(StageFile(plan, "encode", prefix + split_names[s] + ".ends")));
+    ISOFLOP_RETURN_IF_ERROR(
+        streams[s].ends.Open(StageFile(plan, "encode", prefix + split_names[s] + ".ends")));
   }
   std::vector<BpeEncodeCache> caches(std::max(1, threads));
   std::vector<double> cpu(std::max(1, threads), 0);
@@ -139,7 +143,8 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
       ids.push_back(BpeTokenizer::kEosId);
       bytes.resize(ids.size() * token_bytes);
       for (size_t t = 0; t < ids.size(); ++t) {
-        for (uint32_t b = 0; b < token_bytes; ++b) bytes[t * token_bytes + b] = static_cast<uint8_t>(ids[t] >> (8 * b));
+        for (uint32_t b = 0; b < token_bytes; ++b)
+          bytes[t * token_bytes + b] = static_cast<uint8_t>(ids[t] >> (8 * b));
       }
       ISOFLOP_RETURN_IF_ERROR(stream.tokens.Write(bytes.data(), bytes.size()));
       stream.count += ids.size();
@@ -237,8 +242,8 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
                {"tokens", end - begin},
                {"documents", documents},
                {"sha256", sha.FinishHex()}};
-  return WriteFileAtomically(StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"),
-                             info.dump() + "\n");
+  return WriteFileAtomically(
+      StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"), info.dump() + "\n");
 }
 
 }  // namespace
@@ -326,7 +331,8 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
     bytes_kept += encode->at("bytes_kept").get<int64_t>();
     add_seconds(*encode);
     if (!options.skip_tokenize) {
-      for (auto& [key, value] : split_counts.items()) value = value.get<int64_t>() + encode->at(key).get<int64_t>();
+      for (auto& [key, value] : split_counts.items())
+        value = value.get<int64_t>() + encode->at(key).get<int64_t>();
     }
   }
   counters["bytes_kept"] = bytes_kept;
@@ -396,8 +402,10 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
                              {"vocab_size", tokenizer->vocab_size()},
                              {"eos_id", BpeTokenizer::kEosId},
                              {"trained", options.tokenizer_path.empty()}};
-    manifest["shards"] = {
-        {"index", "index.tsv"}, {"token_bytes", shards.token_bytes}, {"eos_id", shards.eos_id}, {"files", files}};
+    manifest["shards"] = {{"index", "index.tsv"},
+                          {"token_bytes", shards.token_bytes},
+                          {"eos_id", shards.eos_id},
+                          {"files", files}};
     outputs.push_back("index.tsv");
     outputs.push_back("tokenizer.json");
   }
@@ -435,8 +443,9 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
   }
   if (progress) std::fprintf(stderr, "isoflop data build: finalize   manifest, index and report written\n");
   (void)threads;
-  return MarkTaskDone(plan, "finalize", 0,
-                      {{"outputs", outputs}, {"counters", counters}, {"input_bytes", text_bytes}, {"seconds", seconds}});
+  return MarkTaskDone(
+      plan, "finalize", 0,
+      {{"outputs", outputs}, {"counters", counters}, {"input_bytes", text_bytes}, {"seconds", seconds}});
 }
 
 }  // namespace isoflop::data

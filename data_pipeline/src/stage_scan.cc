@@ -33,17 +33,19 @@ struct Processed {
 enum SubStage { kNormalize = 0, kQuality = 1, kExactHash = 2, kMinHash = 3 };
 constexpr const char* kSubStageNames[] = {"normalize", "quality", "exact_hash", "minhash"};
 
-void ProcessRecord(const RawRecord& record, const std::vector<InputFileInfo>& inputs, const BuildOptions& options,
+void ProcessRecord(const RawRecord& record, DocumentSource& source, const BuildOptions& options,
                    const MinHasher* hasher, Processed* out, uint32_t* signature) {
   double t0 = ThreadCpuSeconds();
+  const std::vector<InputFileInfo>& inputs = source.inputs();
   // "FILE:LINE", built only when a record needs it (no id, or invalid).
-  auto where = [&] { return inputs[record.input_index].path + ":" + std::to_string(record.line); };
+  auto where = [&] { return source.Where(record); };
   if (record.oversized_bytes > 0) {
     out->outcome = Processed::Outcome::kInvalid;
     out->id = where();
     out->detail = out->id + ": record of " + std::to_string(record.oversized_bytes) +
                   " bytes is longer than input.max_record_bytes (" +
-                  std::to_string(options.input.max_record_bytes) + "); skipped without reading it into memory";
+                  std::to_string(options.input.max_record_bytes) +
+                  "); skipped without reading it into memory";
     return;
   }
   thread_local std::string parsed_text;  // reused: no allocation per document
@@ -205,7 +207,7 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
     for (size_t i = 0; i < n; ++i) {
       Processed& r = batch->results[i];
       uint32_t* signature = hasher ? batch->signatures.data() + i * num_hashes : nullptr;
-      ProcessRecord(batch->records[i], src.inputs(), options, hasher ? &*hasher : nullptr, &r, signature);
+      ProcessRecord(batch->records[i], src, options, hasher ? &*hasher : nullptr, &r, signature);
       if (hasher && r.outcome == Processed::Outcome::kKept) {
         for (int b = 0; b < num_bands; ++b) {
           batch->band_keys[i * num_bands + b] =
@@ -219,7 +221,8 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
       Processed& r = batch->results[i];
       const RawRecord& record = batch->records[i];
       ++documents_read;
-      bytes_read += static_cast<int64_t>(record.oversized_bytes > 0 ? record.oversized_bytes : record.bytes.size());
+      bytes_read +=
+          static_cast<int64_t>(record.oversized_bytes > 0 ? record.oversized_bytes : record.bytes.size());
       invalid_utf8_bytes += r.normalizer.invalid_utf8_bytes;
       documents_with_invalid_utf8 += r.normalizer.documents_with_invalid_utf8;
       documents_changed_by_nfc += r.normalizer.documents_changed_by_nfc;
@@ -228,7 +231,8 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
       std::string reason;
       switch (r.outcome) {
         case Processed::Outcome::kInvalid:
-          if (options.strict) return Status::InvalidArgument(r.detail + " (--strict: invalid records are fatal)");
+          if (options.strict)
+            return Status::InvalidArgument(r.detail + " (--strict: invalid records are fatal)");
           ++invalid_records;
           if (progress_enabled && invalid_warnings++ < 5) {
             std::fprintf(stderr, "isoflop data build: skipped %s\n", r.detail.c_str());
@@ -251,7 +255,7 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
         if (want_report) {
           ISOFLOP_RETURN_IF_ERROR(report.Write(
               "{\"id\":" + JsonString(r.id) + ",\"reason\":" + JsonString(reason) + ",\"source\":" +
-              JsonString(src.inputs()[record.input_index].path + ":" + std::to_string(record.line)) + "}\n"));
+              JsonString(src.Where(record)) + "}\n"));
         }
         continue;
       }
@@ -259,13 +263,16 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
       ISOFLOP_RETURN_IF_ERROR(WriteDocRecord(&docs, r.id, r.text, r.hash));
       ISOFLOP_RETURN_IF_ERROR(meta.Write(&m, sizeof(m)));
       if (hasher) {
-        ISOFLOP_RETURN_IF_ERROR(sig.Write(batch->signatures.data() + i * num_hashes, num_hashes * sizeof(uint32_t)));
+        ISOFLOP_RETURN_IF_ERROR(
+            sig.Write(batch->signatures.data() + i * num_hashes, num_hashes * sizeof(uint32_t)));
         for (int b = 0; b < num_bands; ++b) {
           ISOFLOP_RETURN_IF_ERROR(band_runs[b].Add(BandKey{batch->band_keys[i * num_bands + b], local, 0}));
         }
       }
-      if (!options.skip_exact) ISOFLOP_RETURN_IF_ERROR(exact_runs.Add(ExactKey{r.hash.low, r.hash.high, local, 0}));
-      if (local == UINT32_MAX) return Status::InvalidArgument("more than 2^32 documents in one group: use more tasks");
+      if (!options.skip_exact)
+        ISOFLOP_RETURN_IF_ERROR(exact_runs.Add(ExactKey{r.hash.low, r.hash.high, local, 0}));
+      if (local == UINT32_MAX)
+        return Status::InvalidArgument("more than 2^32 documents in one group: use more tasks");
       ++local;
     }
     const double fraction =

@@ -89,9 +89,8 @@ Status TrainBuildTokenizer(const BuildPlan& plan, const GroupIndex& groups, cons
   for (int w = 1; w < workers; ++w) trainers[0].Merge(trainers[w]);
   BpeTokenizer tokenizer = trainers[0].Train();
   ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(path, tokenizer.ToJson()));
-  (*result)["tokenizer"] = {{"trained", true},
-                            {"train_bytes", sample_bytes},
-                            {"train_documents", docs.size()}};
+  (*result)["tokenizer"] = {
+      {"trained", true}, {"train_bytes", sample_bytes}, {"train_documents", docs.size()}};
   return Status::OK();
 }
 

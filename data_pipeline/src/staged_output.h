@@ -28,7 +28,8 @@ class StagedOutput {
   // unless `keep_existing`: a resumed distributed build keeps its finished tasks' files).
   // Fails when `out_dir` is a file, or another build holds the lock.
   // With `keep_existing`, a failed build also keeps it (a rerun resumes from its finished tasks).
-  static StatusOr<std::unique_ptr<StagedOutput>> Begin(const std::string& out_dir, bool keep_existing = false);
+  static StatusOr<std::unique_ptr<StagedOutput>> Begin(const std::string& out_dir,
+                                                       bool keep_existing = false);
   // Removes the staging directory unless Commit() succeeded (or keep_existing).
   ~StagedOutput();
   StagedOutput(const StagedOutput&) = delete;

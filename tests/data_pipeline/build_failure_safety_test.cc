@@ -33,7 +33,8 @@ class FailureSafety : public ::testing::Test {
   void SetUp() override {
     auto chapters = testing::AustenChapters();
     std::vector<std::string> lines;
-    for (size_t i = 0; i < chapters.size(); ++i) lines.push_back(testing::JsonlRecord("c" + std::to_string(i), chapters[i]));
+    for (size_t i = 0; i < chapters.size(); ++i)
+      lines.push_back(testing::JsonlRecord("c" + std::to_string(i), chapters[i]));
     testing::WriteLines(dir_.Join("in.jsonl"), lines);
     BuildOptions o = Options();
     auto first = BuildDataset(o);
@@ -99,7 +100,8 @@ TEST_F(FailureSafety, DiskFullDuringTheBuildKeepsTheOldDataset) {
 }
 
 TEST_F(FailureSafety, FailedStrictBuildKeepsTheOldDataset) {
-  testing::WriteLines(dir_.Join("in.jsonl"), {testing::JsonlRecord("a", testing::AustenChapters()[0]), "{broken"});
+  testing::WriteLines(dir_.Join("in.jsonl"),
+                      {testing::JsonlRecord("a", testing::AustenChapters()[0]), "{broken"});
   BuildOptions o = Options();
   o.strict = true;
   auto summary = BuildDataset(o);

@@ -46,18 +46,21 @@ class InputChecks : public ::testing::Test {
   std::string Corpus() {
     std::string jsonl;
     auto chapters = testing::AustenChapters();
-    for (size_t i = 0; i < chapters.size(); ++i) jsonl += testing::JsonlRecord("c" + std::to_string(i), chapters[i]) + "\n";
+    for (size_t i = 0; i < chapters.size(); ++i)
+      jsonl += testing::JsonlRecord("c" + std::to_string(i), chapters[i]) + "\n";
     return jsonl;
   }
   testing::TempDir dir_;
 };
 
 TEST_F(InputChecks, ParquetAndArrowAreRefusedWithAConversionHint) {
-  std::string parquet = Write("data.parquet", std::string("PAR1\x15\x04\x15\x10", 8) + std::string(100, 'x') + "PAR1");
+  std::string parquet =
+      Write("data.parquet", std::string("PAR1\x15\x04\x15\x10", 8) + std::string(100, 'x') + "PAR1");
   ExpectRefused(Options({parquet}), "is Apache Parquet, not JSON Lines or text");
   ExpectRefused(Options({parquet}), "pd.read_parquet");
   // Hugging Face datasets' .arrow files are Arrow IPC streams (continuation marker 0xFFFFFFFF).
-  std::string arrow = Write("data-00000-of-00001.arrow", std::string("\xff\xff\xff\xff\x78\x00\x00\x00", 8) + "xyz");
+  std::string arrow =
+      Write("data-00000-of-00001.arrow", std::string("\xff\xff\xff\xff\x78\x00\x00\x00", 8) + "xyz");
   ExpectRefused(Options({arrow}), "Apache Arrow IPC stream");
   ExpectRefused(Options({Write("t.feather", std::string("ARROW1\0\0", 8))}), "Apache Arrow IPC file");
   ExpectRefused(Options({Write("t.jsonl.bz2", "BZh91AY&SY")}), "is bzip2");
@@ -66,11 +69,13 @@ TEST_F(InputChecks, ParquetAndArrowAreRefusedWithAConversionHint) {
 
 TEST_F(InputChecks, HuggingFaceSaveToDiskDirectoryIsRefused) {
   std::filesystem::create_directories(dir_.Join("hf"));
-  std::ofstream(dir_.Join("hf/state.json")) << "{\n  \"_data_files\": [{\"filename\": \"data-00000-of-00001.arrow\"}]\n}\n";
+  std::ofstream(dir_.Join("hf/state.json"))
+      << "{\n  \"_data_files\": [{\"filename\": \"data-00000-of-00001.arrow\"}]\n}\n";
   std::ofstream(dir_.Join("hf/dataset_info.json")) << "{\n  \"citation\": \"\"\n}\n";
   ExpectRefused(Options({dir_.Join("hf")}), "Hugging Face `datasets` save_to_disk directory");
   // Its metadata file given directly is a pretty-printed JSON document, not JSON Lines.
-  ExpectRefused(Options({dir_.Join("hf/state.json")}), "state.json:1: a JSON document spread over several lines");
+  ExpectRefused(Options({dir_.Join("hf/state.json")}),
+                "state.json:1: a JSON document spread over several lines");
 }
 
 TEST_F(InputChecks, BinaryDataInsideGzipIsRefusedWhateverTheName) {

@@ -36,7 +36,9 @@ ChildResult BuildInChild(const BuildOptions& options, int64_t expected_invalid) 
   if (child == 0) {
     auto summary = BuildDataset(options);
     if (!summary.ok()) ::_exit(2);
-    ::_exit(summary->counters.at("invalid_records") == expected_invalid && summary->counters.at("kept") >= 10 ? 0 : 3);
+    ::_exit(summary->counters.at("invalid_records") == expected_invalid && summary->counters.at("kept") >= 10
+                ? 0
+                : 3);
   }
   int status = 0;
   rusage usage{};
@@ -48,7 +50,8 @@ ChildResult BuildInChild(const BuildOptions& options, int64_t expected_invalid) 
 std::string ChaptersJsonl() {
   std::string jsonl;
   auto chapters = testing::AustenChapters();
-  for (size_t i = 0; i < chapters.size(); ++i) jsonl += testing::JsonlRecord("c" + std::to_string(i), chapters[i]) + "\n";
+  for (size_t i = 0; i < chapters.size(); ++i)
+    jsonl += testing::JsonlRecord("c" + std::to_string(i), chapters[i]) + "\n";
   return jsonl;
 }
 
@@ -86,7 +89,8 @@ TEST(MemoryBound, AGzipOfOneEndlessLineStaysSmall) {
     std::string head = ChaptersJsonl();
     gzwrite(gz, head.data(), static_cast<unsigned>(head.size()));
     std::string block(1 << 20, 'a');
-    for (int i = 0; i < 160; ++i) gzwrite(gz, block.data(), static_cast<unsigned>(block.size()));  // no newline
+    for (int i = 0; i < 160; ++i)
+      gzwrite(gz, block.data(), static_cast<unsigned>(block.size()));  // no newline
     gzclose(gz);
   }
   auto result = BuildInChild(Options(dir, dir.Join("bomb.jsonl.gz")), 1);

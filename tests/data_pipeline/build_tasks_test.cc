@@ -96,8 +96,10 @@ TEST_F(BuildTasks, AnyNumberOfTasksGivesTheOneProcessBytes) {
     EXPECT_EQ(summary->counters, one->counters) << tasks << " tasks";
     auto files = Files(dir_.Join(out));
     ASSERT_EQ(files.size(), expected.size()) << tasks << " tasks";
-    for (const auto& [name, bytes] : expected) EXPECT_TRUE(files[name] == bytes) << name << " differs, " << tasks << " tasks";
-    EXPECT_EQ(testing::ReadFile(dir_.Join(out + "-dropped.jsonl")), testing::ReadFile(dir_.Join("one-dropped.jsonl")));
+    for (const auto& [name, bytes] : expected)
+      EXPECT_TRUE(files[name] == bytes) << name << " differs, " << tasks << " tasks";
+    EXPECT_EQ(testing::ReadFile(dir_.Join(out + "-dropped.jsonl")),
+              testing::ReadFile(dir_.Join("one-dropped.jsonl")));
     EXPECT_FALSE(fs::exists(dir_.Join(out + "/.isoflop-build")));
   }
 }
@@ -116,7 +118,8 @@ TEST_F(BuildTasks, ATaskKilledHalfWayRerunsToTheSameBytes) {
       // temporary file of another attempt. The rerun starts over.
       fs::remove(work + "/" + stage.name + "/00000.done");
       for (const auto& e : fs::directory_iterator(work + "/" + stage.name)) {
-        if (e.path().filename().string().starts_with("00000.") && e.is_regular_file() && fs::file_size(e.path()) > 8) {
+        if (e.path().filename().string().starts_with("00000.") && e.is_regular_file() &&
+            fs::file_size(e.path()) > 8) {
           fs::resize_file(e.path(), fs::file_size(e.path()) / 2);
         }
       }

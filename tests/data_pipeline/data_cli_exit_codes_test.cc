@@ -29,7 +29,8 @@ CliRun Isoflop(const testing::TempDir& dir, const std::string& args) {
 std::string Corpus(const testing::TempDir& dir) {
   std::vector<std::string> lines;
   auto chapters = testing::AustenChapters();
-  for (size_t i = 0; i < chapters.size(); ++i) lines.push_back(testing::JsonlRecord("c" + std::to_string(i), chapters[i]));
+  for (size_t i = 0; i < chapters.size(); ++i)
+    lines.push_back(testing::JsonlRecord("c" + std::to_string(i), chapters[i]));
   testing::WriteLines(dir.Join("in.jsonl"), lines);
   return dir.Join("in.jsonl");
 }
@@ -38,7 +39,7 @@ TEST(DataCliExitCodes, ConfigDirectoryIsBadInputNotACrash) {
   testing::TempDir dir;
   std::filesystem::create_directories(dir.Join("conf"));
   CliRun r = Isoflop(dir, "data build --input " + Corpus(dir) + " --out " + dir.Join("out") + " --config " +
-                           dir.Join("conf") + " --quiet");
+                              dir.Join("conf") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("is a directory"), std::string::npos) << r.stderr_text;
 }
@@ -46,7 +47,8 @@ TEST(DataCliExitCodes, ConfigDirectoryIsBadInputNotACrash) {
 TEST(DataCliExitCodes, NothingKeptIsBadInput) {
   testing::TempDir dir;
   testing::WriteLines(dir.Join("short.jsonl"), {testing::JsonlRecord("a", "Too short.")});
-  CliRun r = Isoflop(dir, "data build --input " + dir.Join("short.jsonl") + " --out " + dir.Join("out") + " --quiet");
+  CliRun r = Isoflop(
+      dir, "data build --input " + dir.Join("short.jsonl") + " --out " + dir.Join("out") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("no training tokens"), std::string::npos) << r.stderr_text;
 }
@@ -55,7 +57,7 @@ TEST(DataCliExitCodes, MissingTokenizerAndCorruptShardsAreBadInput) {
   testing::TempDir dir;
   const std::string corpus = Corpus(dir);
   CliRun r = Isoflop(dir, "data build --input " + corpus + " --out " + dir.Join("out") + " --tokenizer " +
-                           dir.Join("none.json") + " --quiet");
+                              dir.Join("none.json") + " --quiet");
   EXPECT_EQ(r.exit_code, 2) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("none.json"), std::string::npos) << r.stderr_text;
 

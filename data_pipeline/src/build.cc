@@ -94,7 +94,7 @@ StatusOr<std::unique_ptr<StagedBuild>> StagedBuild::Prepare(const BuildOptions& 
                                                             bool resume) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
-  if (tasks < 1) return Status::InvalidArgument("tasks must be >= 1");
+  if (tasks < 0) return Status::InvalidArgument("tasks must be >= 1 (or 0: one per 8 GiB of input)");
   // Everything the build refers to is checked before any work: the tokenizer to load, the
   // report's location, then the inputs (MakeBuildPlan: they exist and are text).
   if (!options.tokenizer_path.empty() && !options.skip_tokenize) {
@@ -176,7 +176,7 @@ Status StagedBuild::RunHere(int threads, bool progress) {
 }
 
 StatusOr<BuildSummary> BuildDataset(const BuildOptions& options) {
-  auto build = StagedBuild::Prepare(options, /*tasks=*/1, /*resume=*/false);
+  auto build = StagedBuild::Prepare(options, /*tasks=*/0, /*resume=*/false);
   if (!build.ok()) return build.status();
   ISOFLOP_RETURN_IF_ERROR((*build)->RunHere(options.threads, options.progress));
   return (*build)->Commit();

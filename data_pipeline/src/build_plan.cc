@@ -98,7 +98,6 @@ StatusOr<BuildPlan> MakeBuildPlan(const BuildOptions& options, int tasks, const 
   plan.options = options;
   plan.options.threads = 1;
   plan.options.progress = false;
-  plan.tasks = std::max(1, tasks);
   plan.work_dir = work_dir;
   std::error_code ec;
   plan.base_dir = std::filesystem::current_path(ec).string();
@@ -108,6 +107,12 @@ StatusOr<BuildPlan> MakeBuildPlan(const BuildOptions& options, int tasks, const 
   std::vector<int64_t> start(plan.files.size() + 1, 0);  // global byte offset of each file
   for (size_t f = 0; f < plan.files.size(); ++f) start[f + 1] = start[f] + plan.files[f].bytes;
   const int64_t total = start.back();
+  // tasks <= 0 (the one-process build): one group per kLocalGroupBytes, run one after another,
+  // so that what a task holds (proposals, key runs) stays bounded on any input.
+  constexpr int64_t kLocalGroupBytes = int64_t{8} << 30;
+  plan.tasks =
+      tasks > 0 ? tasks
+                : static_cast<int>(std::max<int64_t>(1, (total + kLocalGroupBytes - 1) / kLocalGroupBytes));
 
   // Cut points in global bytes: near k·total/tasks, moved to a line start inside plain JSONL
   // files, to the nearer file boundary inside any other file.

@@ -31,8 +31,8 @@ struct BuildPlan {
 };
 
 // Expands and checks the inputs (DocumentSource's checks: existence, binary formats), and cuts
-// them into at most `tasks` groups of about equal bytes. Plain JSONL files are cut at line
-// starts; compressed and plain-text files stay whole.
+// them into at most `tasks` groups of about equal bytes (tasks <= 0: one per 8 GiB). Plain
+// JSONL files are cut at line starts; compressed and plain-text files stay whole.
 StatusOr<BuildPlan> MakeBuildPlan(const BuildOptions& options, int tasks, const std::string& work_dir);
 
 // The stages of a build, in order, and their task counts for `plan`.

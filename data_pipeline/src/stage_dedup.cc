@@ -31,6 +31,11 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int kMaxAnchors = 16;  // earlier bucket members a document is compared with, per band
+// Shingle sets kept per verify thread (~24 KB each for a 17 KB document).
+constexpr size_t kShingleCacheDocs = 2048;
+// Records a merge cursor buffers per sorted run (16 KiB of BandKey): a bands task holds one per
+// run of every group.
+constexpr uint64_t kCursorRecords = 1024;
 
 // Items of the bands stage: item / partitions is the band (0: exact pseudo-band, b + 1: band b),
 // item % partitions the key range.
@@ -89,7 +94,7 @@ class RunCursor {
   Status Fill() {
     buffer_.clear();
     pos_ = 0;
-    const uint64_t take = std::min<uint64_t>(4096, end_ - next_);
+    const uint64_t take = std::min<uint64_t>(kCursorRecords, end_ - next_);
     if (take == 0) return Status::OK();
     buffer_.resize(take);
     ISOFLOP_RETURN_IF_ERROR(PRead(fd_, next_ * sizeof(Key), buffer_.data(), take * sizeof(Key), what_));
@@ -178,11 +183,21 @@ class BandMerge {
   std::priority_queue<std::pair<Order, size_t>, std::vector<std::pair<Order, size_t>>, Greater> heap_;
 };
 
+// A document proposed for checking against its anchors, in one band. In memory the anchors of
+// every proposal live in one array (most proposals have one or two); on disk a proposal is its
+// 16-byte header (target, band, count) followed by its anchors.
 struct Proposal {
   uint64_t target = 0;
   uint32_t band = 0;
   uint32_t num_anchors = 0;
-  uint64_t anchors[kMaxAnchors] = {};
+  uint64_t first_anchor = 0;  // index into Proposals::anchors (in memory only)
+};
+constexpr size_t kProposalHeaderBytes = 16;
+
+struct Proposals {
+  std::vector<Proposal> items;
+  std::vector<uint64_t> anchors;
+  const uint64_t* AnchorsOf(const Proposal& p) const { return anchors.data() + p.first_anchor; }
 };
 
 Status RunBandItem(const BuildPlan& plan, const GroupIndex& groups, int item, json* result) {
@@ -222,7 +237,7 @@ Status RunBandItem(const BuildPlan& plan, const GroupIndex& groups, int item, js
   }
   BandMerge<BandKey> merge;
   ISOFLOP_RETURN_IF_ERROR(merge.Open(plan, groups, BandName(band), lo, hi, last));
-  std::vector<Proposal> proposals;
+  Proposals proposals;
   BandKey key;
   uint64_t global = 0, bucket_key = 0;
   uint64_t anchors[kMaxAnchors];
@@ -240,13 +255,15 @@ Status RunBandItem(const BuildPlan& plan, const GroupIndex& groups, int item, js
       p.target = global;
       p.band = static_cast<uint32_t>(band);
       p.num_anchors = static_cast<uint32_t>(std::min(members, kMaxAnchors));
-      std::copy(anchors, anchors + p.num_anchors, p.anchors);
-      proposals.push_back(p);
+      p.first_anchor = proposals.anchors.size();
+      proposals.anchors.insert(proposals.anchors.end(), anchors, anchors + p.num_anchors);
+      proposals.items.push_back(p);
     }
     if (members < kMaxAnchors) anchors[members] = global;
     ++members;
   }
-  std::sort(proposals.begin(), proposals.end(),
+  // A document has one key per band: one proposal per target here.
+  std::sort(proposals.items.begin(), proposals.items.end(),
             [](const Proposal& a, const Proposal& b) { return a.target < b.target; });
   // Written compactly (target, band, count, anchors) with the offset of each group's first.
   OutFile out, index;
@@ -254,10 +271,12 @@ Status RunBandItem(const BuildPlan& plan, const GroupIndex& groups, int item, js
   ISOFLOP_RETURN_IF_ERROR(index.Open(stem + ".index"));
   std::vector<uint64_t> offsets(plan.num_groups() + 1, 0);
   size_t next = 0;
+  const size_t count = proposals.items.size();
   for (int g = 0; g <= plan.num_groups(); ++g) {
-    while (next < proposals.size() && (g == plan.num_groups() || proposals[next].target < groups.base[g])) {
-      const Proposal& p = proposals[next++];
-      ISOFLOP_RETURN_IF_ERROR(out.Write(&p, offsetof(Proposal, anchors) + p.num_anchors * sizeof(uint64_t)));
+    while (next < count && (g == plan.num_groups() || proposals.items[next].target < groups.base[g])) {
+      const Proposal& p = proposals.items[next++];
+      ISOFLOP_RETURN_IF_ERROR(out.Write(&p, kProposalHeaderBytes));
+      ISOFLOP_RETURN_IF_ERROR(out.Write(proposals.AnchorsOf(p), p.num_anchors * sizeof(uint64_t)));
     }
     if (g < plan.num_groups()) offsets[g] = out.size();
   }
@@ -265,17 +284,18 @@ Status RunBandItem(const BuildPlan& plan, const GroupIndex& groups, int item, js
   ISOFLOP_RETURN_IF_ERROR(index.WriteRecords(offsets));
   ISOFLOP_RETURN_IF_ERROR(out.Commit());
   ISOFLOP_RETURN_IF_ERROR(index.Commit());
-  (*result)["proposals"] = proposals.size();
+  (*result)["proposals"] = count;
   return Status::OK();
 }
 
-// The proposals for the targets of group `g` in item `item`.
-Status ReadProposals(const BuildPlan& plan, int item, int g, std::vector<Proposal>* out) {
+// The proposals for the targets of group `g` in item `item`, appended to `out`.
+Status ReadProposals(const BuildPlan& plan, int item, int g, Proposals* out) {
   const std::string stem = StageFile(plan, "bands", ItemName(item));
   auto offsets = ReadRecords<uint64_t>(stem + ".index");
   if (!offsets.ok()) return offsets.status();
-  if (offsets->size() != static_cast<size_t>(plan.num_groups()) + 1)
+  if (offsets->size() != static_cast<size_t>(plan.num_groups()) + 1) {
     return Status::Corruption(stem + ".index");
+  }
   const uint64_t begin = (*offsets)[g], end = (*offsets)[g + 1];
   if (end == begin) return Status::OK();
   std::string bytes(end - begin, '\0');
@@ -286,13 +306,19 @@ Status ReadProposals(const BuildPlan& plan, int item, int g, std::vector<Proposa
   ISOFLOP_RETURN_IF_ERROR(s);
   for (size_t at = 0; at < bytes.size();) {
     Proposal p;
-    if (at + offsetof(Proposal, anchors) > bytes.size()) return Status::Corruption(stem + ".prop: truncated");
-    std::memcpy(static_cast<void*>(&p), bytes.data() + at, offsetof(Proposal, anchors));
-    const size_t size = offsetof(Proposal, anchors) + p.num_anchors * sizeof(uint64_t);
-    if (p.num_anchors > kMaxAnchors || at + size > bytes.size())
+    if (at + kProposalHeaderBytes > bytes.size()) return Status::Corruption(stem + ".prop: truncated");
+    std::memcpy(&p.target, bytes.data() + at, 8);
+    std::memcpy(&p.band, bytes.data() + at + 8, 4);
+    std::memcpy(&p.num_anchors, bytes.data() + at + 12, 4);
+    const size_t size = kProposalHeaderBytes + p.num_anchors * sizeof(uint64_t);
+    if (p.num_anchors < 1 || p.num_anchors > kMaxAnchors || at + size > bytes.size()) {
       return Status::Corruption(stem + ".prop: bad record");
-    std::memcpy(p.anchors, bytes.data() + at + offsetof(Proposal, anchors), p.num_anchors * sizeof(uint64_t));
-    out->push_back(p);
+    }
+    p.first_anchor = out->anchors.size();
+    out->anchors.resize(out->anchors.size() + p.num_anchors);
+    std::memcpy(out->anchors.data() + p.first_anchor, bytes.data() + at + kProposalHeaderBytes,
+                p.num_anchors * sizeof(uint64_t));
+    out->items.push_back(p);
     at += size;
   }
   return Status::OK();
@@ -378,10 +404,11 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
   ISOFLOP_RETURN_IF_ERROR(ReadExactDups(plan, begin, end, &dups));
   std::vector<uint64_t> exact_dups;
   for (const ExactDup& d : dups) exact_dups.push_back(d.dup);
-  std::vector<Proposal> proposals;
+  Proposals all;
   for (int item = plan.band_partitions; item < NumItems(plan); ++item) {
-    ISOFLOP_RETURN_IF_ERROR(ReadProposals(plan, item, group, &proposals));
+    ISOFLOP_RETURN_IF_ERROR(ReadProposals(plan, item, group, &all));
   }
+  std::vector<Proposal>& proposals = all.items;
   std::stable_sort(proposals.begin(), proposals.end(), [](const Proposal& a, const Proposal& b) {
     return a.target != b.target ? a.target < b.target : a.band < b.band;
   });
@@ -410,7 +437,7 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
     auto shingles_of = [&](uint64_t doc) -> StatusOr<const std::vector<uint64_t>*> {
       auto it = v.shingles.find(doc);
       if (it != v.shingles.end()) return &it->second;
-      if (v.shingles.size() >= 4096) v.shingles.clear();
+      if (v.shingles.size() >= kShingleCacheDocs) v.shingles.clear();
       ISOFLOP_RETURN_IF_ERROR(store.Read(doc, &v.id, &v.text));
       return &(v.shingles[doc] = ShingleHashes(v.text, options.minhash.ngram));
     };
@@ -445,8 +472,9 @@ Status RunVerifyTask(const BuildPlan& plan, int group, int threads, bool progres
       std::vector<std::pair<ContentHash, bool>> by_content;
       for (size_t p = starts[t]; p < starts[t + 1]; ++p) {
         const Proposal& prop = proposals[p];
+        const uint64_t* anchors = all.AnchorsOf(prop);
         for (uint32_t a = 0; a < prop.num_anchors; ++a) {
-          const uint64_t k = prop.anchors[a];
+          const uint64_t k = anchors[a];
           bool passed;
           if (auto it = by_anchor.find(k); it != by_anchor.end()) {
             passed = it->second;

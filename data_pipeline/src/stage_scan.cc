@@ -112,11 +112,12 @@ void ProcessRecord(const RawRecord& record, DocumentSource& source, const BuildO
   out->seconds[kMinHash] = ThreadCpuSeconds() - t3;
 }
 
-// One band's bucket keys: buffered, written as sorted runs of at most kRunRecords.
+// One band's bucket keys: buffered, written as sorted runs of at most kRunRecords (the bands
+// stage merges the runs of every group).
 template <typename Key>
 class KeyRuns {
  public:
-  static constexpr size_t kRunRecords = (32 << 20) / sizeof(Key);  // 32 MiB per run in memory
+  static constexpr size_t kRunRecords = (8 << 20) / sizeof(Key);  // 8 MiB per run in memory (15 runs)
   Status Open(const std::string& path) { return out_.Open(path); }
   Status Add(const Key& key) {
     buffer_.push_back(key);

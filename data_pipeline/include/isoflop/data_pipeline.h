@@ -110,6 +110,7 @@ struct BuildStageInfo {
 class StagedBuild {
  public:
   // Checks options and inputs, takes OUT's lock and writes the plan into OUT/.isoflop-build/.
+  // `tasks`: input groups and band/assemble tasks; 0 = one per 8 GiB of input (BuildDataset).
   // `resume`: a work directory holding the plan of this very build (same options, inputs,
   // sizes, tasks) is kept with its finished tasks; any other is cleared.
   static StatusOr<std::unique_ptr<StagedBuild>> Prepare(const BuildOptions& options, int tasks, bool resume);

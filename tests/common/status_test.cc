@@ -28,5 +28,21 @@ TEST(StatusTest, StatusOrHoldsValueOrError) {
   EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
 }
 
+// value() on an error aborts with the error's message in every build type (Release included: not an
+// assert that vanishes under NDEBUG and leaves undefined behaviour).
+TEST(StatusDeathTest, ValueOnAnErrorAbortsWithTheMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto bad = ParsePositive(-1);
+  EXPECT_DEATH((void)bad.value(),
+               "StatusOr::value\\(\\) on an error: invalid argument: runs.csv:3: column 'loss'");
+  EXPECT_DEATH((void)*bad, "runs.csv:3");
+}
+
+TEST(StatusTest, StatusOrFromOkStatusIsAnInternalError) {
+  StatusOr<int> odd{Status::OK()};
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.status().code(), Status::Code::kInternal);
+}
+
 }  // namespace
 }  // namespace isoflop

@@ -6,7 +6,8 @@
 #ifndef ISOFLOP_STATUS_H_
 #define ISOFLOP_STATUS_H_
 
-#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -69,24 +70,48 @@ class Status {
   std::string message_;
 };
 
+// Reading the value of a StatusOr that holds an error is a bug in every build type (Release
+// included, where an assert would vanish): print the error and abort, so it is never undefined
+// behaviour and the message says what went wrong.
+[[noreturn]] inline void DieOnBadStatusOrAccess(const Status& status) {
+  std::fprintf(stderr, "isoflop: internal error: StatusOr::value() on an error: %s\n",
+               status.ToString().c_str());
+  std::abort();
+}
+
 // A value or the Status explaining why there is none.
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT: implicit by design
-  StatusOr(T value) : value_(std::move(value)) {}                                  // NOLINT: implicit by design
+  // NOLINTNEXTLINE: implicit by design
+  StatusOr(Status status) : status_(std::move(status)) {
+    if (status_.ok()) status_ = Status::Internal("a StatusOr was built from an OK Status without a value");
+  }
+  StatusOr(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
-  const T& value() const& { assert(ok()); return *value_; }
-  T& value() & { assert(ok()); return *value_; }
-  T&& value() && { assert(ok()); return std::move(*value_); }
+  const T& value() const& {
+    CheckOk();
+    return *value_;
+  }
+  T& value() & {
+    CheckOk();
+    return *value_;
+  }
+  T&& value() && {
+    CheckOk();
+    return std::move(*value_);
+  }
   const T& operator*() const& { return value(); }
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
 
  private:
+  void CheckOk() const {
+    if (!status_.ok()) DieOnBadStatusOrAccess(status_);
+  }
   Status status_;
   std::optional<T> value_;
 };

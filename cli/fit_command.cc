@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "isoflop/file_util.h"
 #include "isoflop/fitter.h"
 
 namespace isoflop::cli {
@@ -33,22 +34,6 @@ struct FitFlags {
   std::vector<std::string> fix;
   std::string prior;
 };
-
-// Writes text to path atomically (temporary file, then rename), so a crash never leaves half a fit.json.
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IOError(tmp + ": cannot open for writing");
-    out << text;
-    out.flush();
-    if (!out) return Status::IOError(tmp + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path + ": " + ec.message());
-  return Status::OK();
-}
 
 int RunFit(const FitFlags& flags) {
   CsvOptions csv;

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "isoflop/fit_record.h"
 #include "isoflop/fitter.h"
+#include "isoflop/file_util.h"
 #include "isoflop/report.h"
 #ifdef ISOFLOP_HAVE_ORCHESTRATOR
 #include "isoflop/orchestrator_report.h"
@@ -51,7 +52,7 @@ Status RunReport(const ReportFlags& f) {
   }
   if (!f.plan.empty()) {
     auto plan = report::LoadPlanJson(f.plan);
-    if (!plan.ok()) return AsBadInput(plan.status());
+    if (!plan.ok()) return plan.status();
     input.plan = *plan;
   }
   if (!f.runs.empty()) {
@@ -78,16 +79,8 @@ Status RunReport(const ReportFlags& f) {
   if (!f.out.empty()) {
     auto html = report::RenderHtml(input, options, &summary);
     if (!html.ok()) return html.status();
-    // Write beside the target, then rename: a reader (or a browser refresh) never sees half a page.
-    const std::string tmp = f.out + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) return Status::IOError(f.out + ": cannot write");
-      out << *html;
-      if (!out.flush()) return Status::IOError(f.out + ": write failed");
-    }
-    if (std::rename(tmp.c_str(), f.out.c_str()) != 0)
-      return Status::IOError(f.out + ": cannot rename " + tmp);
+    // Atomically: a reader (or a browser refresh) never sees half a page.
+    ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(f.out, *html));
   }
   if (f.text) {
     report::ReportSummary text_summary;

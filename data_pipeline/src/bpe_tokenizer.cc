@@ -1,4 +1,5 @@
 #include "isoflop/bpe_tokenizer.h"
+#include "isoflop/file_util.h"
 
 #include <xxhash.h>
 
@@ -277,10 +278,7 @@ std::string BpeTokenizer::ToJson() const {
 }
 
 Status BpeTokenizer::Save(const std::string& path) const {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << ToJson();
-  if (!out.good()) return Status::IOError("cannot write tokenizer to " + path);
-  return Status::OK();
+  return WriteFileAtomically(path, ToJson()).WithContext("cannot write the tokenizer");
 }
 
 void BpeTokenizer::EncodeChunk(std::string_view chunk, std::vector<uint32_t>* ids) const {

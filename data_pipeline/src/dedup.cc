@@ -1,4 +1,5 @@
 #include "isoflop/dedup.h"
+#include "isoflop/parallel_for.h"
 
 #include <xxhash.h>
 

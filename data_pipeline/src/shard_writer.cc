@@ -1,5 +1,6 @@
 // Shard writer and index.tsv reader/writer. Format: docs/data.md, "Token shards".
 #include "isoflop/shard_writer.h"
+#include "isoflop/file_util.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -201,17 +202,7 @@ Status WriteShardIndex(const std::string& dir, const ShardSetSummary& summary) {
   }
   // Written to a temporary name, then renamed: a reader never sees half an index.
   std::filesystem::path final_path = std::filesystem::path(dir) / kIndexFile;
-  std::filesystem::path temp_path = final_path;
-  temp_path += ".tmp";
-  {
-    std::ofstream out(temp_path, std::ios::binary | std::ios::trunc);
-    out << text.str();
-    if (!out.good()) return Status::IOError("cannot write " + temp_path.string());
-  }
-  std::error_code ec;
-  std::filesystem::rename(temp_path, final_path, ec);
-  if (ec) return Status::IOError("cannot rename " + temp_path.string() + ": " + ec.message());
-  return Status::OK();
+  return WriteFileAtomically(final_path.string(), text.str());
 }
 
 StatusOr<ShardSetSummary> WriteShards(const ShardWriterOptions& options,

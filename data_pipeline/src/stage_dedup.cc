@@ -23,7 +23,7 @@
 #include <unordered_map>
 
 #include "build_stages.h"
-#include "parallel.h"
+#include "isoflop/parallel_for.h"
 
 namespace isoflop::data {
 namespace {

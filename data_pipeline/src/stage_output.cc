@@ -15,7 +15,7 @@
 #include "build_stages.h"
 #include "isoflop/shard_writer.h"
 #include "ordered_pipeline.h"
-#include "parallel.h"
+#include "isoflop/parallel_for.h"
 #include "sha256.h"
 
 namespace isoflop::data {

@@ -9,7 +9,7 @@
 
 #include "build_stages.h"
 #include "isoflop/hf_tokenizer.h"
-#include "parallel.h"
+#include "isoflop/parallel_for.h"
 #include "staged_output.h"
 
 namespace isoflop::data {

@@ -1,8 +1,6 @@
-// Reading runs (and start grids) from CSV files with a header row.
-//
-// A small RFC 4180 reader (quoted fields, doubled quotes, CRLF): Debian 12 ships no C++ CSV library
-// among the project's dependencies, and the format needed here is tiny. Every error names
-// file:line:column.
+// Reading runs (and start grids) from CSV files with a header row, through the project's one CSV
+// reader (common/include/isoflop/csv.h: RFC 4180 quotes, CRLF, BOM, duplicate columns refused).
+// Every error names file:line:column.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -14,97 +12,17 @@
 #include <sstream>
 
 #include "internal.h"
+#include "isoflop/csv.h"
 #include "isoflop/fitter.h"
 
 namespace isoflop {
 namespace {
 
 std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
+  return TrimAscii(s);
 }
-
-std::string Lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-// Splits one CSV record. Returns false on an unterminated quote.
-bool SplitRecord(const std::string& line, std::vector<std::string>* fields) {
-  fields->clear();
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"') {
-        if (i + 1 < line.size() && line[i + 1] == '"') {
-          cur.push_back('"');
-          ++i;
-        } else {
-          quoted = false;
-        }
-      } else {
-        cur.push_back(c);
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields->push_back(cur);
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  fields->push_back(cur);
-  return !quoted;
-}
-
-struct CsvTable {
-  std::vector<std::string> header;                             // as written (trimmed)
-  std::vector<std::pair<int, std::vector<std::string>>> rows;  // (line number, fields)
-};
-
-Status ReadTable(const std::string& path, CsvTable* table) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": cannot open file");
-  std::string line;
-  int line_no = 0;
-  bool have_header = false;
-  std::vector<std::string> fields;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (Trim(line).empty()) continue;
-    if (!SplitRecord(line, &fields))
-      return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": unterminated quoted field");
-    if (!have_header) {
-      if (line_no == 1 && fields.size() > 0 && fields[0].rfind("\xEF\xBB\xBF", 0) == 0)
-        fields[0] = fields[0].substr(3);  // UTF-8 byte order mark
-      for (auto& f : fields) table->header.push_back(Trim(f));
-      have_header = true;
-      continue;
-    }
-    table->rows.emplace_back(line_no, fields);
-  }
-  if (!have_header) return Status::InvalidArgument(path + ": empty file (a header row is required)");
-  return Status::OK();
-}
-
-// Index of a header name (case-insensitive, trimmed), or -1.
-int FindColumn(const std::vector<std::string>& header, const std::string& name) {
-  const std::string want = Lower(Trim(name));
-  for (size_t i = 0; i < header.size(); ++i)
-    if (Lower(header[i]) == want) return static_cast<int>(i);
-  return -1;
-}
-
-std::string HeaderList(const std::vector<std::string>& header) {
-  std::string out;
-  for (size_t i = 0; i < header.size(); ++i) out += (i ? ", " : "") + header[i];
-  return out;
+std::string Lower(const std::string& s) {
+  return LowerAscii(s);
 }
 
 // Parses a positive finite double; the error names file:line:column.
@@ -194,8 +112,9 @@ bool CsvOptions::IsValid(std::string* error) const {
 StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOptions& options) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
-  CsvTable table;
-  ISOFLOP_RETURN_IF_ERROR(ReadTable(path, &table));
+  auto read = ReadCsvFile(path);
+  if (!read.ok()) return read.status();
+  const CsvTable& table = *read;
 
   // Resolve canonical columns: an explicit mapping wins, else the canonical name itself.
   std::map<std::string, int> col;
@@ -208,29 +127,32 @@ StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOp
         name = value;
         mapped = true;
       }
-    const int idx = FindColumn(table.header, name);
+    const int idx = table.ColumnIndex(name);
     if (idx < 0 && mapped)
-      return Status::InvalidArgument(path + ":1: column '" + name + "' (mapped to " + c +
-                                     ") is not in the header (" + HeaderList(table.header) + ")");
+      return Status::InvalidArgument(path + ":" + std::to_string(table.header_line) + ": column '" + name +
+                                     "' (mapped to " + c + ") is not in the header (" + table.HeaderList() +
+                                     ")");
     col[c] = idx;
     header_name[c] = idx >= 0 ? table.header[idx] : name;
   }
   if (col["loss"] < 0)
-    return Status::InvalidArgument(path + ":1: missing column 'loss' (header: " + HeaderList(table.header) +
+    return Status::InvalidArgument(path + ":" + std::to_string(table.header_line) +
+                                   ": missing column 'loss' (header: " + table.HeaderList() +
                                    "; map one with --columns loss=NAME)");
   const int known = (col["params"] >= 0) + (col["tokens"] >= 0) + (col["flops"] >= 0);
   if (known < 2 || (col["params"] < 0 && col["tokens"] < 0)) {
     const char* missing = col["params"] < 0 ? "params" : "tokens";
-    return Status::InvalidArgument(path + ":1: missing column '" + std::string(missing) +
-                                   "' (need params and tokens, or flops and one of them; header: " +
-                                   HeaderList(table.header) + "; map with --columns " + missing + "=NAME)");
+    return Status::InvalidArgument(
+        path + ":" + std::to_string(table.header_line) + ": missing column '" + std::string(missing) +
+        "' (need params and tokens, or flops and one of them; header: " + table.HeaderList() +
+        "; map with --columns " + missing + "=NAME)");
   }
   std::vector<std::pair<int, std::string>> filters;
   for (const auto& [key, value] : options.where) {
-    const int idx = FindColumn(table.header, key);
+    const int idx = table.ColumnIndex(key);
     if (idx < 0)
-      return Status::InvalidArgument(path + ":1: --where column '" + key + "' is not in the header (" +
-                                     HeaderList(table.header) + ")");
+      return Status::InvalidArgument(path + ":" + std::to_string(table.header_line) + ": --where column '" +
+                                     key + "' is not in the header (" + table.HeaderList() + ")");
     filters.emplace_back(idx, value);
   }
 
@@ -288,15 +210,16 @@ StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOp
 }
 
 StatusOr<std::vector<StartPoint>> LoadStartGrid(const std::string& path) {
-  CsvTable table;
-  ISOFLOP_RETURN_IF_ERROR(ReadTable(path, &table));
+  auto read = ReadCsvFile(path);
+  if (!read.ok()) return read.status();
+  const CsvTable& table = *read;
   const char* const names[] = {"a", "b", "e", "alpha", "beta", "log_r_d_star", "log_r_n_star"};
   int idx[7];
   for (int i = 0; i < 7; ++i) {
-    idx[i] = FindColumn(table.header, names[i]);
+    idx[i] = table.ColumnIndex(names[i]);
     if (idx[i] < 0 && i < 5)
       return Status::InvalidArgument(
-          path + ":1: missing column '" + names[i] +
+          path + ":" + std::to_string(table.header_line) + ": missing column '" + names[i] +
           "' (a start grid has columns a,b,e,alpha,beta[,log_r_d_star,log_r_n_star])");
   }
   std::vector<StartPoint> starts;

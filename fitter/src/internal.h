@@ -6,12 +6,12 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "isoflop/fitter.h"
+#include "isoflop/parallel_for.h"
 
 namespace isoflop::fitter_internal {
 
@@ -173,22 +173,8 @@ Status BootstrapAllocation(const std::vector<RunPoint>& runs, const FitOptions& 
 
 int ResolveThreads(int requested);
 
-// Runs fn(i) for i in [0, n) on `threads` threads; each index runs exactly once.
-template <typename Fn>
-void ParallelFor(int n, int threads, Fn&& fn) {
-  if (threads <= 1 || n <= 1) {
-    for (int i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<int> next{0};
-  auto worker = [&] {
-    for (int i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads && t < n; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& th : pool) th.join();
-}
+// ParallelFor: the project's one (common/include/isoflop/parallel_for.h), found from here by
+// unqualified lookup in the enclosing namespace isoflop.
 
 }  // namespace isoflop::fitter_internal
 

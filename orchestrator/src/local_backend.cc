@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "backend.h"
+#include "isoflop/file_util.h"
 
 extern char** environ;
 
@@ -104,13 +105,7 @@ class LocalBackend : public Backend {
       }
       // On disk before the process exists, so a restarted daemon knows which GPUs it holds.
       const std::string path = GpuFilePath(req.run_dir, req.key);
-      {
-        std::ofstream out(path + ".tmp", std::ios::trunc);
-        out << JoinIds(mine) << "\n";
-        if (!out.flush()) return Status::IOError(path + ": cannot write");
-      }
-      if (std::rename((path + ".tmp").c_str(), path.c_str()) != 0)
-        return Status::IOError(path + ": cannot rename");
+      ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(path, JoinIds(mine) + "\n"));
       gpus_for_launch = mine;
       env.push_back("CUDA_VISIBLE_DEVICES=" + JoinIds(mine));
     }

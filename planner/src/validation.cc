@@ -5,21 +5,12 @@
 #include <map>
 #include <sstream>
 
+#include "isoflop/csv.h"
 #include "isoflop/planner.h"
 
 namespace isoflop::planner {
 
 namespace {
-
-// Minimal CSV split: the file is ours (no quoted commas).
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> fields;
-  std::stringstream ss(line);
-  std::string field;
-  while (std::getline(ss, field, ',')) fields.push_back(field);
-  if (!line.empty() && line.back() == ',') fields.emplace_back();
-  return fields;
-}
 
 double RelativeError(double predicted, double published) {
   return std::isnan(published) ? NAN : predicted / published - 1.0;
@@ -35,13 +26,11 @@ double ValidationResult::worst_abs_error() const {
 }
 
 StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(path + ": no such file");
-  std::string line;
-  if (!std::getline(in, line)) return Status::InvalidArgument(path + ": empty file");
-  const std::vector<std::string> header = SplitCsv(line);
+  auto table = ReadCsvFile(path);  // the project's CSV reader (common/include/isoflop/csv.h)
+  if (!table.ok()) return table.status();
+  const std::vector<std::string>& header = table->header;
   std::map<std::string, size_t> col;
-  for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+  for (size_t i = 0; i < header.size(); ++i) col[LowerAscii(header[i])] = i;
   for (const char* required : {"id",
                                "source",
                                "table",
@@ -64,15 +53,15 @@ StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& path) {
                                "published_mfu",
                                "published_hfu",
                                "published_iteration_s"}) {
-    if (!col.count(required)) return Status::InvalidArgument(path + ": missing column '" + required + "'");
+    if (!col.count(required)) {
+      return Status::InvalidArgument(path + ":" + std::to_string(table->header_line) + ": missing column '" +
+                                     required + "'");
+    }
   }
   std::vector<PublishedRun> runs;
-  int line_no = 1;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (line.empty()) continue;
-    const std::vector<std::string> f = SplitCsv(line);
-    const std::string where = path + ":" + std::to_string(line_no);
+  for (const CsvRecord& record : table->rows) {
+    const std::vector<std::string>& f = record.fields;
+    const std::string where = path + ":" + std::to_string(record.line);
     if (f.size() < header.size())
       return Status::InvalidArgument(where + ": expected " + std::to_string(header.size()) + " columns");
     auto number = [&](const char* name, bool optional, double* out) -> Status {
@@ -96,6 +85,10 @@ StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& path) {
     auto integer = [&](const char* name, int* out) -> Status {
       double x = 0;
       ISOFLOP_RETURN_IF_ERROR(number(name, false, &x));
+      if (!(x >= 0 && x <= 2147483647.0) || x != std::floor(x)) {
+        return Status::InvalidArgument(where + ": column '" + name + "': '" + f[col[name]] +
+                                       "' is not a non-negative integer");
+      }
       *out = static_cast<int>(x);
       return Status::OK();
     };

@@ -14,57 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "isoflop/csv.h"
+#include "isoflop/file_util.h"
 #include "isoflop/report.h"
 
 namespace isoflop::report {
 namespace {
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string Trim(const std::string& s) {
-  size_t a = 0, b = s.size();
-  while (a < b && std::isspace(static_cast<unsigned char>(s[a]))) ++a;
-  while (b > a && std::isspace(static_cast<unsigned char>(s[b - 1]))) --b;
-  return s.substr(a, b - a);
-}
-
-// RFC 4180 fields: commas, "quoted, fields" and "" escapes; one record per line.
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
-        cur += '"', ++i;
-      else if (c == '"')
-        quoted = false;
-      else
-        cur += c;
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      out.push_back(Trim(cur));
-      cur.clear();
-    } else if (c != '\r') {
-      cur += c;
-    }
-  }
-  out.push_back(Trim(cur));
-  return out;
-}
-
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound(path + ": cannot open");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 double JsonNumber(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return kUnknown;
@@ -139,39 +94,29 @@ double FindNumber(const nlohmann::json& j, std::initializer_list<const char*> ke
 }  // namespace
 
 StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const RunsCsvOptions& options) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  std::istringstream in(*text);
-  std::string line;
-  int line_no = 0;
-  std::vector<std::string> header;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (!Trim(line).empty()) {
-      header = SplitCsv(line);
-      break;
-    }
-  }
-  if (header.empty()) return Status::InvalidArgument(path + ": empty file (expected a header line)");
+  auto table = ReadCsvFile(path);
+  if (!table.ok()) return table.status();
+  const std::vector<std::string>& header = table->header;
+  const int line_no = table->header_line;
   std::map<std::string, size_t> col;
-  for (size_t i = 0; i < header.size(); ++i) col.emplace(Lower(header[i]), i);
+  for (size_t i = 0; i < header.size(); ++i) col.emplace(LowerAscii(header[i]), i);
   // --columns: a canonical name read from another header (the fitter's syntax, docs/fit.md).
   for (const auto& [canonical, name] : options.columns) {
-    auto it = col.find(Lower(Trim(name)));
+    auto it = col.find(LowerAscii(TrimAscii(name)));
     if (it == col.end()) {
       return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": --columns " + canonical + "=" +
                                      name + ": no column '" + name + "' in the header");
     }
-    col[Lower(Trim(canonical))] = it->second;
+    col[LowerAscii(TrimAscii(canonical))] = it->second;
   }
   std::vector<std::pair<size_t, std::string>> filters;
   for (const auto& [name, value] : options.where) {
-    auto it = col.find(Lower(Trim(name)));
+    auto it = col.find(LowerAscii(TrimAscii(name)));
     if (it == col.end()) {
       return Status::InvalidArgument(path + ":" + std::to_string(line_no) + ": --where " + name + "=" +
                                      value + ": no column '" + name + "' in the header");
     }
-    filters.emplace_back(it->second, Trim(value));
+    filters.emplace_back(it->second, TrimAscii(value));
   }
   // loss and two of params / tokens / flops (the third from C = 6ND), as the fitter reads them.
   const int have = static_cast<int>(col.count("params") + col.count("tokens") + col.count("flops"));
@@ -200,14 +145,12 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
   const int c_run_dir = find({"run_dir"});
 
   std::vector<RunRecord> runs;
-  while (std::getline(in, line)) {
-    ++line_no;
-    if (Trim(line).empty()) continue;
-    const std::vector<std::string> f = SplitCsv(line);
+  for (const CsvRecord& record : table->rows) {
+    const std::vector<std::string>& f = record.fields;
     bool keep = true;
     for (const auto& [c, value] : filters) keep &= c < f.size() && f[c] == value;
     if (!keep) continue;
-    const std::string where = path + ":" + std::to_string(line_no);
+    const std::string where = path + ":" + std::to_string(record.line);
     auto cell = [&](int c) -> std::string { return c >= 0 && static_cast<size_t>(c) < f.size() ? f[c] : ""; };
     // A number, or kUnknown when empty and allowed to be.
     auto number = [&](int c, const std::string& name, bool required, double* out) -> Status {
@@ -227,7 +170,7 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
       return Status::OK();
     };
     RunRecord r;
-    r.id = c_id >= 0 ? cell(c_id) : "row" + std::to_string(line_no);
+    r.id = c_id >= 0 ? cell(c_id) : "row" + std::to_string(record.line);
     if (c_state >= 0 && !cell(c_state).empty()) {
       auto st = ParseRunState(cell(c_state));
       if (!st.ok()) return st.status().WithContext(where + ": column '" + header[c_state] + "'");
@@ -278,7 +221,7 @@ StatusOr<std::vector<RunRecord>> LoadRunsCsv(const std::string& path, const Runs
 }
 
 StatusOr<PlanInfo> LoadPlanJson(const std::string& path) {
-  auto text = ReadFile(path);
+  auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   return ParsePlanJson(*text, path);
 }
@@ -342,7 +285,7 @@ Status FillFromRunDir(const std::string& run_dir, RunRecord* run) {
       if (std::isfinite(energy)) run->energy_kwh = energy;
     }
   }
-  auto text = ReadFile(run_dir + "/summary.json");
+  auto text = ReadFileToString(run_dir + "/summary.json");
   if (!text.ok()) return Status::OK();
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object())

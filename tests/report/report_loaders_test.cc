@@ -58,6 +58,22 @@ TEST(ReportLoaders, ReadsStateAndPerRunColumnsCaseInsensitively) {
   EXPECT_EQ((*runs)[2].state, RunState::kDiverged);
 }
 
+// The project's one CSV reader (issue 15): a duplicated column is refused; a quoted field may
+// hold a comma.
+TEST(ReportLoaders, DuplicateColumnIsRefusedQuotedCommaIsData) {
+  const std::string dup =
+      WriteTemp("runs_dup.csv", "params,tokens,loss,state,State\n1e6,2e7,3.1,done,done\n");
+  auto bad = LoadRunsCsv(dup);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(dup + ":1: column 'State' appears twice"), std::string::npos)
+      << bad.status().message();
+  const std::string quoted =
+      WriteTemp("runs_quoted.csv", "run_id,params,tokens,loss\n\"x, y\",1e6,2e7,3.1\n");
+  auto ok = LoadRunsCsv(quoted);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)[0].id, "x, y");
+}
+
 TEST(ReportLoaders, BadCellNamesFileLineAndColumn) {
   const std::string path = WriteTemp("runs_bad.csv", "params,tokens,loss\n1e6,2e7,3.1\n1e6,abc,3.0\n");
   auto runs = LoadRunsCsv(path);

@@ -1,4 +1,5 @@
 #include "nccl_communicator.h"
+#include "isoflop/file_util.h"
 
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -26,16 +27,7 @@ StatusOr<std::unique_ptr<NcclCommunicator>> NcclCommunicator::Create(const std::
                                                                      double timeout_s) {
   IdExchange through_file = [&](bool publish, std::string* id_bytes) -> Status {
     if (publish) {
-      const std::string tmp = rendezvous_file + ".tmp";
-      {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out.write(id_bytes->data(), static_cast<std::streamsize>(id_bytes->size()));
-        if (!out) return Status::IOError(tmp + ": cannot write the NCCL id");
-      }
-      if (std::rename(tmp.c_str(), rendezvous_file.c_str()) != 0) {
-        return Status::IOError(rendezvous_file + ": cannot rename the NCCL id into place");
-      }
-      return Status::OK();
+      return WriteFileAtomically(rendezvous_file, *id_bytes).WithContext("cannot publish the NCCL id");
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
     for (;;) {

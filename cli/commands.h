@@ -9,7 +9,10 @@
 
 namespace isoflop::cli {
 
-// Exit codes shared by every subcommand.
+// Exit codes shared by every subcommand (README.md, "Exit codes"): 0 ok; 2 bad input — a bad flag
+// or value, a missing, unreadable or malformed file, an unknown run (kInvalidArgument, kNotFound,
+// kCorruption); 1 anything else (the OS, a service, an infeasible request, a bug). `isoflop train`
+// has the trainer's codes (docs/interfaces.md).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitBadInput = 2;
@@ -19,11 +22,11 @@ struct CommandContext {
   int exit_code = kExitOk;
 };
 
+// The exit code for a Status (above).
+int ExitCodeFor(const Status& status);
+
 // Prints "isoflop <command>: <message>" on stderr and returns the exit code for a Status.
 int ReportError(const char* command, const Status& status);
-
-// A missing input file is bad input for the user (exit 2), whatever the library calls it.
-Status AsBadInput(const Status& s);
 
 void RegisterFitCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx);  // plan, perf
@@ -31,6 +34,10 @@ void RegisterPredictCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataExportCommands(CLI::App& data, CommandContext& ctx);  // data export, data tokenizer export
 void RegisterTrainCommand(CLI::App& app, CommandContext& ctx);
+
+// `isoflop train ARGS...`: replaces this process with isoflop-train (beside this binary) and ARGS.
+// Returns only when that fails (exit code 1, message on stderr).
+int ExecTrainer(int argc, char** argv);
 void RegisterOrchestratorCommands(CLI::App& app, CommandContext& ctx);  // sweep, daemon, status, cancel, logs
 void RegisterReportCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRunsCommands(CLI::App& app, CommandContext& ctx);  // runs import, runs export

@@ -1,23 +1,35 @@
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "commands.h"
 
 namespace isoflop::cli {
 
-int ReportError(const char* command, const Status& status) {
-  std::fprintf(stderr, "isoflop %s: %s\n", command, status.message().c_str());
-  return status.code() == Status::Code::kInvalidArgument ? kExitBadInput : kExitFailure;
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk:
+      return kExitOk;
+    case Status::Code::kInvalidArgument:  // a bad flag, value or file (named in the message)
+    case Status::Code::kNotFound:         // a missing file, database or run the user named
+    case Status::Code::kCorruption:       // a file the user gave that does not parse or is damaged
+      return kExitBadInput;
+    default:  // the OS, a service, an infeasible request, a bug
+      return kExitFailure;
+  }
 }
 
-Status AsBadInput(const Status& s) {
-  return s.code() == Status::Code::kNotFound ? Status::InvalidArgument(s.message()) : s;
+int ReportError(const char* command, const Status& status) {
+  std::fprintf(stderr, "isoflop %s: %s\n", command, status.message().c_str());
+  return ExitCodeFor(status);
 }
 
 }  // namespace isoflop::cli
 
 int main(int argc, char** argv) {
   using namespace isoflop::cli;
+  // The trainer (libtorch) is its own binary; nothing else here loads libtorch.
+  if (argc >= 2 && std::string_view(argv[1]) == "train") return ExecTrainer(argc - 1, argv + 1);
   CLI::App app{
       "isoflop: plan a training budget with scaling laws, then spend it.\n"
       "Examples:\n"

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "isoflop/file_util.h"
 #include "isoflop/planner.h"
 
 namespace isoflop::cli {
@@ -52,9 +53,9 @@ int RunPlan(const PlanFlags& f) {
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
   auto cluster = LoadClusterYaml(f.cluster);
-  if (!cluster.ok()) return ReportError("plan", AsBadInput(cluster.status()));
+  if (!cluster.ok()) return ReportError("plan", cluster.status());
   auto law = LoadLaw(f.law);
-  if (!law.ok()) return ReportError("plan", AsBadInput(law.status()));
+  if (!law.ok()) return ReportError("plan", law.status());
   PlanSummary plan;
   Status st = Plan(options, *law, *cluster, &plan);
   if (!st.ok()) return ReportError("plan", st);
@@ -71,9 +72,8 @@ int RunPlan(const PlanFlags& f) {
     config_path += ".yaml";
     for (const auto& [path, text] : {std::pair{config_path, plan.RunConfigYaml()},
                                      std::pair{f.sbatch, plan.SbatchScript(config_path)}}) {
-      std::ofstream out(path, std::ios::trunc);
-      out << text;
-      if (!out.flush()) return ReportError("plan", Status::IOError(path + ": write failed"));
+      Status written = WriteFileAtomically(path, text);
+      if (!written.ok()) return ReportError("plan", written);
     }
     std::fprintf(stderr, "isoflop plan: wrote %s (Slurm script) and %s (run config)\n", f.sbatch.c_str(),
                  config_path.c_str());
@@ -87,13 +87,13 @@ int RunPlan(const PlanFlags& f) {
 
 int RunPerf(const PerfFlags& f) {
   auto cluster = LoadClusterYaml(f.cluster);
-  if (!cluster.ok()) return ReportError("perf", AsBadInput(cluster.status()));
+  if (!cluster.ok()) return ReportError("perf", cluster.status());
   if (f.gpus > 0) cluster->nodes = (f.gpus + cluster->gpus_per_node - 1) / cluster->gpus_per_node;
   PerfOptions options;
   options.flash_attention = !f.no_flash;
   if (!f.validate.empty()) {
     auto runs = LoadPublishedRuns(f.validate);
-    if (!runs.ok()) return ReportError("perf", AsBadInput(runs.status()));
+    if (!runs.ok()) return ReportError("perf", runs.status());
     auto results = ValidateAgainstPublished(*runs, *cluster, options);
     if (!results.ok()) return ReportError("perf", results.status());
     double worst = 0;
@@ -105,7 +105,7 @@ int RunPerf(const PerfFlags& f) {
   if (f.model.empty())
     return ReportError("perf", Status::InvalidArgument("--model is required (or --validate CSV)"));
   auto model = LoadModelYaml(f.model);
-  if (!model.ok()) return ReportError("perf", AsBadInput(model.status()));
+  if (!model.ok()) return ReportError("perf", model.status());
   auto recompute = ParseRecompute(f.recompute);
   if (!recompute.ok()) return ReportError("perf", recompute.status());
   ParallelConfig cfg;

@@ -45,7 +45,7 @@ int RunPredict(const PredictFlags& f) {
     return ReportError("predict",
                        Status::InvalidArgument("--params and --tokens go together (both positive)"));
   auto record = LoadLaw(f.law);
-  if (!record.ok()) return ReportError("predict", AsBadInput(record.status()));
+  if (!record.ok()) return ReportError("predict", record.status());
   nlohmann::ordered_json j;
   j["law"] = DescribeProvenance(*record);
   if (by_budget) {
@@ -85,7 +85,7 @@ int RunPredict(const PredictFlags& f) {
     return kExitOk;
   }
   auto p = PredictAtPoint(*record, f.params, f.tokens, f.unique_tokens);
-  if (!p.ok()) return ReportError("predict", AsBadInput(p.status()));
+  if (!p.ok()) return ReportError("predict", p.status());
   if (f.json) {
     j["params"] = f.params;
     j["tokens"] = f.tokens;

@@ -1,7 +1,10 @@
 // `isoflop sweep plan|submit`, `daemon`, `status`, `cancel`, `logs`: parse flags, call one
 // orchestrator function, print. Logic lives in orchestrator/ (docs/orchestrator.md).
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -97,7 +100,11 @@ void RegisterDaemon(CLI::App& app, CommandContext& ctx) {
                          "  isoflop daemon --db state.db --listen 127.0.0.1:8470 --exit-when-idle\n"
                          "  curl -s http://127.0.0.1:8470/api/fit");
   cmd->add_option("--db", options->db_path, "state database")->capture_default_str();
-  cmd->add_option("--listen", options->listen, "HOST:PORT for the status API, or off")->capture_default_str();
+  cmd->add_option("--listen", options->listen,
+                  "IP:PORT for the status API (loopback unless --listen-public), or off")
+      ->capture_default_str();
+  cmd->add_flag("--listen-public", options->listen_public,
+                "allow a non-loopback --listen address (the API has no authentication) and any Host header");
   cmd->add_option("--poll-min", options->poll_min_s, "seconds between polls after an event")
       ->capture_default_str();
   cmd->add_option("--poll-max", options->poll_max_s, "longest poll interval when nothing changes")
@@ -146,7 +153,18 @@ void RegisterStatus(CLI::App& app, CommandContext& ctx) {
         ctx.exit_code = ReportError("status", report.status());
         return;
       }
-      if (watch && !flags->json) std::printf("\033[H\033[2J");
+      // A terminal gets the screen redrawn in place; a pipe or a file gets plain text, each refresh
+      // after a dated separator line (no escape codes in logs).
+      if (watch && !flags->json) {
+        if (::isatty(STDOUT_FILENO)) {
+          std::printf("\033[H\033[2J");
+        } else {
+          const std::time_t now = std::time(nullptr);
+          char when[64];
+          std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+          std::printf("--- %s ---\n", when);
+        }
+      }
       std::printf("%s\n", (flags->json ? report->ToJson() : report->ToText()).c_str());
       std::fflush(stdout);
       if (!watch) return;

@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "isoflop/orchestrator.h"
+#include "isoflop/shard_writer.h"
 #include "slurm_api.h"
 
 namespace orch = isoflop::orchestrator;
@@ -35,10 +36,23 @@ std::string MakeTmp() {
   return ::mkdtemp(t.data());
 }
 
+// Token shards for `data:` (sweep submit checks them); the idle trainer never reads them.
+std::string Shards(const std::string& dir) {
+  data::ShardWriterOptions o;
+  o.out_dir = dir + "/shards";
+  o.vocab_size = 256;
+  auto written = data::WriteShards(o, {{1, 2, 3}, {4, 5, 6}}, {"train", "val"});
+  if (!written.ok()) {
+    std::fprintf(stderr, "%s\n", written.status().ToString().c_str());
+    std::exit(1);
+  }
+  return o.out_dir;
+}
+
 // 100 budgets x 100 shapes = 10,000 runs.
 std::string BigSpec(const std::string& dir) {
-  std::string s =
-      "name: big\nbackend: local\nout_dir: \"" + dir + "/runs\"\ndata: /nonexistent\nbudgets_flops: [";
+  std::string s = "name: big\nbackend: local\nout_dir: \"" + dir + "/runs\"\ndata: \"" + Shards(dir) +
+                  "\"\nbudgets_flops: [";
   for (int i = 0; i < 100; ++i) s += (i ? ", " : "") + std::to_string(1e18 * (1 + i));
   s += "]\nmodels:\n";
   for (int i = 0; i < 100; ++i) {

@@ -1,4 +1,5 @@
 #include "backend.h"
+#include "isoflop/file_util.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -38,6 +39,26 @@ mkdir -p "$meta" || exit 1
 echo "$$" > "$meta/$key.pid.tmp" && mv -f "$meta/$key.pid.tmp" "$meta/$key.pid"
 printf '%s %s %s %s\n' "$(date +%s)" "$key" "$$" "${SLURM_JOB_ID:-local}" >> "$meta/launches.log"
 rm -f "$meta/$key.exit"
+finish() {
+  echo "$1 ${SLURM_JOB_ID:-} ${SLURM_RESTART_COUNT:-0}" > "$meta/$key.exit.tmp" && mv -f "$meta/$key.exit.tmp" "$meta/$key.exit"
+  exit "$1"
+}
+# One trainer per run directory: this wrapper and its trainer (which inherits fd 9) hold an flock
+# on attempt.lock for as long as either lives. A trainer orphaned by an earlier wrapper that was
+# killed still holds it: ask it to stop (SIGTERM: it checkpoints and exits 75), wait for the lock,
+# and resume from its checkpoint; one that ignores TERM for 120 s gets SIGKILL.
+exec 9>>"$meta/attempt.lock" || finish 1
+if ! flock -n 9; then
+  old=$(cat "$meta/trainer.pid" 2>/dev/null)
+  # Only a process working in this directory is the orphan (a recycled pid is left alone).
+  if [ -n "$old" ] && [ "$(readlink "/proc/$old/cwd" 2>/dev/null)" != "$(cd "$dir" && pwd -P)" ]; then old=; fi
+  echo "isoflop: a trainer of an earlier attempt (pid ${old:-unknown}) still runs in this directory; stopping it" >> "$dir/train.log"
+  if [ -n "$old" ]; then kill -TERM "$old" 2>/dev/null; fi
+  if ! flock -w 120 9; then
+    if [ -n "$old" ]; then kill -KILL "$old" 2>/dev/null; fi
+    flock -w 30 9 || { echo "isoflop: the run directory stays locked by another process" >> "$dir/train.log"; finish 1; }
+  fi
+fi
 if [ -f "$dir/checkpoint.pt" ]; then set -- "$@" --resume; fi
 child=
 forward() { if [ -n "$child" ]; then kill "-$1" "$child" 2>/dev/null; fi; }
@@ -47,6 +68,7 @@ trap 'forward INT' INT
 cd "$dir" || exit 1
 "$@" >> "$dir/train.log" 2>&1 &
 child=$!
+echo "$child" > "$meta/trainer.pid"
 while :; do
   wait "$child"
   rc=$?
@@ -56,8 +78,7 @@ done
 wait "$child" 2>/dev/null
 final=$?
 if [ "$final" -ne 127 ]; then rc=$final; fi
-echo "$rc ${SLURM_JOB_ID:-} ${SLURM_RESTART_COUNT:-0}" > "$meta/$key.exit.tmp" && mv -f "$meta/$key.exit.tmp" "$meta/$key.exit"
-exit "$rc"
+finish "$rc"
 )sh";
 
 std::string ExitFilePath(const std::string& run_dir, const std::string& key) {
@@ -93,15 +114,9 @@ StatusOr<std::string> WriteLaunchScript(const std::string& run_dir) {
   fs::create_directories(run_dir + "/.isoflop", ec);
   if (ec) return Status::IOError(run_dir + "/.isoflop: " + ec.message());
   std::string path = run_dir + "/.isoflop/launch.sh";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << kLaunchScript;
-    if (!out) return Status::IOError(tmp + ": cannot write");
-  }
-  ::chmod(tmp.c_str(), 0755);
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path + ": " + ec.message());
+  AtomicWriteOptions executable;
+  executable.mode = 0755;
+  ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(path, kLaunchScript, executable));
   return path;
 }
 

@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "daemon_internal.h"
+#include "isoflop/file_util.h"
 #include "isoflop/orchestrator.h"
 #include "store.h"
 #include "sweep_internal.h"
@@ -41,11 +42,55 @@ bool DaemonOptions::IsValid(std::string* error) const {
     *error = "poll interval: need 0 < poll_min_s <= poll_max_s";
     return false;
   }
-  if (!listen.empty() && listen != "off" && listen.rfind(':') == std::string::npos) {
-    *error = "--listen: expected HOST:PORT (e.g. 127.0.0.1:8470) or off";
-    return false;
+  if (!listen.empty() && listen != "off") {
+    std::string host;
+    int port = 0;
+    Status s = ParseListenAddress(listen, &host, &port);
+    if (!s.ok()) {
+      *error = s.message();
+      return false;
+    }
+    if (!listen_public && !IsLoopbackAddress(host)) {
+      *error = "--listen " + listen +
+               ": not a loopback address; the status API has no authentication, so it listens on "
+               "127.0.0.1 or ::1 unless --listen-public is given";
+      return false;
+    }
   }
   return true;
+}
+
+Status ParseListenAddress(const std::string& listen, std::string* host, int* port) {
+  const auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("--listen: '" + listen + "' " + why +
+                                   " (expected IP:PORT, e.g. 127.0.0.1:8470 or [::1]:8470, or off)");
+  };
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return bad("has no port");
+  std::string h = listen.substr(0, colon);
+  const std::string p = listen.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') {
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string::npos) {
+    return bad("writes an IPv6 address without brackets");
+  }
+  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) {
+    return bad("has a port that is not a number");
+  }
+  const int v = std::stoi(p);
+  if (v > 65535) return bad("has a port above 65535");
+  boost::system::error_code ec;
+  asio::ip::make_address(h, ec);
+  if (ec) return bad("has an address that is not a numeric IP");
+  *host = h;
+  *port = v;
+  return Status::OK();
+}
+
+bool IsLoopbackAddress(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  return !ec && address.is_loopback();
 }
 
 std::string DaemonSummary::BriefReport() const {
@@ -196,13 +241,7 @@ Status Daemon::StartAttempt(const LiveRunRow& run, bool reconcile) {
     std::error_code ec;
     fs::create_directories(run.run_dir, ec);
     if (ec) return Status::IOError(run.run_dir + ": " + ec.message());
-    std::string cfg = run.run_dir + "/run.yaml";
-    {
-      std::ofstream out(cfg + ".tmp", std::ios::trunc);
-      out << run.config_yaml;
-      if (!out) return Status::IOError(cfg + ": cannot write");
-    }
-    fs::rename(cfg + ".tmp", cfg, ec);
+    ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(run.run_dir + "/run.yaml", run.config_yaml));
     LaunchRequest req;
     req.key = run.key;
     req.run_dir = run.run_dir;
@@ -308,18 +347,67 @@ StatusOr<int> Daemon::LaunchPending() {
           (*ins)->Bind(1, r.id).Bind(2, r.attempt).Bind(3, r.key).Bind(4, NowSeconds()).Run());
       ISOFLOP_RETURN_IF_ERROR(txn.Commit());
     }
-    CrashPoint("after-intent");
+    StepReached("after-intent");
     Status s = StartAttempt(r, /*reconcile=*/false);
     if (!s.ok()) {
-      // Stays 'submitting' with its key: the next tick reconciles (an sbatch that timed out may
-      // still have created the job) and retries the launch with the same key.
       Log("launch of " + r.name + " failed: " + s.message());
-      return started;
+      ISOFLOP_RETURN_IF_ERROR(LaunchFailed(r, s));
+      continue;
     }
     ++started;
-    CrashPoint("after-launch");
+    StepReached("after-launch");
   }
   return started;
+}
+
+// A launch that returned an error (the backend refused it: sbatch's "invalid partition", an out_dir
+// that cannot be created, ...). An sbatch that timed out may still have created the job, so the
+// backend is asked for the key first; when it does not know it, the attempt is over: it counts
+// against retry.max_attempts like any infrastructure failure, the run goes back to 'pending' with
+// backoff (or to 'failed'), its reason says why, and its slot is free (issue 15, finding 1). When
+// the backend cannot even be asked (slurmctld down), the run stays 'submitting' with its key and
+// the next tick reconciles it, as after a crash.
+Status Daemon::LaunchFailed(const LiveRunRow& run, const Status& error) {
+  const SweepSpec& spec = sweeps_.at(run.sweep_id);
+  auto found = backends_.at(spec.backend)->FindByKey(run.key, run.run_dir);
+  const std::string reason = "launch failed: " + error.message();
+  if (!found.ok() || *found) {
+    // Unknown, or the job exists after all (the next reconcile records it): keep the key.
+    auto upd =
+        db_->Prepare("UPDATE runs SET reason = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'submitting'");
+    if (!upd.ok()) return upd.status();
+    return (*upd)->Bind(1, run.id).Bind(2, reason).Bind(3, NowSeconds()).Run();
+  }
+  const bool give_up = run.attempt >= spec.retry.max_attempts;
+  const std::string state = give_up ? "failed" : "pending";
+  const std::string run_reason = give_up ? reason + " (attempt " + std::to_string(run.attempt) +
+                                               " of retry.max_attempts " +
+                                               std::to_string(spec.retry.max_attempts) + ")"
+                                         : "retrying: " + reason;
+  const double delay = give_up ? 0 : RetryDelay(spec.retry, run.attempt);
+  Transaction txn(*db_);
+  ISOFLOP_RETURN_IF_ERROR(txn.status());
+  auto upd = db_->Prepare(
+      "UPDATE runs SET state = ?2, reason = ?3, job_id = NULL, next_attempt_at = ?4, updated_at = ?5 "
+      "WHERE id = ?1 AND state = 'submitting' AND idem_key = ?6");
+  if (!upd.ok()) return upd.status();
+  ISOFLOP_RETURN_IF_ERROR((*upd)
+                              ->Bind(1, run.id)
+                              .Bind(2, state)
+                              .Bind(3, run_reason)
+                              .Bind(4, NowSeconds() + delay)
+                              .Bind(5, NowSeconds())
+                              .Bind(6, run.key)
+                              .Run());
+  auto att = db_->Prepare(
+      "UPDATE attempts SET state = 'launch_failed', reason = ?2, finished_at = ?3 WHERE idem_key = ?1");
+  if (!att.ok()) return att.status();
+  ISOFLOP_RETURN_IF_ERROR((*att)->Bind(1, run.key).Bind(2, reason).Bind(3, NowSeconds()).Run());
+  ISOFLOP_RETURN_IF_ERROR(RecordEvent(run.id, give_up ? "failed" : "retry", run_reason));
+  ISOFLOP_RETURN_IF_ERROR(txn.Commit());
+  if (!give_up) ++summary_.retries;
+  Log(run.name + " attempt " + std::to_string(run.attempt) + ": " + reason + " -> " + state);
+  return Status::OK();
 }
 
 // Backoff before retry number `attempt` (1-based): backoff_s * 2^(attempt-1), capped.
@@ -519,7 +607,7 @@ StatusOr<bool> Daemon::Tick() {
     Status s = StartAttempt(r, /*reconcile=*/true);
     if (!s.ok()) {
       Log("reconcile of " + r.name + ": " + s.message());
-      continue;
+      ISOFLOP_RETURN_IF_ERROR(LaunchFailed(r, s));
     }
     changed = true;
   }
@@ -565,7 +653,7 @@ StatusOr<bool> Daemon::Tick() {
       }
     }
     ISOFLOP_RETURN_IF_ERROR(txn.Commit());
-    CrashPoint("after-poll");
+    StepReached("after-poll");
   }
 
   // 3. Refit on every finished run, and re-plan the target budget (a no-op when the latest fit
@@ -579,7 +667,7 @@ StatusOr<bool> Daemon::Tick() {
       ++summary_.refits;
       Log("refit stored");
     }
-    CrashPoint("after-refit");
+    StepReached("after-refit");
   }
 
   // 4. Launch what the throttle allows.
@@ -608,16 +696,16 @@ double Daemon::NextRetryIn() {
   return std::max(0.0, (*q)->Double(0) - NowSeconds());
 }
 
-void Daemon::CrashPoint(const char* where) {
-  // Test hook: ISOFLOP_DAEMON_CRASH_AT=<point>:<n> kills the daemon with SIGKILL the n-th time
-  // it passes <point>, so the crash tests can stop it between any two steps of the protocol.
-  static const char* spec = std::getenv("ISOFLOP_DAEMON_CRASH_AT");
-  if (spec == nullptr) return;
-  std::string s = spec;
-  auto colon = s.find(':');
-  if (s.substr(0, colon) != where) return;
-  int n = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
-  if (++crash_counts_[where] >= n) ::kill(::getpid(), SIGKILL);
+namespace {
+DaemonStepHook g_step_hook = nullptr;
+}  // namespace
+
+void SetDaemonStepHookForTesting(DaemonStepHook hook) {
+  g_step_hook = hook;
+}
+
+void Daemon::StepReached(const char* step) {
+  if (g_step_hook != nullptr) g_step_hook(step);
 }
 
 StatusOr<DaemonSummary> Daemon::Run() {
@@ -631,7 +719,7 @@ StatusOr<DaemonSummary> Daemon::Run() {
 
   std::unique_ptr<StatusServer> server;
   if (!options_.listen.empty() && options_.listen != "off") {
-    auto srv = StatusServer::Start(io, options_.listen, options_.db_path);
+    auto srv = StatusServer::Start(io, options_.listen, options_.db_path, options_.listen_public);
     if (!srv.ok()) return srv.status();
     server = std::move(*srv);
     Log("status API on http://" + server->endpoint() + "/api/runs");
@@ -699,6 +787,18 @@ StatusOr<DaemonSummary> RunDaemon(const DaemonOptions& options) {
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
   auto db = Database::Open(options.db_path, /*create=*/false);
   if (!db.ok()) return db.status();
+  // A damaged database can answer the daemon's few queries with nothing ("all runs final") while
+  // `status` fails on it: check the whole file, indexes against tables included, before any work
+  // (issue 15, finding 10); milliseconds at 10,000 runs.
+  auto check = (*db)->IntegrityCheck();
+  if (!check.ok())
+    return Status::Corruption(options.db_path +
+                              ": the state database cannot be checked: " + check.status().message());
+  if (*check != "ok") {
+    return Status::Corruption(options.db_path + ": the state database is damaged (SQLite integrity_check: " +
+                              check->substr(0, 300) +
+                              "); restore it from a copy, or submit the sweeps to a new one");
+  }
   Daemon daemon(options, std::move(*db));
   return daemon.Run();
 }

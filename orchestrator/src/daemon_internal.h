@@ -30,14 +30,30 @@ StatusOr<bool> RefitAndStore(Database& db, const std::map<int64_t, SweepSpec>& s
 double RetryDelay(const RetryPolicy& policy, int attempt);
 
 // Read-only JSON over HTTP (Boost.Beast) on the daemon's io_context: /api/runs, /api/fit,
-// /api/plan, /api/status. Each request opens its own read snapshot of the database.
+// /api/plan, /api/status, /metrics (Prometheus). Each request opens its own read snapshot.
 class StatusServer {
  public:
+  // `public_ok`: accept any Host header (the operator chose --listen-public); otherwise only
+  // loopback names and addresses, so a web page cannot reach the API by DNS rebinding.
   static StatusOr<std::unique_ptr<StatusServer>> Start(boost::asio::io_context& io, const std::string& listen,
-                                                       const std::string& db_path);
+                                                       const std::string& db_path, bool public_ok = false);
   virtual ~StatusServer() = default;
   virtual std::string endpoint() const = 0;
 };
+
+// "IP:PORT" or "[IPv6]:PORT" for the status server: the port is 0..65535 in decimal digits only
+// (no "80x"), the address a numeric IP. kInvalidArgument naming --listen otherwise.
+Status ParseListenAddress(const std::string& listen, std::string* host, int* port);
+bool IsLoopbackAddress(const std::string& host);
+
+// GET /metrics: the database in Prometheus' text exposition format 0.0.4 (prometheus.cc).
+StatusOr<std::string> PrometheusMetrics(const std::string& db_path);
+
+// Test seam: the daemon calls the hook at each step of its protocol ("after-intent",
+// "after-launch", "after-poll", "after-refit"). Null in the isoflop binary; the crash tests'
+// daemon helper (tests/orchestrator/daemon_helper.cc) installs one that kills the process there.
+using DaemonStepHook = void (*)(const char* step);
+void SetDaemonStepHookForTesting(DaemonStepHook hook);
 
 class Daemon {
  public:
@@ -53,12 +69,13 @@ class Daemon {
   Status StartAttempt(const LiveRunRow& run, bool reconcile);
   StatusOr<int> LaunchPending();
   Status FinishAttempt(const LiveRunRow& run, const JobState& js, bool* completed_ok);
+  Status LaunchFailed(const LiveRunRow& run, const Status& error);
   Status IngestMetrics(const LiveRunRow& run, bool* changed);
   Status RecordEvent(int64_t run_id, const std::string& kind, const std::string& detail);
   StatusOr<bool> AllFinal();
   double NextRetryIn();
   std::vector<std::string> TrainerArgv(const SweepSpec& spec, const std::string& run_dir) const;
-  void CrashPoint(const char* where);
+  void StepReached(const char* step);
   void Log(const std::string& line);
 
   DaemonOptions options_;
@@ -67,7 +84,6 @@ class Daemon {
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   DaemonSummary summary_;
   double interval_s_;
-  std::map<std::string, int> crash_counts_;
 };
 
 }  // namespace isoflop::orchestrator

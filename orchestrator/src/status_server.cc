@@ -7,7 +7,9 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "daemon_internal.h"
 #include "isoflop/orchestrator.h"
@@ -62,6 +64,12 @@ Reply LiveReport(const std::string& db_path) {
 Reply Route(const std::string& target, const std::string& db_path) {
   std::string path = target.substr(0, target.find('?'));
   if (path == "/" || path == "/index.html") return LiveReport(db_path);
+  if (path == "/metrics") {
+    auto text = PrometheusMetrics(db_path);
+    if (!text.ok())
+      return {http::status::service_unavailable, "# " + text.status().message() + "\n", "text/plain"};
+    return {http::status::ok, std::move(*text), "text/plain; version=0.0.4; charset=utf-8"};
+  }
   StatusOptions options;
   options.all_runs = path == "/api/runs";  // the other endpoints list only live and recent runs
   auto report = GetStatus(db_path, options);
@@ -76,14 +84,36 @@ Reply Route(const std::string& target, const std::string& db_path) {
   if (path == "/api/status") return {http::status::ok, all.dump(2)};
   return {http::status::not_found,
           json{{"error", "no such endpoint: " + path},
-               {"endpoints", {"/", "/api/runs", "/api/fit", "/api/plan", "/api/status"}}}
+               {"endpoints", {"/", "/api/runs", "/api/fit", "/api/plan", "/api/status", "/metrics"}}}
               .dump()};
+}
+
+// DNS rebinding (a web page whose host name is made to resolve to 127.0.0.1) reaches a loopback
+// server with the page's own name in the Host header; so without --listen-public only loopback
+// names are served: localhost, 127.x.y.z, [::1], with or without a port. No Host (HTTP/1.0
+// clients) is accepted: a browser always sends one.
+bool HostAllowed(std::string_view host) {
+  if (host.empty()) return true;
+  std::string h(host);
+  if (!h.empty() && h.front() == '[') {
+    const size_t close = h.find(']');
+    if (close == std::string::npos) return false;
+    const std::string rest = h.substr(close + 1);
+    if (!rest.empty() && (rest[0] != ':' || rest.find_first_not_of("0123456789", 1) != std::string::npos))
+      return false;
+    h = h.substr(1, close - 1);
+  } else if (const size_t colon = h.rfind(':'); colon != std::string::npos) {
+    if (h.find_first_not_of("0123456789", colon + 1) != std::string::npos) return false;
+    h.resize(colon);
+  }
+  for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return h == "localhost" || IsLoopbackAddress(h);
 }
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::string db_path)
-      : stream_(std::move(socket)), db_path_(std::move(db_path)) {}
+  Session(tcp::socket socket, std::string db_path, bool public_ok)
+      : stream_(std::move(socket)), db_path_(std::move(db_path)), public_ok_(public_ok) {}
 
   void Start() {
     stream_.expires_after(std::chrono::seconds(10));
@@ -101,6 +131,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (request_.method() != http::verb::get) {
       response->result(http::status::method_not_allowed);
       response->body() = R"({"error": "read-only API: GET only"})";
+    } else if (!public_ok_ && !HostAllowed(std::string(request_[http::field::host]))) {
+      response->result(http::status::misdirected_request);
+      response->body() =
+          R"({"error": "this server answers only loopback Host names (localhost, 127.0.0.1, [::1]); see --listen-public"})";
     } else {
       Reply reply = Route(std::string(request_.target()), db_path_);
       response->result(reply.status);
@@ -119,22 +153,20 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   std::string db_path_;
+  bool public_ok_ = false;
 };
 
 class BeastStatusServer : public StatusServer {
  public:
-  BeastStatusServer(asio::io_context& io, std::string db_path)
-      : acceptor_(io), db_path_(std::move(db_path)) {}
+  BeastStatusServer(asio::io_context& io, std::string db_path, bool public_ok)
+      : acceptor_(io), db_path_(std::move(db_path)), public_ok_(public_ok) {}
 
   Status Listen(const std::string& listen) {
-    auto colon = listen.rfind(':');
-    std::string host = listen.substr(0, colon);
-    int port = std::atoi(listen.c_str() + colon + 1);
+    std::string host;
+    int port = 0;
+    ISOFLOP_RETURN_IF_ERROR(ParseListenAddress(listen, &host, &port));
     beast::error_code ec;
     auto address = asio::ip::make_address(host, ec);
-    if (ec || port < 0 || port > 65535) {
-      return Status::InvalidArgument("--listen: '" + listen + "' is not IP:PORT (e.g. 127.0.0.1:8470)");
-    }
     tcp::endpoint ep(address, static_cast<uint16_t>(port));
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
@@ -154,20 +186,21 @@ class BeastStatusServer : public StatusServer {
   void Accept() {
     acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;
-      std::make_shared<Session>(std::move(socket), db_path_)->Start();
+      std::make_shared<Session>(std::move(socket), db_path_, public_ok_)->Start();
       Accept();
     });
   }
 
   tcp::acceptor acceptor_;
   std::string db_path_;
+  bool public_ok_ = false;
 };
 
 }  // namespace
 
 StatusOr<std::unique_ptr<StatusServer>> StatusServer::Start(asio::io_context& io, const std::string& listen,
-                                                            const std::string& db_path) {
-  auto server = std::make_unique<BeastStatusServer>(io, db_path);
+                                                            const std::string& db_path, bool public_ok) {
+  auto server = std::make_unique<BeastStatusServer>(io, db_path, public_ok);
   ISOFLOP_RETURN_IF_ERROR(server->Listen(listen));
   return std::unique_ptr<StatusServer>(std::move(server));
 }

@@ -91,16 +91,37 @@ Status AddSweepRuns(Database& db, const SweepSpec& spec, SubmitSummary* summary)
   return txn.Commit();
 }
 
+Status CheckDataPath(const SweepSpec& spec) {
+  const std::string where = spec.path + ": data: " + spec.data;
+  std::error_code ec;
+  const auto st = fs::status(spec.data, ec);
+  if (ec || !fs::exists(st)) {
+    return Status::InvalidArgument(where +
+                                   ": no such directory (build the token shards first: isoflop data build "
+                                   "--input CORPUS --out " +
+                                   spec.data + ")");
+  }
+  if (!fs::is_directory(st)) return Status::InvalidArgument(where + ": not a directory of token shards");
+  // The shard index every set of shards has (docs/data.md, "Token shards").
+  if (!fs::is_regular_file(fs::path(spec.data) / "index.tsv", ec)) {
+    return Status::InvalidArgument(where +
+                                   ": no index.tsv there, so not token shards written by `isoflop data "
+                                   "build` (docs/data.md)");
+  }
+  return Status::OK();
+}
+
 StatusOr<SubmitSummary> SubmitSweep(const SweepSpec& spec_in, const SubmitOptions& options) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
   SweepSpec spec = spec_in;
   if (!options.backend_override.empty()) spec.backend = options.backend_override;
-  // Validate everything before the database is created: bad input writes nothing.
-  if (!spec.auto_sizes.enabled) {
-    auto planned = PlanSweep(spec);
-    if (!planned.ok()) return planned.status();
-  }
+  // Validate everything before the database is created: bad input writes nothing (not even an
+  // empty database). auto_sizes plans around the existing database's latest fit, read only.
+  if (spec.backend == "slurm") ISOFLOP_RETURN_IF_ERROR(CheckSlurmPaths(spec, 0));
+  ISOFLOP_RETURN_IF_ERROR(CheckDataPath(spec));
+  auto planned = PlanSweepWithDb(spec, options.db_path);
+  if (!planned.ok()) return planned.status();
   auto db = Database::Open(options.db_path, /*create=*/true);
   if (!db.ok()) return db.status();
   SubmitSummary summary;
@@ -110,6 +131,34 @@ StatusOr<SubmitSummary> SubmitSweep(const SweepSpec& spec_in, const SubmitOption
 }
 
 // ---------------------------------------------------------------------------------------------
+
+// Tokens trained and throughput from the last complete line of RUN_DIR/metrics.jsonl
+// (docs/interfaces.md: the last line may be half-written while the run is alive). Reads at most
+// the last 16 KiB, so it costs the same whatever the file's length.
+void ReadRunProgress(RunStatus* r) {
+  std::ifstream in(r->run_dir + "/metrics.jsonl", std::ios::binary | std::ios::ate);
+  if (!in) return;
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - 16384);
+  std::string tail(static_cast<size_t>(size - start), '\0');
+  in.seekg(start);
+  in.read(tail.data(), static_cast<std::streamsize>(tail.size()));
+  tail.resize(static_cast<size_t>(in.gcount()));
+  const size_t end = tail.rfind('\n');
+  if (end == std::string::npos) return;
+  const size_t begin = tail.rfind('\n', end == 0 ? 0 : end - 1);
+  const size_t from = begin == std::string::npos || begin == end ? 0 : begin + 1;
+  if (begin == std::string::npos && start > 0) return;  // one line longer than the window
+  json j = json::parse(tail.substr(from, end - from), nullptr, false);
+  if (!j.is_object()) return;
+  if (j.contains("tokens") && j["tokens"].is_number()) r->tokens_done = j["tokens"].get<int64_t>();
+  if (j.contains("tokens_per_s") && j["tokens_per_s"].is_number() && j["tokens_per_s"].get<double>() > 0) {
+    r->tokens_per_s = j["tokens_per_s"].get<double>();
+  }
+  if (r->tokens_per_s && r->tokens_done >= 0 && r->tokens > 0) {
+    r->eta_s = std::max(0.0, (r->tokens - static_cast<double>(r->tokens_done)) / *r->tokens_per_s);
+  }
+}
 
 StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions& options) {
   auto dbor = Database::Open(db_path, /*create=*/false);
@@ -155,6 +204,7 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions
     r.last_train_loss = (*q)->OptDouble(11);
     r.corrupt_lines = (*q)->Int(12);
     r.reason = (*q)->Text(13);
+    if (r.state == "running") ReadRunProgress(&r);
     report.runs.push_back(std::move(r));
   }
   ISOFLOP_RETURN_IF_ERROR((*q)->status());
@@ -213,34 +263,6 @@ std::string StatusReport::ToJson() const {
   j["narrowing"] = json::parse(narrowing_json, nullptr, false);
   if (!fit_error.empty()) j["fit_error"] = fit_error;
   return j.dump(2);
-}
-
-std::string StatusReport::ToText() const {
-  std::ostringstream out;
-  out << runs_total << " runs:";
-  for (const auto& [state, n] : counts) out << " " << state << "=" << n;
-  out << "\n";
-  char line[512];
-  std::snprintf(line, sizeof line, "%-28s %-10s %3s %10s %11s %11s %8s %s\n", "run", "state", "try", "job",
-                "params", "tokens", "loss", "reason");
-  out << line;
-  for (const RunStatus& r : runs) {
-    std::string loss = r.final_eval_loss ? FormatNumber(*r.final_eval_loss)
-                                         : (r.last_train_loss ? "~" + FormatNumber(*r.last_train_loss) : "-");
-    std::snprintf(line, sizeof line, "%-28s %-10s %3d %10s %11.3g %11.3g %8s %s\n", r.name.c_str(),
-                  r.state.c_str(), r.attempt, r.job_id.c_str(), r.params, r.tokens, loss.c_str(),
-                  r.reason.c_str());
-    out << line;
-  }
-  if (static_cast<int>(runs.size()) < runs_total) {
-    out << "(" << runs.size() << " of " << runs_total
-        << " runs listed: in flight and recently finished; --all lists every run)\n";
-  }
-  out << "fit: " << (fit_json == "null" ? "none yet" : json::parse(fit_json, nullptr, false).dump()) << "\n";
-  if (!fit_error.empty()) out << "latest refit FLAGGED (not current): " << fit_error << "\n";
-  if (narrowing_json != "null") out << "narrowing: " << narrowing_json << "\n";
-  if (plan_json != "null") out << "plan: " << plan_json << "\n";
-  return out.str();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -371,7 +393,7 @@ Status StreamRunLog(const std::string& db_path, const std::string& run, bool fol
         if (in.eof()) break;
       }
     } else if (!follow) {
-      return Status::NotFound(*path + ": no log yet (the run has not started)");
+      return Status::FailedPrecondition(*path + ": no log yet (the run has not started)");
     }
     if (!follow) return Status::OK();
     auto report = GetStatus(db_path);

@@ -142,6 +142,17 @@ Status ParseShape(const SpecReader& r, const YAML::Node& node, const std::string
 
 }  // namespace
 
+Status CheckSlurmPaths(const SweepSpec& spec, int line) {
+  // sbatch(1), "filename pattern": Slurm replaces %j, %x, ... in --output, and a backslash anywhere
+  // turns all replacement off; the launch's output file is RUN_DIR/.isoflop/slurm-%j.out, so either
+  // character in out_dir makes every run fail at launch.
+  if (spec.out_dir.find_first_of("%\\") == std::string::npos) return Status::OK();
+  return Status::InvalidArgument(spec.path + (line > 0 ? ":" + std::to_string(line) : "") + ": out_dir: '" +
+                                 spec.out_dir +
+                                 "' contains '%' or '\\', which Slurm expands in output file names "
+                                 "(sbatch --output filename pattern); choose a directory without them");
+}
+
 std::string FormatNumber(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -194,9 +205,24 @@ StatusOr<SweepSpec> ParseSweepSpecText(const std::string& text, const std::strin
     if (!budgets.IsSequence() || budgets.size() == 0) {
       return r.Error(budgets, "budgets_flops", "expected a non-empty list of FLOP budgets");
     }
+    std::map<std::string, size_t> budget_names;  // run-name prefix -> index of the budget
     for (size_t i = 0; i < budgets.size(); ++i) {
       double c = 0;
-      ISOFLOP_RETURN_IF_ERROR(r.Number(budgets[i], "budgets_flops[" + std::to_string(i) + "]", &c, 0));
+      const std::string field = "budgets_flops[" + std::to_string(i) + "]";
+      ISOFLOP_RETURN_IF_ERROR(r.Number(budgets[i], field, &c, 0));
+      // Run names carry the budget to 3 significant digits (RunName); two budgets that agree there
+      // would give runs of the same name, and the second would be taken for the first.
+      const std::string prefix = RunName(c, ModelShape{});
+      if (auto [it, fresh] = budget_names.emplace(prefix, i); !fresh) {
+        const std::string other = "budgets_flops[" + std::to_string(it->second) + "]";
+        return r.Error(
+            budgets[i], field,
+            c == spec.budgets_flops[it->second]
+                ? FormatNumber(c) + " is listed twice (also " + other + ")"
+                : FormatNumber(c) + " and " + other + " (" + FormatNumber(spec.budgets_flops[it->second]) +
+                      ") agree to 3 significant digits, so their runs would share the names " +
+                      prefix.substr(0, prefix.size() - 1) + "-*; make them differ in the first 3 digits");
+      }
       spec.budgets_flops.push_back(c);
     }
 
@@ -300,6 +326,8 @@ StatusOr<SweepSpec> ParseSweepSpecText(const std::string& text, const std::strin
                      std::to_string(spec.resources.gpus) + " GPUs per run, but local.gpus lists only " +
                          std::to_string(spec.local_gpus.size()));
     }
+    if (spec.backend == "slurm")
+      ISOFLOP_RETURN_IF_ERROR(CheckSlurmPaths(spec, root["out_dir"].Mark().line + 1));
     ISOFLOP_RETURN_IF_ERROR(r.Int(root["max_in_flight"], "max_in_flight", &spec.max_in_flight, 1));
     ISOFLOP_RETURN_IF_ERROR(
         r.Number(root["target_budget_flops"], "target_budget_flops", &spec.target_budget_flops, 0));
@@ -350,9 +378,16 @@ StatusOr<std::vector<PlannedRun>> PlanSweep(const SweepSpec& spec, const std::st
       // C = 6 N D (Kaplan et al. 2020, eq. 2.2; Hoffmann et al. 2022, sec. 3): D = C / (6 N).
       run.tokens = std::floor(budget / (6.0 * run.params));
       if (run.tokens < 1) {
-        return Status::InvalidArgument(spec.path + ": budget " + FormatNumber(budget) +
+        return Status::InvalidArgument(spec.path + ": budgets_flops: " + FormatNumber(budget) +
                                        " FLOPs is too small for model " + shape.name +
-                                       " (N = " + FormatNumber(run.params) + ")");
+                                       " (N = " + FormatNumber(run.params) + " gives D = C/(6N) < 1 token)");
+      }
+      // D must be an exact integer in run.yaml and in the trainer's int64 token count: at most 2^53.
+      if (!(run.tokens <= kMaxRunTokens)) {
+        return Status::InvalidArgument(
+            spec.path + ": budgets_flops: " + FormatNumber(budget) + " FLOPs is too large for model " +
+            shape.name + " (N = " + FormatNumber(run.params) +
+            " gives D = C/(6N) = " + FormatNumber(run.tokens) + " tokens, above 2^53 = 9.007e15)");
       }
       run.config = spec.train;
       run.config["layers"] = std::to_string(shape.layers);

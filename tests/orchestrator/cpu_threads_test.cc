@@ -19,8 +19,8 @@ using testing::WriteFile;
 
 std::string Spec(const std::string& out_dir, const std::string& device, int cpus,
                  const std::string& extra_trainer_args) {
-  return "name: threads\nbackend: local\nout_dir: \"" + out_dir +
-         "\"\ndata: /nonexistent/shards\nbudgets_flops: [1e13]\n"
+  return "name: threads\nbackend: local\nout_dir: \"" + out_dir + "\"\ndata: \"" + testing::ShardsDir() +
+         "\"\nbudgets_flops: [1e13]\n"
          "models:\n"
          "  - {layers: 2, d_model: 32, heads: 2}\n"
          "  - {layers: 2, d_model: 64, heads: 2}\n"

@@ -1,14 +1,43 @@
 // Runs the real daemon (orchestrator::RunDaemon) in its own process, so tests can kill -9 it
 // without linking the whole isoflop binary. Usage: daemon_helper DB [poll_min_s] [poll_max_s] [listen]
+//
+// ISOFLOP_DAEMON_CRASH_AT=<step>[:<n>] (crash tests): SIGKILL this process the n-th time the daemon
+// reaches <step> of its protocol (after-intent, after-launch, after-poll, after-refit), through the
+// daemon's test seam; the isoflop binary has no such hook.
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
 
+#include "daemon_internal.h"
 #include "isoflop/orchestrator.h"
+
+namespace {
+
+std::string g_crash_step;
+int g_crash_after = 1;
+int g_crash_seen = 0;
+
+void CrashAtStep(const char* step) {
+  if (g_crash_step == step && ++g_crash_seen >= g_crash_after) ::kill(::getpid(), SIGKILL);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: %s DB [poll_min_s] [poll_max_s] [listen]\n", argv[0]);
     return 2;
+  }
+  if (const char* spec = std::getenv("ISOFLOP_DAEMON_CRASH_AT"); spec != nullptr && *spec != '\0') {
+    const std::string s = spec;
+    const size_t colon = s.find(':');
+    g_crash_step = s.substr(0, colon);
+    g_crash_after = colon == std::string::npos ? 1 : std::atoi(s.c_str() + colon + 1);
+    isoflop::orchestrator::SetDaemonStepHookForTesting(&CrashAtStep);
   }
   isoflop::orchestrator::DaemonOptions options;
   options.db_path = argv[1];

@@ -20,8 +20,8 @@ using testing::TempDir;
 using testing::WriteFile;
 
 std::string GpuSpec(const std::string& out_dir, const std::string& gpu_pool, int gpus_per_run) {
-  return "name: gpus\nbackend: local\nout_dir: \"" + out_dir +
-         "\"\ndata: /nonexistent/shards\nbudgets_flops: [1e13]\n"
+  return "name: gpus\nbackend: local\nout_dir: \"" + out_dir + "\"\ndata: \"" + testing::ShardsDir() +
+         "\"\nbudgets_flops: [1e13]\n"
          "models:\n"
          "  - {layers: 2, d_model: 32, heads: 2}\n"
          "  - {layers: 2, d_model: 64, heads: 2}\n"

@@ -127,6 +127,7 @@ TEST(SweepSpecTest, SubmitOfAMalformedSpecWritesNothing) {
   // A spec that parses but whose budget is too small for a model: refused before the DB exists.
   auto spec = Parse(Replace(kValid, "[1e13, 3e13]", "[1e3]"));
   ASSERT_TRUE(spec.ok());
+  spec->data = testing::ShardsDir();  // real shards: the budget is what is refused
   SubmitOptions options;
   options.db_path = dir / "state.db";
   auto summary = SubmitSweep(*spec, options);
@@ -139,6 +140,7 @@ TEST(SweepSpecTest, ResubmittingAddsOnlyNewRuns) {
   TempDir dir;
   auto spec = Parse(kValid);
   ASSERT_TRUE(spec.ok());
+  spec->data = testing::ShardsDir();
   SubmitOptions options;
   options.db_path = dir / "state.db";
   auto first = SubmitSweep(*spec, options);

@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "isoflop/shard_writer.h"
+
 extern char** environ;
 
 namespace isoflop::orchestrator::testing {
@@ -54,13 +56,43 @@ inline std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Real token shards for the specs' `data:` (sweep submit refuses a path that is not token shards):
+// 64 short documents of byte ids written by the data pipeline's shard writer, once per test process.
+// The fake trainer does not read them; the real trainer tests build their own from a corpus.
+inline std::string ShardsDir() {
+  struct Shards {
+    std::string dir;
+    Shards() {
+      std::string tmpl = (std::filesystem::temp_directory_path() / "isoflop-orch-shards-XXXXXX").string();
+      dir = ::mkdtemp(tmpl.data());
+      std::vector<std::vector<uint32_t>> docs;
+      std::vector<std::string> splits;
+      for (uint32_t i = 0; i < 64; ++i) {
+        docs.push_back({1 + i % 200, 2 + i % 100, 3, 4, 5});
+        splits.push_back(i % 8 == 7 ? "val" : "train");
+      }
+      data::ShardWriterOptions o;
+      o.out_dir = dir;
+      o.vocab_size = 256;
+      o.eos_id = 0;
+      (void)data::WriteShards(o, docs, splits);
+    }
+    ~Shards() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  };
+  static const Shards shards;
+  return shards.dir;
+}
+
 // A sweep spec over five explicit shapes and two budgets, run by the fake trainer.
 inline std::string TinySpec(const std::string& name, const std::string& out_dir, const std::string& backend,
                             const std::string& extra_train = "", int budgets = 2,
                             const std::string& extra = "") {
   std::string b = budgets == 1 ? "[1e13]" : "[1e13, 3e13]";
-  return "name: " + name + "\nbackend: " + backend + "\nout_dir: \"" + out_dir +
-         "\"\ndata: /nonexistent/shards\n" + "budgets_flops: " + b + "\n" +
+  return "name: " + name + "\nbackend: " + backend + "\nout_dir: \"" + out_dir + "\"\ndata: \"" +
+         ShardsDir() + "\"\n" + "budgets_flops: " + b + "\n" +
          "models:\n"
          "  - {layers: 2, d_model: 32, heads: 2}\n"
          "  - {layers: 2, d_model: 64, heads: 2}\n"

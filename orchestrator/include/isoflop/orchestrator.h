@@ -133,7 +133,9 @@ StatusOr<SubmitSummary> SubmitSweep(const SweepSpec& spec, const SubmitOptions& 
 
 struct DaemonOptions {
   std::string db_path = "isoflop.db";
-  std::string listen = "127.0.0.1:8470";  // "" or "off": no HTTP server
+  std::string listen = "127.0.0.1:8470";  // IP:PORT ([IPv6]:PORT), "" or "off": no HTTP server
+  // The API has no authentication: an address other than loopback is refused unless this is set.
+  bool listen_public = false;
   double poll_min_s = 0.5;                // poll interval right after an event
   double poll_max_s = 15.0;               // interval doubles while nothing changes, up to this
   bool exit_when_idle = false;            // stop when every run is final (tests, scripts)
@@ -170,6 +172,12 @@ struct RunStatus {
   int64_t last_step = -1;
   int64_t corrupt_lines = 0;
   std::string reason;
+  // Read from the last complete line of RUN_DIR/metrics.jsonl for runs in flight (text and
+  // /metrics only; `status --json` keeps its keys): tokens trained so far, throughput, and the
+  // estimated time left = (tokens - tokens_done) / tokens_per_s.
+  int64_t tokens_done = -1;
+  std::optional<double> tokens_per_s;
+  std::optional<double> eta_s;
 };
 
 struct StatusOptions {
@@ -190,6 +198,9 @@ struct StatusReport {
   // the latest attempt is the current fit.
   std::string fit_error;
   std::string ToJson() const;
+  // For people (status_text.cc): the counts; the runs with state, attempt, step, loss and ETA; the
+  // law with its intervals; how the intervals narrowed; the plan's headline with its interval; the
+  // flagged runs with their reasons. No colour codes.
   std::string ToText() const;
 };
 

@@ -1,4 +1,6 @@
-// Cluster and model files (YAML through yaml-cpp). Every error names the file and the field.
+// Cluster and model files (YAML through yaml-cpp). Every error names the file, the line and the
+// field; a key the format does not define, or one written twice, is an error (a typo is never
+// silently replaced by a default).
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -6,27 +8,60 @@
 #include <fstream>
 #include <sstream>
 
+#include "isoflop/file_util.h"
 #include "isoflop/planner.h"
 
 namespace isoflop::planner {
 namespace {
 
 // Reads `key` (dotted: "gpu.peak_bf16_tflops") from `root`; null node when absent.
-YAML::Node Lookup(const YAML::Node& root, const std::string& dotted) {
-  YAML::Node node = YAML::Clone(root);
-  std::stringstream ss(dotted);
-  std::string part;
-  while (std::getline(ss, part, '.')) {
-    if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
-    YAML::Node next = node[part];
-    if (!next.IsDefined() || next.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
-    node = next;
-  }
-  return node;
+// Walks const nodes (no insertion) so the result keeps its place in the file (Mark) for messages.
+YAML::Node Lookup(const YAML::Node& node, const std::string& dotted) {
+  const size_t dot = dotted.find('.');
+  if (!node.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node next = node[dotted.substr(0, dot)];
+  if (!next.IsDefined() || next.IsNull()) return YAML::Node(YAML::NodeType::Undefined);
+  return dot == std::string::npos ? next : Lookup(next, dotted.substr(dot + 1));
 }
 
-Status FieldError(const std::string& path, const std::string& field, const std::string& problem) {
-  return Status::InvalidArgument(path + ": field '" + field + "' " + problem);
+// "path:LINE: field 'x' ..." (yaml-cpp's marks are 0-based); without a node (a missing key), the
+// line of the mapping that should hold it.
+Status FieldError(const std::string& path, const std::string& field, const std::string& problem,
+                  const YAML::Node& node = YAML::Node(YAML::NodeType::Undefined)) {
+  std::string where = path;
+  if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+  return Status::InvalidArgument(where + ": field '" + field + "' " + problem);
+}
+
+// The keys a file may hold, dotted for nested mappings ("gpu.model"). Refuses unknown keys and
+// keys written twice (yaml-cpp keeps both; a reader would see only one), naming the line.
+Status CheckKeys(const YAML::Node& map, const std::string& path, const std::string& prefix,
+                 const std::vector<std::string>& allowed) {
+  std::vector<std::string> seen;
+  for (const auto& kv : map) {
+    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    const std::string dotted = prefix.empty() ? key : prefix + "." + key;
+    for (const std::string& s : seen) {
+      if (s == key) return FieldError(path, dotted, "is written twice", kv.first);
+    }
+    seen.push_back(key);
+    bool known = false, nested = false;
+    for (const std::string& a : allowed) {
+      known |= a == dotted;
+      nested |= a.rfind(dotted + ".", 0) == 0;
+    }
+    if (nested) {
+      if (!kv.second.IsMap()) return FieldError(path, dotted, "must be a mapping", kv.second);
+      ISOFLOP_RETURN_IF_ERROR(CheckKeys(kv.second, path, dotted, allowed));
+      continue;
+    }
+    if (!known) {
+      std::string list;
+      for (const std::string& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return FieldError(path, dotted, "is not a known key (expected: " + list + ")", kv.first);
+    }
+  }
+  return Status::OK();
 }
 
 // A required positive number (or >= 0 / >= 1 as `min_inclusive`, strict when `strict`).
@@ -34,18 +69,16 @@ Status ReadNumber(const YAML::Node& root, const std::string& path, const std::st
                   bool strict, double* out) {
   YAML::Node node = Lookup(root, field);
   if (!node.IsDefined()) return FieldError(path, field, "is missing");
-  if (!node.IsScalar()) return FieldError(path, field, "must be a number");
+  if (!node.IsScalar()) return FieldError(path, field, "must be a number", node);
   double value = 0;
-  try {
-    value = node.as<double>();
-  } catch (const YAML::Exception&) {
-    return FieldError(path, field, "must be a number (got '" + node.Scalar() + "')");
+  if (!YAML::convert<double>::decode(node, value)) {
+    return FieldError(path, field, "must be a number (got '" + node.Scalar() + "')", node);
   }
-  if (!std::isfinite(value)) return FieldError(path, field, "must be finite");
+  if (!std::isfinite(value)) return FieldError(path, field, "must be finite", node);
   if (strict ? !(value > min) : !(value >= min)) {
     std::ostringstream msg;
     msg << "must be " << (strict ? "> " : ">= ") << min << " (got " << node.Scalar() << ")";
-    return FieldError(path, field, msg.str());
+    return FieldError(path, field, msg.str(), node);
   }
   *out = value;
   return Status::OK();
@@ -54,23 +87,52 @@ Status ReadNumber(const YAML::Node& root, const std::string& path, const std::st
 Status ReadInt(const YAML::Node& root, const std::string& path, const std::string& field, int min, int* out) {
   double value = 0;
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, field, min, false, &value));
-  if (value != std::floor(value) || value > 1e9) return FieldError(path, field, "must be an integer");
+  if (value != std::floor(value) || value > 1e9) {
+    return FieldError(path, field, "must be an integer up to 1e9", Lookup(root, field));
+  }
   *out = static_cast<int>(value);
   return Status::OK();
 }
 
 StatusOr<YAML::Node> ParseFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return Status::NotFound(path + ": no such file");
+  // A missing file is kNotFound, a directory or an unreadable file kInvalidArgument (file_util.h):
+  // never an exception from the stream (issue 15, finding 4).
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
   try {
-    YAML::Node root = YAML::LoadFile(path);
-    if (!root.IsMap()) return Status::InvalidArgument(path + ": expected a YAML mapping of key: value");
+    YAML::Node root = YAML::Load(*text);
+    if (!root.IsMap()) return Status::InvalidArgument(path + ":1: expected a YAML mapping of key: value");
     return root;
-  } catch (const YAML::ParserException& e) {
-    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax: " + e.msg);
   } catch (const YAML::Exception& e) {
-    return Status::IOError(path + ": " + e.what());
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": YAML: " + e.msg);
   }
+}
+
+// A planner-side catch-all: yaml-cpp throws on node access in a few corners (e.g. a scalar read as
+// a map); no exception may leave the library.
+template <typename Fn>
+auto NoThrow(const std::string& path, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  } catch (const std::exception& e) {
+    return Status::InvalidArgument(path + ": " + e.what());
+  }
+}
+
+// A validation message "... field 'x' ..." with the line of x in the file, when it is there.
+Status WithFieldLine(const std::string& path, const YAML::Node& root, const std::string& message) {
+  const size_t open = message.find("field '");
+  std::string where = path;
+  if (open != std::string::npos) {
+    const size_t close = message.find('\'', open + 7);
+    YAML::Node node = Lookup(root, message.substr(open + 7, close - open - 7));
+    if (node.IsDefined()) where += ":" + std::to_string(node.Mark().line + 1);
+  }
+  std::string text = message;
+  if (text.rfind(path + ": ", 0) == 0) text = text.substr(path.size() + 2);
+  return Status::InvalidArgument(where + ": " + text);
 }
 
 }  // namespace
@@ -94,16 +156,22 @@ bool ClusterSpec::IsValid(std::string* error) const {
   return true;
 }
 
-StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path) {
+static StatusOr<ClusterSpec> LoadClusterYamlOrThrow(const std::string& path) {
   auto root_or = ParseFile(path);
   if (!root_or.ok()) return root_or.status();
   const YAML::Node& root = *root_or;
+  // Keys documented in docs/planner.md ("Cluster files").
+  ISOFLOP_RETURN_IF_ERROR(
+      CheckKeys(root, path, "",
+                {"name", "gpu.model", "gpu.peak_bf16_tflops", "gpu.hbm_gib", "gpu.hbm_bandwidth_gb_s",
+                 "gpu.power_w", "gpus_per_node", "nodes", "network.intra_node_gb_s",
+                 "network.inter_node_gb_s", "price_usd_per_gpu_hour", "pue", "grid_gco2_per_kwh"}));
   ClusterSpec c;
   c.path = path;
   c.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar()
                                                    : std::filesystem::path(path).stem().string();
   YAML::Node model = Lookup(root, "gpu.model");
-  if (!model.IsDefined() || !model.IsScalar()) return FieldError(path, "gpu.model", "is missing");
+  if (!model.IsDefined() || !model.IsScalar()) return FieldError(path, "gpu.model", "is missing", model);
   c.gpu_model = model.Scalar();
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "gpu.peak_bf16_tflops", 0, true, &c.peak_bf16_tflops));
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "gpu.hbm_gib", 0, true, &c.hbm_gib));
@@ -120,14 +188,20 @@ StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path) {
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "pue", 1, false, &c.pue));
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "grid_gco2_per_kwh", 0, false, &c.grid_gco2_per_kwh));
   std::string error;
-  if (!c.IsValid(&error)) return Status::InvalidArgument(error);
+  if (!c.IsValid(&error)) return WithFieldLine(path, root, error);
   return c;
 }
 
-StatusOr<ModelShape> LoadModelYaml(const std::string& path) {
+static StatusOr<ModelShape> LoadModelYamlOrThrow(const std::string& path) {
   auto root_or = ParseFile(path);
   if (!root_or.ok()) return root_or.status();
   const YAML::Node& root = *root_or;
+  // Keys documented in docs/planner.md ("Model files"), the run-config model keys of
+  // docs/interfaces.md.
+  ISOFLOP_RETURN_IF_ERROR(CheckKeys(
+      root, path, "",
+      {"layers", "d_model", "heads", "kv_heads", "ffn", "vocab", "seq_len", "mlp", "norm", "position", "biases",
+       "tied_embeddings"}));
   ModelShape m;
   ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "layers", 1, &m.layers));
   ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "d_model", 1, &m.d_model));
@@ -151,28 +225,50 @@ StatusOr<ModelShape> LoadModelYaml(const std::string& path) {
     } else if (mlp == "swiglu") {
       m.mlp = Mlp::kSwiglu;
     } else {
-      return FieldError(path, "mlp", "must be gelu or swiglu (got '" + mlp + "')");
+      return FieldError(path, "mlp", "must be gelu or swiglu (got '" + mlp + "')", root["mlp"]);
     }
   }
+  // Architecture details (common/model_shape.h): absent means the mlp family's default.
+  if (root["norm"]) {
+    auto norm = ParseNorm(root["norm"].IsScalar() ? root["norm"].Scalar() : "");
+    if (!norm.ok()) return FieldError(path, "norm", "must be rmsnorm or layernorm", root["norm"]);
+    m.norm = *norm;
+  }
+  if (root["position"]) {
+    const std::string p = root["position"].IsScalar() ? root["position"].Scalar() : "";
+    if (p == "rope") {
+      m.position = Position::kRope;
+    } else if (p == "learned") {
+      m.position = Position::kLearned;
+    } else {
+      return FieldError(path, "position", "must be rope or learned (got '" + p + "')", root["position"]);
+    }
+  }
+  for (const char* key : {"biases", "tied_embeddings"}) {
+    if (!root[key]) continue;
+    bool value = false;
+    if (!root[key].IsScalar() || !YAML::convert<bool>::decode(root[key], value)) {
+      return FieldError(path, key, "must be true or false", root[key]);
+    }
+    (std::string(key) == "biases" ? m.biases : m.tied_embeddings) = value;
+  }
   std::string error;
-  if (!m.IsValid(&error)) return Status::InvalidArgument(path + ": " + error);
+  if (!m.IsValid(&error)) return WithFieldLine(path, root, error);
   return m;
+}
+
+StatusOr<ClusterSpec> LoadClusterYaml(const std::string& path) {
+  return NoThrow(path, [&] { return LoadClusterYamlOrThrow(path); });
+}
+
+StatusOr<ModelShape> LoadModelYaml(const std::string& path) {
+  return NoThrow(path, [&] { return LoadModelYamlOrThrow(path); });
 }
 
 Status SaveModelYaml(const ModelShape& shape, const std::string& path) {
   std::string error;
   if (!shape.IsValid(&error)) return Status::InvalidArgument("model shape: " + error);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return Status::IOError(path + ": cannot open for writing");
-    out << shape.ToYaml();
-    if (!out.flush()) return Status::IOError(path + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path + ": rename failed: " + ec.message());
-  return Status::OK();
+  return WriteFileAtomically(path, shape.ToYaml());
 }
 
 }  // namespace isoflop::planner

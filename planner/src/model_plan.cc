@@ -149,6 +149,15 @@ StatusOr<ModelPlan> PlanModel(const FitRecord& record, double budget_flops, cons
   }
   std::vector<ModelShape> shapes = FindShapes(n_target, shape_options);
   if (shapes.empty()) {
+    // The search spans ~1e7 (one layer, d_model 128, with the embedding) to ~1e14 parameters (512
+    // layers, d_model 131072): which end was missed decides the message (1e308 FLOPs is not "too small").
+    if (!(n_target < 1e9)) {
+      return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +
+                                     " FLOPs is too large: its compute-optimal model (" +
+                                     internal::FormatCount(n_target) +
+                                     " parameters) is larger than any transformer the shape search can build "
+                                     "(at most 512 layers and d_model 131072)");
+    }
     return Status::InvalidArgument("budget of " + internal::FormatFlops(budget_flops) +
                                    " FLOPs is too small: its compute-optimal model (" +
                                    internal::FormatCount(n_target) + " parameters, " +

@@ -60,7 +60,7 @@ TEST(RunConfig, ErrorsNameFileLineAndKey) {
       << indivisible.status().message();
 
   EXPECT_EQ(ReadRunConfig("/no/such/run.yaml").status().message(),
-            "/no/such/run.yaml: cannot open the run config");
+            "/no/such/run.yaml: no such file (the run config, --config)");
 }
 
 TEST(RunConfig, ShippedTinyConfigIsAHundredThousandParameterModel) {

@@ -15,6 +15,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "isoflop/file_util.h"
 #include "isoflop/trainer.h"
 
 namespace isoflop::trainer {
@@ -87,6 +88,13 @@ bool ParseBool(const std::string& v, bool* out) {
   return false;
 }
 
+// Upper bounds of the integer settings: far beyond any model trained, and small enough that every
+// product the trainer forms (tokens per pass, parameter counts, FLOPs) stays inside int64.
+constexpr int64_t kMaxDim = int64_t{1} << 20;  // d_model, ffn, heads, seq_len, micro_batch
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxVocab = int64_t{1} << 31;
+constexpr int64_t kMaxCount = int64_t{1} << 53;  // tokens, batch_tokens, steps, intervals
+
 }  // namespace
 
 ModelShape TrainerDefaultShape() {
@@ -116,17 +124,35 @@ bool IsTrainableShape(const ModelShape& s, std::string* error) {
   if (s.seq_len < 2) return fail("seq_len must be >= 2");
   if (s.position_kind() != isoflop::Position::kRope) return fail("the trainer builds RoPE positions only");
   if (s.has_biases()) return fail("the trainer builds no linear biases");
+  if (s.layers > kMaxLayers) return fail("layers must be <= " + std::to_string(kMaxLayers));
+  if (s.d_model > kMaxDim || s.heads > kMaxDim || s.ffn > kMaxDim || s.seq_len > kMaxDim) {
+    return fail("d_model, heads, ffn and seq_len must each be <= " + std::to_string(kMaxDim));
+  }
+  if (s.vocab > kMaxVocab) return fail("vocab must be <= " + std::to_string(kMaxVocab));
   return true;
 }
 
+namespace {
+
+// a * b * c, or -1 when the product leaves int64 (or a factor is negative).
+int64_t CheckedProduct(int64_t a, int64_t b, int64_t c) {
+  int64_t ab = 0, abc = 0;
+  if (a < 0 || b < 0 || c < 0 || __builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, &abc))
+    return -1;
+  return abc;
+}
+
+}  // namespace
+
 int64_t RunConfig::accumulation_steps(int world_size) const {
-  int64_t per_pass = micro_batch * model.seq_len * world_size;
+  const int64_t per_pass = CheckedProduct(micro_batch, model.seq_len, world_size);
   return per_pass > 0 ? batch_tokens / per_pass : 0;
 }
 
 int64_t RunConfig::steps(int world_size) const {
   (void)world_size;
-  return batch_tokens > 0 ? (tokens + batch_tokens - 1) / batch_tokens : 0;
+  // ceil(tokens / batch_tokens) without forming tokens + batch_tokens - 1 (int64 overflow).
+  return batch_tokens > 0 ? tokens / batch_tokens + (tokens % batch_tokens != 0 ? 1 : 0) : 0;
 }
 
 bool RunConfig::IsValid(std::string* error, int world_size) const {
@@ -138,7 +164,22 @@ bool RunConfig::IsValid(std::string* error, int world_size) const {
   if (tokens < 1) return fail("tokens must be >= 1");
   if (micro_batch < 1) return fail("micro_batch must be >= 1");
   if (batch_tokens < 1) return fail("batch_tokens must be >= 1");
-  int64_t per_pass = micro_batch * model.seq_len * world_size;
+  if (tokens > kMaxCount) return fail("tokens must be <= 2^53 (" + std::to_string(kMaxCount) + ")");
+  if (batch_tokens > kMaxCount) return fail("batch_tokens must be <= 2^53");
+  if (micro_batch > kMaxDim) return fail("micro_batch must be <= " + std::to_string(kMaxDim));
+  for (int64_t v :
+       {warmup_steps, log_every, eval_every, eval_batches, checkpoint_every, divergence_grace_steps}) {
+    if (v > kMaxCount) {
+      return fail(
+          "warmup_steps, log_every, eval_every, eval_batches, checkpoint_every and "
+          "divergence_grace_steps must each be <= 2^53");
+    }
+  }
+  const int64_t per_pass = CheckedProduct(micro_batch, model.seq_len, world_size);
+  if (per_pass <= 0 || per_pass > kMaxCount) {
+    return fail("micro_batch * seq_len * world_size (" + std::to_string(micro_batch) + " * " +
+                std::to_string(model.seq_len) + " * " + std::to_string(world_size) + ") is too large");
+  }
   if (batch_tokens % per_pass != 0) {
     return fail("batch_tokens (" + std::to_string(batch_tokens) +
                 ") must be a multiple of micro_batch * seq_len * world_size (" + std::to_string(per_pass) +
@@ -303,11 +344,11 @@ StatusOr<RunConfig> ParseRunConfigText(const std::string& text, const std::strin
 }
 
 StatusOr<RunConfig> ReadRunConfig(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return Status::InvalidArgument(path + ": cannot open the run config");
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ParseRunConfigText(ss.str(), path);
+  // A directory, a missing or unreadable file is bad input (exit 2), never an empty config that
+  // trains with every default (issue 15, finding 8).
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return Status::InvalidArgument(text.status().message() + " (the run config, --config)");
+  return ParseRunConfigText(*text, path);
 }
 
 ParamCounts CountParams(const ModelShape& s) {

@@ -1,6 +1,7 @@
 // Train(): the loop, data parallel, checkpoints, metrics. See docs/trainer.md.
 #include <ATen/autocast_mode.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -19,6 +21,7 @@
 
 #include "device_monitor.h"
 #include "gpt_model.h"
+#include "isoflop/file_util.h"
 #include "isoflop/token_reader.h"
 #include "isoflop/trainer.h"
 
@@ -76,32 +79,11 @@ class SignalGuard {
 };
 
 // ---------------------------------------------------------------------------------------
-// Files: every file the orchestrator reads is replaced atomically (temp, fsync, rename,
-// fsync of the directory), so a crash leaves the old or the new version, never a torn one.
-Status FsyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
-  if (fd < 0) return Status::IOError(path + ": cannot open for fsync");
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::OK() : Status::IOError(path + ": fsync failed");
-}
-
-Status PublishFile(const std::string& tmp, const std::string& final_path) {
-  ISOFLOP_RETURN_IF_ERROR(FsyncPath(tmp, false));
-  if (std::rename(tmp.c_str(), final_path.c_str()) != 0)
-    return Status::IOError(final_path + ": rename failed");
-  return FsyncPath(fs::path(final_path).parent_path().string(), true);
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
-    out << content;
-    if (!out) return Status::IOError(tmp + ": write failed");
-  }
-  return PublishFile(tmp, path);
-}
+// Files: every file the orchestrator reads is replaced atomically (temp, fsync, rename, fsync of
+// the directory; common/include/isoflop/file_util.h), so a crash leaves the old or the new
+// version, never a torn one.
+using isoflop::RenameIntoPlace;
+using isoflop::WriteFileAtomically;
 
 std::string Num(double v) {
   if (!std::isfinite(v)) return "null";  // JSON has no NaN/inf
@@ -248,6 +230,33 @@ struct Progress {
   double energy_j = 0;     // accumulated over attempts
 };
 
+// One trainer per run directory (issue 15, finding 2): rank 0 holds an exclusive flock(2) on
+// RUN_DIR/trainer.lock for its whole life, so a second trainer started in the same directory (an
+// orphan's retry, a user's second command) stops before it touches checkpoint.pt or metrics.jsonl.
+// The kernel drops the lock when the process ends, however it ends.
+class RunDirLock {
+ public:
+  RunDirLock() = default;
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+  ~RunDirLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Acquire(const std::string& dir) {
+    const std::string path = (fs::path(dir) / "trainer.lock").string();
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return Status::IOError(path + ": cannot open: " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      return Status::FailedPrecondition(dir + ": another trainer is running in this run directory (" + path +
+                                        " is locked); one trainer per run directory");
+    }
+    return Status::OK();
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 class Run {
  public:
   explicit Run(const TrainOptions& o) : opt_(o) {}
@@ -276,6 +285,7 @@ class Run {
   std::unique_ptr<torch::optim::AdamW> optim_;
   std::unique_ptr<Collective> coll_;
   std::unique_ptr<DeviceMonitor> monitor_;
+  RunDirLock dir_lock_;
   Progress prog_;
   int64_t total_steps_ = 0, accum_ = 0;
   double peak_flops_ = 0;
@@ -320,6 +330,7 @@ Status Run::Setup() {
   std::error_code ec;
   fs::create_directories(opt_.out_dir, ec);
   if (ec) return Status::IOError(opt_.out_dir + ": cannot create the run directory: " + ec.message());
+  if (rank_ == 0) ISOFLOP_RETURN_IF_ERROR(dir_lock_.Acquire(opt_.out_dir));
   ckpt_path_ = (fs::path(opt_.out_dir) / "checkpoint.pt").string();
   metrics_path_ = (fs::path(opt_.out_dir) / "metrics.jsonl").string();
   summary_path_ = (fs::path(opt_.out_dir) / "summary.json").string();
@@ -533,7 +544,7 @@ Status Run::SaveCheckpoint() {
                               torch::kFloat64));
   const std::string tmp = ckpt_path_ + ".tmp";
   archive.save_to(tmp);
-  ISOFLOP_RETURN_IF_ERROR(PublishFile(tmp, ckpt_path_));
+  ISOFLOP_RETURN_IF_ERROR(RenameIntoPlace(tmp, ckpt_path_));
   std::ostringstream j;
   j << "{\"step\": " << prog_.step << ", \"total_steps\": " << total_steps_ << ", \"world_size\": " << world_
     << ", \"train_loss\": " << Num(prog_.last_loss) << ", \"reader_state_rank0\": \"" << st.Serialize()

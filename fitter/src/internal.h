@@ -43,6 +43,11 @@ void LawToVector(const ScalingLaw& law, double* x);
 // The Approach 3 objective at x: sum_i w_i Huber_delta(LSE(...) - log L_i), and its gradient when
 // gradient != nullptr.
 double Objective(const Points& points, LawForm form, double delta, const double* x, double* gradient);
+// Its two Chinchilla implementations (Objective picks one): Eigen's portable packets, and 4-wide
+// AVX2 + FMA (objective_avx2.cc; only when HaveAvx2Kernel(): compiled in, and the CPU has both).
+double PortableObjective(const Points& points, double delta, const double* x, double* gradient);
+double Avx2Objective(const Points& points, double delta, const double* x, double* gradient);
+bool HaveAvx2Kernel();
 
 // One L-BFGS solve from x (updated in place). Returns the final objective.
 struct SolveResult {

@@ -41,7 +41,6 @@ int ExecTrainer(int argc, char** argv);
 void RegisterOrchestratorCommands(CLI::App& app, CommandContext& ctx);  // sweep, daemon, status, cancel, logs
 void RegisterReportCommand(CLI::App& app, CommandContext& ctx);
 void RegisterRunsCommands(CLI::App& app, CommandContext& ctx);  // runs import, runs export
-void RegisterBenchCommand(CLI::App& app, CommandContext& ctx);
 
 }  // namespace isoflop::cli
 

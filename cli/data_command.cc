@@ -40,19 +40,20 @@ struct DataBuildFlags {
 
 void RegisterBuild(CLI::App& data, CommandContext& ctx) {
   auto flags = std::make_shared<DataBuildFlags>();
-  auto* cmd =
-      data.add_subcommand("build",
-                          "Raw text → normalised, filtered, deduplicated, tokenized shards + manifest.json.\n"
-                          "Examples:\n"
-                          "  isoflop data build --input corpus.jsonl --out shards/\n"
-                          "  isoflop data build --input a.jsonl.zst b/ --out shards/ --threads 2 "
-                          "--report dropped.jsonl\n"
-                          "  isoflop data build --input books/ --config configs/data/tiny.yaml --out s/ "
-                          "--skip near --json\n"
-                          "  isoflop data build --input corpus/ --out shards/ --backend slurm --tasks 64 --threads 8\n"
-                          "On Slurm every stage runs as a job array of --tasks tasks with --threads CPUs each;\n"
-                          "the output is byte-identical to the one-process build; rerun the same command to\n"
-                          "resume a build that was interrupted (docs/data.md, \"Distributed build\").");
+  auto* cmd = data.add_subcommand(
+      "build",
+      "Raw text → normalised, filtered, deduplicated, tokenized shards + manifest.json.\n"
+      "Examples:\n"
+      "  isoflop data build --input tests/data/austen_chapters.jsonl --out shards/ "
+      "--config configs/data/tiny.yaml\n"
+      "  isoflop data build --input tests/data/austen_chapters.jsonl tests/data/trainer_corpus_gpl3.txt "
+      "--out shards2/ --config configs/data/tiny.yaml --threads 2 --report dropped.jsonl\n"
+      "  isoflop data build --input tests/data/austen_chapters.jsonl --out s/ --skip near --json\n"
+      "  isoflop data build --input corpus/ --out shards/ --backend slurm --tasks 64 --threads 8  "
+      "# needs a Slurm cluster\n"
+      "On Slurm every stage runs as a job array of --tasks tasks with --threads CPUs each;\n"
+      "the output is byte-identical to the one-process build; rerun the same command to\n"
+      "resume a build that was interrupted (docs/data.md, \"Distributed build\").");
   cmd->add_option("--input", flags->inputs, "JSONL, text, .gz or .zst files, or directories")
       ->required()
       ->expected(1, -1);
@@ -174,14 +175,14 @@ void RegisterTokenizerTrain(CLI::App& data, CommandContext& ctx) {
   tokenizer->require_subcommand(1);
   auto options = std::make_shared<data::TokenizerTrainOptions>();
   auto json = std::make_shared<bool>(false);
-  auto* cmd =
-      tokenizer->add_subcommand("train",
-                                "Train a byte-level BPE tokenizer and save tokenizer.json.\n"
-                                "Examples:\n"
-                                "  isoflop data tokenizer train --input corpus.jsonl --vocab 8192 "
-                                "--out tokenizer.json\n"
-                                "  isoflop data build --input corpus.jsonl --tokenizer tokenizer.json "
-                                "--out shards/");
+  auto* cmd = tokenizer->add_subcommand(
+      "train",
+      "Train a byte-level BPE tokenizer and save tokenizer.json.\n"
+      "Examples:\n"
+      "  isoflop data tokenizer train --input tests/data/austen_chapters.jsonl --vocab 1024 "
+      "--out tokenizer.json\n"
+      "  isoflop data build --input tests/data/austen_chapters.jsonl --tokenizer tokenizer.json "
+      "--out shards3/");
   cmd->add_option("--input", options->inputs, "JSONL, text, .gz or .zst files, or directories")
       ->required()
       ->expected(1, -1);
@@ -217,7 +218,7 @@ void RegisterStats(CLI::App& data, CommandContext& ctx) {
                                   "Summarise a built dataset's manifest.json.\n"
                                   "Examples:\n"
                                   "  isoflop data stats shards/\n"
-                                  "  isoflop data stats shards/ --json | jq .counters");
+                                  "  isoflop data stats shards/ --json");
   cmd->add_option("dir", *dir, "the --out directory of `isoflop data build`")->required();
   cmd->add_flag("--json", *json, "print the whole manifest");
   cmd->callback([dir, json, &ctx] {

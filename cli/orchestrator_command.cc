@@ -57,9 +57,13 @@ void RegisterSweep(CLI::App& app, CommandContext& ctx) {
       "submit",
       "Record a sweep's runs in the database; `isoflop daemon` launches them.\n"
       "Resubmitting adds only runs not yet recorded.\n"
+      "The spec's `data` must be token shards: configs/sweeps/*.yaml read demo-out/shards, which "
+      "scripts/demo\n"
+      "(or `isoflop data build ... --out demo-out/shards`) writes.\n"
       "Examples:\n"
       "  isoflop sweep submit configs/sweeps/tiny.yaml --db state.db\n"
-      "  isoflop sweep submit configs/sweeps/tiny-slurm.yaml --db state.db --backend slurm");
+      "  isoflop sweep submit configs/sweeps/tiny-slurm.yaml --db slurm.db --backend slurm   # needs a Slurm "
+      "cluster for the daemon");
   submit->add_option("spec", flags->spec, "sweep spec YAML")->required();
   submit->add_option("--db", flags->db, "state database (created if missing)")->capture_default_str();
   submit->add_option("--backend", flags->backend, "override the spec's backend")
@@ -91,14 +95,16 @@ void RegisterSweep(CLI::App& app, CommandContext& ctx) {
 
 void RegisterDaemon(CLI::App& app, CommandContext& ctx) {
   auto options = std::make_shared<orch::DaemonOptions>();
-  auto* cmd =
-      app.add_subcommand("daemon",
-                         "Launch, watch, retry, ingest and refit; serve read-only JSON on loopback.\n"
-                         "SIGTERM: finish the current step and exit. SIGHUP: re-read the sweep specs.\n"
-                         "Examples:\n"
-                         "  isoflop daemon --db state.db\n"
-                         "  isoflop daemon --db state.db --listen 127.0.0.1:8470 --exit-when-idle\n"
-                         "  curl -s http://127.0.0.1:8470/api/fit");
+  auto* cmd = app.add_subcommand(
+      "daemon",
+      "Launch, watch, retry, ingest and refit; serve read-only JSON on loopback.\n"
+      "SIGTERM: finish the current step and exit. SIGHUP: re-read the sweep specs.\n"
+      "Examples:\n"
+      "  isoflop daemon --db state.db        # needs time: trains every pending run, until SIGTERM\n"
+      "  isoflop daemon --db state.db --listen 127.0.0.1:8470 --exit-when-idle   # needs time: "
+      "until every run is final\n"
+      "  curl -s http://127.0.0.1:8470/api/fit        # needs a running daemon\n"
+      "  curl -s http://127.0.0.1:8470/metrics        # needs a running daemon (Prometheus)");
   cmd->add_option("--db", options->db_path, "state database")->capture_default_str();
   cmd->add_option("--listen", options->listen,
                   "IP:PORT for the status API (loopback unless --listen-public), or off")
@@ -132,12 +138,13 @@ void RegisterStatus(CLI::App& app, CommandContext& ctx) {
     double watch = 0;
   };
   auto flags = std::make_shared<Flags>();
-  auto* cmd = app.add_subcommand("status",
-                                 "Runs, their states, the current law, its intervals and how they narrowed.\n"
-                                 "Examples:\n"
-                                 "  isoflop status --db state.db\n"
-                                 "  isoflop status --db state.db --json | jq .narrowing\n"
-                                 "  isoflop status --db state.db --watch 5");
+  auto* cmd = app.add_subcommand(
+      "status",
+      "Runs, their states, the current law, its intervals and how they narrowed.\n"
+      "Examples:\n"
+      "  isoflop status --db state.db\n"
+      "  isoflop status --db state.db --json --all\n"
+      "  isoflop status --db state.db --watch 5       # needs Ctrl-C: redraws until stopped");
   cmd->add_option("--db", flags->db, "state database")->capture_default_str();
   cmd->add_flag("--json", flags->json, "print JSON");
   cmd->add_flag("--all", flags->all, "list every run (default: in flight and the 20 most recently finished)");
@@ -184,7 +191,7 @@ void RegisterCancel(CLI::App& app, CommandContext& ctx) {
       app.add_subcommand("cancel",
                          "Cancel one run (NAME or SWEEP/NAME) or every live run; results stay stored.\n"
                          "Examples:\n"
-                         "  isoflop cancel --db state.db C1e+15-L4-d128\n"
+                         "  isoflop cancel --db state.db C1e10-L2-d32\n"
                          "  isoflop cancel --db state.db --all");
   cmd->add_option("--db", flags->db, "state database")->capture_default_str();
   cmd->add_option("run", flags->run, "run name");
@@ -210,11 +217,13 @@ void RegisterLogs(CLI::App& app, CommandContext& ctx) {
     bool follow = false;
   };
   auto flags = std::make_shared<Flags>();
-  auto* cmd = app.add_subcommand("logs",
-                                 "Print a run's trainer log (stdout+stderr).\n"
-                                 "Examples:\n"
-                                 "  isoflop logs --db state.db C1e+15-L4-d128\n"
-                                 "  isoflop logs --db state.db tiny/C1e+15-L4-d128 --follow");
+  auto* cmd = app.add_subcommand(
+      "logs",
+      "Print a run's trainer log (stdout+stderr).\n"
+      "Examples:\n"
+      "  isoflop logs --db state.db C1e10-L2-d32        # needs a run the daemon has started\n"
+      "  isoflop logs --db state.db tiny/C1e10-L2-d32 --follow   # needs a run the daemon has "
+      "started");
   cmd->add_option("--db", flags->db, "state database")->capture_default_str();
   cmd->add_option("run", flags->run, "run name (NAME or SWEEP/NAME)")->required();
   cmd->add_flag("--follow,-f", flags->follow, "keep printing until the run ends");

@@ -15,7 +15,7 @@ using namespace isoflop::planner;
 
 struct PlanFlags {
   double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
-  std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu";
+  std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu", out;
   double inference_tokens = 0, unique_tokens = 0;
   int seq_len = 2048, vocab = 0, gpus = 0, top = 5, global_batch = 0;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
@@ -77,6 +77,11 @@ int RunPlan(const PlanFlags& f) {
     }
     std::fprintf(stderr, "isoflop plan: wrote %s (Slurm script) and %s (run config)\n", f.sbatch.c_str(),
                  config_path.c_str());
+  }
+  if (!f.out.empty()) {
+    Status written = WriteFileAtomically(f.out, plan.ToJson() + "\n");
+    if (!written.ok()) return ReportError("plan", written);
+    std::fprintf(stderr, "isoflop plan: wrote %s\n", f.out.c_str());
   }
   std::printf("%s\n", f.json ? plan.ToJson().c_str() : plan.FullReport().c_str());
   // Loud on stderr too, so a script that keeps only stdout's JSON still sees it in its log.
@@ -147,6 +152,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --out l3.json\n"
       "  isoflop plan --budget-flops 3.8e25 --law l3.json --cluster configs/clusters/h100-sxm.yaml \\\n"
       "      --seq-len 8192 --vocab 128256\n"
+      "  isoflop plan --budget-flops 5.76e23 --cluster configs/clusters/a100-80gb.yaml --law fit.json --out "
+      "plan.json\n"
       "A law plans only budgets its evidence supports: an N_opt interval within a factor of 10 and at most\n"
       "10,000x the largest fitted budget; --allow-extrapolation plans anyway and flags the plan\n"
       "(docs/planner.md, \"The plan knows its evidence\").");
@@ -184,6 +191,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "write a ready-to-submit Slurm script for the big run (and its run config, .yaml beside it)");
   plan->add_option("--model-out", plan_flags->model_out, "write the chosen shape as a model YAML");
   plan->add_flag("--json", plan_flags->json, "print JSON");
+  plan->add_option("--out", plan_flags->out,
+                   "also write the plan as JSON here (atomically; `isoflop report --plan`)");
   plan->callback([plan_flags, &ctx] { ctx.exit_code = RunPlan(*plan_flags); });
 
   auto perf_flags = std::make_shared<PerfFlags>();
@@ -194,7 +203,7 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop perf --model configs/models/gpt3-175b.yaml --cluster configs/clusters/a100-80gb.yaml \\\n"
       "      --tp 8 --pp 8 --vpp 3 --dp 1 --micro-batch 1 --global-batch 64 --zero 0 --recompute selective\n"
       "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
-      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --json\n"
+      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --recompute full --json\n"
       "  isoflop perf --validate tests/data/parallel_configs.csv --cluster configs/clusters/a100-80gb.yaml");
   perf->add_option("--model", perf_flags->model, "model YAML (configs/models/)");
   perf->add_option("--cluster", perf_flags->cluster, "cluster YAML (configs/clusters/)")->required();

@@ -124,11 +124,11 @@ void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
   cmd->footer(
       "Examples:\n"
       "  isoflop report --runs tests/data/chinchilla_epoch.csv --fit fit.json --out report.html\n"
-      "  isoflop report --db state.db --out report.html          # runs, latest fit and plan from the "
-      "daemon\n"
-      "  isoflop report --runs runs.csv --fit fit.json --plan plan.json --text\n"
+      "  isoflop report --runs tests/data/chinchilla_epoch.csv --fit fit.json --plan plan.json --text\n"
       "  isoflop report --runs tests/data/llama3_isoflops_points_ericczech.csv --text \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss\n"
+      "  isoflop report --db state.db --out live.html      # the daemon's runs, latest fit and plan\n"
+      "(fit.json from `isoflop fit --out fit.json`, plan.json from `isoflop plan --out plan.json`)\n"
       "The runs CSV needs loss and two of params, tokens, flops; optional run_id, state, role\n"
       "(sweep | validation: validation runs are checked against the law's prediction, not fitted),\n"
       "unique_tokens, attempts, tokens_per_s, mfu, energy_kwh. See docs/report.md.");
@@ -136,7 +136,7 @@ void RegisterReportCommand(CLI::App& app, CommandContext& ctx) {
   auto* runs = cmd->add_option("--runs", flags->runs, "runs CSV (header; params, tokens, loss, ...)");
   db->excludes(runs);
   cmd->add_option("--fit", flags->fit, "fit.json from `isoflop fit --out`");
-  cmd->add_option("--plan", flags->plan, "plan.json from `isoflop plan --out`");
+  cmd->add_option("--plan", flags->plan, "plan.json from `isoflop plan --out plan.json`");
   cmd->add_option("--out", flags->out, "HTML file to write (self-contained; no network, no scripts)");
   cmd->add_option("--title", flags->title, "page title");
   cmd->add_option("--columns", flags->columns,

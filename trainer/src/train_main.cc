@@ -26,10 +26,12 @@ constexpr const char* kUsage =
     "Examples:\n"
     "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny\n"
     "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/tiny --resume\n"
-    "  isoflop train --config configs/runs/gpt2-124m.yaml --data shards/ --out runs/124m --device cuda\n"
-    "  srun -n 8 isoflop train --config run.yaml --data shards/ --out runs/r1 --device cuda\n"
+    "  isoflop train --config configs/runs/tiny.yaml --data shards/ --out runs/gpu --device cuda   # needs a "
+    "GPU\n"
+    "  srun -n 8 isoflop train --config run.yaml --data shards/ --out runs/r1 --device cuda   # needs Slurm, "
+    "8 GPUs\n"
     "  torchrun --nproc-per-node 8 --no-python isoflop-train --config run.yaml --data shards/ --out runs/r1 "
-    "--device cuda\n";
+    "--device cuda   # needs 8 GPUs\n";
 
 std::string SummaryJson(const isoflop::trainer::TrainSummary& s) {
   using isoflop::trainer::RunOutcome;

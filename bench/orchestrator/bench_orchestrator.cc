@@ -38,10 +38,10 @@ std::string MakeTmp() {
 
 // Token shards for `data:` (sweep submit checks them); the idle trainer never reads them.
 std::string Shards(const std::string& dir) {
-  data::ShardWriterOptions o;
+  isoflop::data::ShardWriterOptions o;
   o.out_dir = dir + "/shards";
   o.vocab_size = 256;
-  auto written = data::WriteShards(o, {{1, 2, 3}, {4, 5, 6}}, {"train", "val"});
+  auto written = isoflop::data::WriteShards(o, {{1, 2, 3}, {4, 5, 6}}, {"train", "val"});
   if (!written.ok()) {
     std::fprintf(stderr, "%s\n", written.status().ToString().c_str());
     std::exit(1);

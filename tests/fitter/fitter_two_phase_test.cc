@@ -29,7 +29,7 @@ OnePhase SolveEveryStartToFinalTolerances(const fitter_internal::Points& points,
   const int n = static_cast<int>(grid.size());
   std::vector<std::vector<double>> x(n, std::vector<double>(5));
   std::vector<fitter_internal::SolveResult> solved(n);
-  fitter_internal::ParallelFor(n, 2, [&](int i) {
+  isoflop::ParallelFor(n, 2, [&](int i) {
     fitter_internal::StartToVector(grid[i], LawForm::kChinchilla, x[i].data());
     solved[i] = fitter_internal::SolveFromStart(points, LawForm::kChinchilla, options, x[i].data(),
                                                 fitter_internal::Tolerances::kFinal);

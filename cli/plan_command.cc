@@ -16,15 +16,18 @@ using namespace isoflop::planner;
 struct PlanFlags {
   double budget_flops = 0, budget_gpu_hours = 0, budget_usd = 0, budget_kwh = 0;
   std::string cluster, law = "hoffmann", sbatch, model_out, mlp = "swiglu", out;
-  double inference_tokens = 0, unique_tokens = 0;
-  int seq_len = 2048, vocab = 0, gpus = 0, top = 5, global_batch = 0;
+  double inference_tokens = 0, unique_tokens = 0, deadline_hours = 0, slack = 0.05, inference_mfu = 0.3;
+  int seq_len = 2048, vocab = 0, gpus = 0, max_gpus = 0, top = 5, global_batch = 0;
+  std::string objective = "cost", batch_ramp;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
 };
 
 struct PerfFlags {
-  std::string model, cluster, recompute = "selective", validate;
+  std::string model, cluster, recompute = "selective", validate, clusters_dir = "configs/clusters";
   int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1, micro_batch = 1, global_batch = 0, zero = 1, gpus = 0;
-  bool no_flash = false, json = false;
+  int first_stage_layers = 0, last_stage_layers = 0;
+  double grad_bytes = 4;
+  bool no_flash = false, no_tp_overlap = false, no_dp_overlap = false, json = false;
 };
 
 int RunPlan(const PlanFlags& f) {
@@ -49,6 +52,16 @@ int RunPlan(const PlanFlags& f) {
   options.trainer_architecture = f.trainer_arch;
   options.allow_extrapolation = f.allow_extrapolation;
   options.gpus = f.gpus;
+  options.max_gpus = f.max_gpus;
+  auto objective = ParseObjective(f.objective);
+  if (!objective.ok()) return ReportError("plan", objective.status());
+  options.objective = *objective;
+  options.deadline_hours = f.deadline_hours;
+  options.slack = f.slack;
+  options.inference_mfu = f.inference_mfu;
+  auto ramp = ParseBatchRamp(f.batch_ramp);
+  if (!ramp.ok()) return ReportError("plan", ramp.status());
+  options.batch_ramp = *ramp;
   options.global_batch = f.global_batch;
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
@@ -91,22 +104,30 @@ int RunPlan(const PlanFlags& f) {
 }
 
 int RunPerf(const PerfFlags& f) {
+  PerfOptions options;
+  options.flash_attention = !f.no_flash;
+  options.grad_bytes = f.grad_bytes;
+  options.tp_comm_overlap = !f.no_tp_overlap;
+  options.dp_comm_overlap = !f.no_dp_overlap;
+  if (!f.validate.empty()) {
+    // Each published run names its own cluster file under --clusters-dir.
+    auto runs = LoadPublishedRuns(f.validate);
+    if (!runs.ok()) return ReportError("perf", AsBadInput(runs.status()));
+    auto results = ValidateAgainstPublished(*runs, f.clusters_dir, options);
+    if (!results.ok()) return ReportError("perf", AsBadInput(results.status()));
+    double worst[2] = {0, 0};
+    for (const auto& r : *results) {
+      double& w = worst[r.run.held_out() ? 1 : 0];
+      w = std::max(w, r.worst_abs_error());
+    }
+    std::printf("%sworst |predicted/published - 1|: calibration rows %.1f%%, held-out rows %.1f%%\n",
+                ValidationMarkdown(*results).c_str(), worst[0] * 100, worst[1] * 100);
+    return kExitOk;
+  }
+  if (f.cluster.empty()) return ReportError("perf", Status::InvalidArgument("--cluster is required"));
   auto cluster = LoadClusterYaml(f.cluster);
   if (!cluster.ok()) return ReportError("perf", cluster.status());
   if (f.gpus > 0) cluster->nodes = (f.gpus + cluster->gpus_per_node - 1) / cluster->gpus_per_node;
-  PerfOptions options;
-  options.flash_attention = !f.no_flash;
-  if (!f.validate.empty()) {
-    auto runs = LoadPublishedRuns(f.validate);
-    if (!runs.ok()) return ReportError("perf", runs.status());
-    auto results = ValidateAgainstPublished(*runs, *cluster, options);
-    if (!results.ok()) return ReportError("perf", results.status());
-    double worst = 0;
-    for (const auto& r : *results) worst = std::max(worst, r.worst_abs_error());
-    std::printf("%sworst |predicted/published - 1| = %.1f%%\n", ValidationMarkdown(*results).c_str(),
-                worst * 100);
-    return kExitOk;
-  }
   if (f.model.empty())
     return ReportError("perf", Status::InvalidArgument("--model is required (or --validate CSV)"));
   auto model = LoadModelYaml(f.model);
@@ -123,6 +144,8 @@ int RunPerf(const PerfFlags& f) {
   cfg.global_batch = f.global_batch > 0 ? f.global_batch : f.dp * f.micro_batch;
   cfg.zero = f.zero;
   cfg.recompute = *recompute;
+  cfg.first_stage_layers = f.first_stage_layers;
+  cfg.last_stage_layers = f.last_stage_layers;
   PerfSummary summary;
   Status st = EvaluatePerf(*model, *cluster, cfg, options, &summary);
   if (!st.ok()) return ReportError("perf", st);
@@ -141,9 +164,12 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   auto* plan = app.add_subcommand(
       "plan",
       "Compute-optimal N, D, shape and parallel layout for a budget on a cluster, with predicted step time,\n"
-      "MFU, wall-clock, GPU-hours, cost, energy and CO2 (docs/planner.md).\n"
+      "MFU, wall-clock, GPU-hours, cost, energy and CO2, and the Pareto front of wall-clock against cost and\n"
+      "energy over GPU counts (docs/planner.md).\n"
       "Examples:\n"
       "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --gpus 1024\n"
+      "  isoflop plan --budget-flops 5.76e23 --law epoch --cluster configs/clusters/h100-sxm.yaml --objective cost\n"
+      "  isoflop plan --budget-flops 5.76e23 --law epoch --cluster configs/clusters/h100-sxm.yaml --deadline 720\n"
       "  isoflop plan --budget-gpu-hours 2e6 --cluster configs/clusters/h200.yaml --law fit.json --top 10\n"
       "  isoflop plan --budget-usd 5e6 --cluster configs/clusters/a100-80gb.yaml --law epoch --json\n"
       "  isoflop plan --budget-flops 3e23 --cluster configs/clusters/h100-sxm.yaml --inference-tokens 2e13\n"
@@ -160,9 +186,10 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   auto* budget = plan->add_option_group("budget", "exactly one");
   budget->add_option("--budget-flops", plan_flags->budget_flops, "training FLOPs");
   budget->add_option("--budget-gpu-hours", plan_flags->budget_gpu_hours,
-                     "GPU-hours (converted with the predicted MFU)");
+                     "allocated GPU-hours (converted with what the chosen plan buys per GPU-hour)");
   budget->add_option("--budget-usd", plan_flags->budget_usd, "dollars (the cluster's price per GPU-hour)");
-  budget->add_option("--budget-kwh", plan_flags->budget_kwh, "energy in kWh (GPU power x utilisation x PUE)");
+  budget->add_option("--budget-kwh", plan_flags->budget_kwh,
+                     "energy in kWh (every allocated GPU-hour, hosts, network, PUE: docs/planner.md §5)");
   budget->require_option(1);
   plan->add_option("--cluster", plan_flags->cluster, "cluster YAML (configs/clusters/)")->required();
   plan->add_option("--law", plan_flags->law, "fit.json from `isoflop fit`, or hoffmann | epoch")
@@ -172,7 +199,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--unique-tokens", plan_flags->unique_tokens,
                    "unique tokens available: a data-constrained law plans repetition (epochs); others refuse it");
   plan->add_option("--inference-tokens", plan_flags->inference_tokens,
-                   "lifetime inference tokens: minimise training + inference FLOPs (Sardana et al. 2024)");
+                   "lifetime inference tokens: the lifetime-optimal model that trains within the budget (Sardana\n"
+                   "et al. 2024); inference FLOPs, cost and energy reported separately");
   plan->add_option("--seq-len", plan_flags->seq_len, "sequence length")->capture_default_str();
   plan->add_option("--vocab", plan_flags->vocab,
                    "vocabulary size (default: the fit's vocabulary when fit.json records one, else 51200)");
@@ -180,9 +208,26 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
                    "gelu (GPT/Megatron block) | swiglu (LLaMA block)")->capture_default_str();
   plan->add_flag("--trainer-arch", plan_flags->trainer_arch,
                  "size the shape as `isoflop train` builds it (RMSNorm, RoPE, no biases, tied embeddings)");
-  plan->add_option("--gpus", plan_flags->gpus, "use this many GPUs instead of the cluster file's size");
+  plan->add_option("--objective", plan_flags->objective,
+                   "cost | time | energy: the point of the Pareto front over GPU counts to plan (cost: the fastest\n"
+                   "within --slack of the cheapest; energy: likewise; time: the cheapest within --slack of the fastest)")
+      ->capture_default_str();
+  plan->add_option("--deadline", plan_flags->deadline_hours,
+                   "wall-clock limit in hours; a deadline no GPU count meets exits 2 with the fastest plan's time");
+  plan->add_option("--max-gpus", plan_flags->max_gpus,
+                   "largest allocation the sweep considers (whole nodes; default: the cluster)");
+  plan->add_option("--gpus", plan_flags->gpus,
+                   "a fixed allocation (whole nodes) instead of the sweep over GPU counts");
+  plan->add_option("--slack", plan_flags->slack, "the objective's tolerance (fraction)")->capture_default_str();
   plan->add_option("--global-batch", plan_flags->global_batch,
-                   "sequences per optimiser step (default ~4M tokens, at most 1/100 of the run)");
+                   "sequences per optimiser step, taken as given (default: DeepSeek LLM 2024's batch law bounded by\n"
+                   "the critical batch, rounded to 2^k or 3x2^k sequences); data parallelism x micro-batch divide it");
+  plan->add_option("--batch-ramp", plan_flags->batch_ramp,
+                   "BATCH_FRACTION:TOKEN_FRACTION,... e.g. 0.25:0.01,0.5:0.2 (a quarter of the batch for the first\n"
+                   "1% of the tokens, half for the next 20%)");
+  plan->add_option("--inference-mfu", plan_flags->inference_mfu,
+                   "MFU assumed for the lifetime inference cost and energy reported with --inference-tokens")
+      ->capture_default_str();
   plan->add_option("--top", plan_flags->top, "alternative layouts to list")->capture_default_str();
   plan->add_flag("--exact-flops", plan_flags->exact_flops,
                  "use the shape's exact FLOPs/token (attention, output layer) instead of 6N");
@@ -203,10 +248,13 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop perf --model configs/models/gpt3-175b.yaml --cluster configs/clusters/a100-80gb.yaml \\\n"
       "      --tp 8 --pp 8 --vpp 3 --dp 1 --micro-batch 1 --global-batch 64 --zero 0 --recompute selective\n"
       "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
-      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --recompute full --json\n"
-      "  isoflop perf --validate tests/data/parallel_configs.csv --cluster configs/clusters/a100-80gb.yaml");
+      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --json\n"
+      "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
+      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --zero 2 --recompute none \\\n"
+      "      --first-stage-layers 7 --last-stage-layers 7\n"
+      "  isoflop perf --validate tests/data/parallel_configs.csv");
   perf->add_option("--model", perf_flags->model, "model YAML (configs/models/)");
-  perf->add_option("--cluster", perf_flags->cluster, "cluster YAML (configs/clusters/)")->required();
+  perf->add_option("--cluster", perf_flags->cluster, "cluster YAML (configs/clusters/); required unless --validate");
   perf->add_option("--tp", perf_flags->tp, "tensor parallel")->capture_default_str();
   perf->add_option("--pp", perf_flags->pp, "pipeline stages")->capture_default_str();
   perf->add_option("--dp", perf_flags->dp, "data parallel")->capture_default_str();
@@ -222,6 +270,18 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   perf->add_option("--gpus", perf_flags->gpus, "override the cluster's size");
   perf->add_flag("--no-flash-attention", perf_flags->no_flash,
                  "store the s^2 attention scores (pre-2022 kernels)");
+  perf->add_option("--first-stage-layers", perf_flags->first_stage_layers,
+                   "transformer layers on the first pipeline rank (default: an even split, lighter ends)");
+  perf->add_option("--last-stage-layers", perf_flags->last_stage_layers,
+                   "transformer layers on the last pipeline rank (default: an even split, lighter ends)");
+  perf->add_option("--grad-bytes", perf_flags->grad_bytes, "main-gradient bytes per parameter: 4 (fp32) or 2 (bf16)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({2.0, 4.0}));
+  perf->add_flag("--no-tp-overlap", perf_flags->no_tp_overlap, "TP communication not overlapped with GEMMs");
+  perf->add_flag("--no-dp-overlap", perf_flags->no_dp_overlap, "DP/ZeRO communication not overlapped");
+  perf->add_option("--clusters-dir", perf_flags->clusters_dir,
+                   "with --validate: where each row's cluster file lives")
+      ->capture_default_str();
   perf->add_option("--validate", perf_flags->validate,
                    "evaluate every published run in this CSV and print predicted vs published");
   perf->add_flag("--json", perf_flags->json, "print JSON");

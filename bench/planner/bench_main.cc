@@ -1,7 +1,9 @@
 // Planner speed (docs/benchmarks.md, "Planner"):
 //   1. the full layout search for LLaMA-3 405B on 16,384 H100s (target < 1 s on one core), with the
 //      same search without memory pruning as the peer;
-//   2. a whole plan (law -> N, D -> shape -> layout search) for the LLaMA-3 405B budget, 3.8e25
+//   2. the layout half of a plan per objective (sweep over whole-node allocations, Pareto front,
+//      choice, alternatives) for LLaMA-3 405B on up to 16,384 H100s (target < 1 s each);
+//   3. a whole plan (law -> N, D -> shape -> layout plan) for the LLaMA-3 405B budget, 3.8e25
 //      FLOPs (target < 2 s).
 // Usage: planner_bench [REPEATS]   (run from the repository root; pin with taskset -c 0)
 #include <algorithm>
@@ -45,17 +47,23 @@ int main(int argc, char** argv) {
   PerfOptions perf;
   LayoutSearchOptions search;
   search.global_batch = 2048;  // 16M tokens at 8K (LLaMA-3 405B's batch)
+  search.gpus = cluster->total_gpus();
   LayoutSearchResult result;
   const Timing pruned = Measure(repeats, [&] { result = *SearchLayouts(*model, *cluster, perf, search); });
-  std::printf("search 405B on %d GPUs (pruned):   min %.3f s, median %.3f s, %lld scored, %lld pruned\n",
+  std::printf("search 405B on %d GPUs (fixed allocation, pruned): min %.3f s, median %.3f s, %lld scored, %lld pruned\n",
               cluster->total_gpus(), pruned.min_s, pruned.median_s, static_cast<long long>(result.evaluated),
               static_cast<long long>(result.pruned));
   std::printf("  best: %s\n", result.ranked.front().BriefReport().c_str());
+  search.gpus = 0;  // every allocation in whole nodes up to the cluster: what the Pareto front needs
+  const Timing sweep = Measure(repeats, [&] { result = *SearchLayouts(*model, *cluster, perf, search); });
+  std::printf("sweep 405B over allocations up to %d GPUs (pruned): min %.3f s, median %.3f s, %lld scored, %lld pruned, %zu allocations\n",
+              cluster->total_gpus(), sweep.min_s, sweep.median_s, static_cast<long long>(result.evaluated),
+              static_cast<long long>(result.pruned), result.per_allocation.size());
+  search.gpus = cluster->total_gpus();
   search.prune = false;
   const Timing unpruned = Measure(repeats, [&] { result = *SearchLayouts(*model, *cluster, perf, search); });
   std::printf("search 405B on %d GPUs (no pruning, peer): min %.3f s, median %.3f s, %lld scored\n",
-              cluster->total_gpus(), unpruned.min_s, unpruned.median_s,
-              static_cast<long long>(result.evaluated));
+              cluster->total_gpus(), unpruned.min_s, unpruned.median_s, static_cast<long long>(result.evaluated));
 
   // Peer 2: the naive way — the public, validating EvaluatePerf on every combination of the same
   // grid (no loop bounds, no pruning), keeping the fastest feasible one.
@@ -79,8 +87,8 @@ int main(int argc, char** argv) {
                     cfg.vpp = v;
                     cfg.dp = std::max(1, gpus / (t * c * p));
                     cfg.micro_batch = b;
-                    const int unit = cfg.dp * b;
-                    cfg.global_batch = std::max(unit, (2048 + unit / 2) / unit * unit);
+                    cfg.global_batch = 2048;  // fixed, as the search: skip what does not divide it
+                    if (2048 % (cfg.dp * b) != 0) continue;
                     cfg.zero = zero;
                     cfg.recompute = rc;
                     PerfSummary s;
@@ -96,6 +104,24 @@ int main(int argc, char** argv) {
         "naive grid with the public EvaluatePerf (peer): %.3f s, %lld combinations, best %.0f tokens/s "
         "(%s)\n",
         naive.min_s, evaluated, best_tokens_per_s, best_layout.c_str());
+  }
+
+  // The layout half of a plan, per objective: batch (fixed at 2,048 sequences, LLaMA-3's 16M
+  // tokens), the whole-node sweep up to 16,384 GPUs, the Pareto front and the objective's choice,
+  // the chosen allocation's alternatives, the ramp-aware time, cost and energy.
+  for (const char* name : {"cost", "time", "energy"}) {
+    LayoutPlanOptions lo;
+    lo.global_batch = 2048;
+    lo.pareto.objective = *ParseObjective(name);
+    LayoutPlan lp;
+    const double tokens = 15.6e12;  // LLaMA-3 405B's pre-training tokens (Dubey et al. 2024)
+    const Timing t = Measure(repeats, [&] {
+      isoflop::Status st = PlanLayouts(*model, tokens, 3.8e25, 0, *cluster, lo, &lp);
+      if (!st.ok()) std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    });
+    std::printf("layout plan 405B, objective %-6s: min %.3f s, median %.3f s; front %zu points, chosen %d GPUs %s\n",
+                name, t.min_s, t.median_s, lp.pareto.front.size(), lp.gpus_allocated,
+                lp.chosen.config.ToString().c_str());
   }
 
   PlanOptions plan_options;

@@ -94,6 +94,13 @@ Status ReadInt(const YAML::Node& root, const std::string& path, const std::strin
   return Status::OK();
 }
 
+// An optional number: absent leaves *out unchanged (the documented default fills it later).
+Status ReadOptionalNumber(const YAML::Node& root, const std::string& path, const std::string& field, double min,
+                          bool strict, double* out) {
+  if (!Lookup(root, field).IsDefined()) return Status::OK();
+  return ReadNumber(root, path, field, min, strict, out);
+}
+
 StatusOr<YAML::Node> ParseFile(const std::string& path) {
   // A missing file is kNotFound, a directory or an unreadable file kInvalidArgument (file_util.h):
   // never an exception from the stream (issue 15, finding 4).
@@ -153,7 +160,32 @@ bool ClusterSpec::IsValid(std::string* error) const {
   if (!(price_usd_per_gpu_hour >= 0)) return fail("price_usd_per_gpu_hour", "must be >= 0");
   if (!(pue >= 1.0)) return fail("pue", "must be >= 1");
   if (!(grid_gco2_per_kwh >= 0)) return fail("grid_gco2_per_kwh", "must be >= 0");
+  if (!(matmul_tflops >= 0)) return fail("gpu.matmul_tflops", "must be > 0");
+  if (matmul_tflops > peak_bf16_tflops) return fail("gpu.matmul_tflops", "must not exceed gpu.peak_bf16_tflops");
+  if (sm_count < 0) return fail("gpu.sm_count", "must be >= 1");
+  if (!(idle_power_w >= 0) || idle_power_w > gpu_power_w) return fail("gpu.idle_power_w", "must be in [0, gpu.power_w]");
+  if (!(host_power_w_per_node >= 0)) return fail("node.host_power_w", "must be >= 0");
+  if (!(network_power_w_per_node >= 0)) return fail("network.power_w_per_node", "must be >= 0");
+  if (nvlink_domain_gpus < 0) return fail("network.nvlink_domain_gpus", "must be >= 1");
+  if (!(intra_node_latency_us >= 0)) return fail("network.intra_node_latency_us", "must be >= 0");
+  if (!(inter_node_latency_us >= 0)) return fail("network.inter_node_latency_us", "must be >= 0");
+  if (!(collective_base_latency_us >= 0)) return fail("network.collective_base_latency_us", "must be >= 0");
   return true;
+}
+
+// Defaults of the optional keys (docs/planner.md, "Cluster files", where each is derived).
+void ClusterSpec::FillDefaults() {
+  // Maximum achievable matmul FLOP/s: measured values are 77-87% of the datasheet peak (Bekman,
+  // ml-engineering, compute/accelerator/README.md, MAMF table); 80% when the file has none.
+  if (!(matmul_tflops > 0)) matmul_tflops = 0.8 * peak_bf16_tflops;
+  if (sm_count <= 0) sm_count = 132;                                      // H100 SXM
+  if (!(idle_power_w > 0)) idle_power_w = 0.1 * gpu_power_w;              // assumption, see docs
+  if (!(host_power_w_per_node > 0)) host_power_w_per_node = 350.0 * gpus_per_node;  // Latif et al. 2024
+  if (!(network_power_w_per_node > 0)) network_power_w_per_node = 80.0 * gpus_per_node;  // 3 switch ports/NIC
+  if (nvlink_domain_gpus <= 0) nvlink_domain_gpus = gpus_per_node;
+  if (!(intra_node_latency_us > 0)) intra_node_latency_us = 3.4;          // NCCL ring, Simple, NVLink
+  if (!(inter_node_latency_us > 0)) inter_node_latency_us = 14.0;         // NCCL ring, Simple, network
+  if (!(collective_base_latency_us > 0)) collective_base_latency_us = 8.4;  // NCCL ring base latency
 }
 
 static StatusOr<ClusterSpec> LoadClusterYamlOrThrow(const std::string& path) {
@@ -165,7 +197,11 @@ static StatusOr<ClusterSpec> LoadClusterYamlOrThrow(const std::string& path) {
       CheckKeys(root, path, "",
                 {"name", "gpu.model", "gpu.peak_bf16_tflops", "gpu.hbm_gib", "gpu.hbm_bandwidth_gb_s",
                  "gpu.power_w", "gpus_per_node", "nodes", "network.intra_node_gb_s",
-                 "network.inter_node_gb_s", "price_usd_per_gpu_hour", "pue", "grid_gco2_per_kwh"}));
+                 "network.inter_node_gb_s", "price_usd_per_gpu_hour", "pue", "grid_gco2_per_kwh",
+                 // optional (FillDefaults; docs/planner.md, "Cluster files")
+                 "gpu.matmul_tflops", "gpu.sm_count", "gpu.idle_power_w", "node.host_power_w",
+                 "network.power_w_per_node", "network.nvlink_domain_gpus", "network.intra_node_latency_us",
+                 "network.inter_node_latency_us", "network.collective_base_latency_us"}));
   ClusterSpec c;
   c.path = path;
   c.name = root["name"] && root["name"].IsScalar() ? root["name"].Scalar()
@@ -187,6 +223,27 @@ static StatusOr<ClusterSpec> LoadClusterYamlOrThrow(const std::string& path) {
       ReadNumber(root, path, "price_usd_per_gpu_hour", 0, false, &c.price_usd_per_gpu_hour));
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "pue", 1, false, &c.pue));
   ISOFLOP_RETURN_IF_ERROR(ReadNumber(root, path, "grid_gco2_per_kwh", 0, false, &c.grid_gco2_per_kwh));
+  // Optional keys; each absent one takes its documented default (FillDefaults).
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "gpu.matmul_tflops", 0, true, &c.matmul_tflops));
+  double sm_count = 0, nvlink_domain = 0;
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "gpu.sm_count", 1, false, &sm_count));
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "gpu.idle_power_w", 0, false, &c.idle_power_w));
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "node.host_power_w", 0, false, &c.host_power_w_per_node));
+  ISOFLOP_RETURN_IF_ERROR(
+      ReadOptionalNumber(root, path, "network.power_w_per_node", 0, false, &c.network_power_w_per_node));
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "network.nvlink_domain_gpus", 1, false, &nvlink_domain));
+  ISOFLOP_RETURN_IF_ERROR(
+      ReadOptionalNumber(root, path, "network.intra_node_latency_us", 0, false, &c.intra_node_latency_us));
+  ISOFLOP_RETURN_IF_ERROR(
+      ReadOptionalNumber(root, path, "network.inter_node_latency_us", 0, false, &c.inter_node_latency_us));
+  ISOFLOP_RETURN_IF_ERROR(ReadOptionalNumber(root, path, "network.collective_base_latency_us", 0, false,
+                                             &c.collective_base_latency_us));
+  if (sm_count != std::floor(sm_count) || nvlink_domain != std::floor(nvlink_domain))
+    return FieldError(path, sm_count != std::floor(sm_count) ? "gpu.sm_count" : "network.nvlink_domain_gpus",
+                      "must be an integer");
+  c.sm_count = static_cast<int>(sm_count);
+  c.nvlink_domain_gpus = static_cast<int>(nvlink_domain);
+  c.FillDefaults();
   std::string error;
   if (!c.IsValid(&error)) return WithFieldLine(path, root, error);
   return c;

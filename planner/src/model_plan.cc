@@ -11,35 +11,6 @@
 namespace isoflop::planner {
 namespace {
 
-// Sardana et al. 2024 ("Beyond Chinchilla-Optimal"), Sec. 2: for a target loss ell, choose N to
-// minimise 6 N D(N) + 2 N T_inf where D(N) = (B / (ell - E - A/N^alpha))^(1/beta) solves L(N, D)
-// = ell. Golden-section search in log N over the interval where D(N) is finite.
-void InferenceAwareOptimum(const ScalingLaw& law, double target_loss, double inference_tokens,
-                           double n_chinchilla, double* n_out, double* d_out) {
-  auto tokens_for = [&](double n) {
-    const double gap = target_loss - law.E - law.A / std::pow(n, law.alpha);
-    return gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : INFINITY;
-  };
-  auto total = [&](double log_n) {
-    const double n = std::exp(log_n);
-    return 6 * n * tokens_for(n) + 2 * n * inference_tokens;
-  };
-  // N cannot go below the size whose loss floor reaches the target.
-  const double n_min = std::pow(law.A / (target_loss - law.E), 1.0 / law.alpha);
-  double lo = std::log(n_min) + 1e-6, hi = std::log(n_chinchilla) + 1e-9;
-  const double phi = (std::sqrt(5.0) - 1) / 2;
-  for (int i = 0; i < 200 && hi - lo > 1e-10; ++i) {
-    const double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
-    if (total(a) < total(b)) {
-      hi = b;
-    } else {
-      lo = a;
-    }
-  }
-  *n_out = std::exp((lo + hi) / 2);
-  *d_out = tokens_for(*n_out);
-}
-
 // Shapes near n in the law's convention; small models fall back to narrower steps (64, 32, 16 wide)
 // and, for sweep-sized plans (thousands of parameters), to the wider aspect range the orchestrator's
 // sweeps use (d_model / layers in [8, 256]; Kaplan et al. 2020, Fig. 5: loss is flat over it), then
@@ -130,9 +101,13 @@ StatusOr<ModelPlan> PlanModel(const FitRecord& record, double budget_flops, cons
 
   double n_target = m.prediction.params_opt;
   if (options.inference_tokens > 0) {
-    double n_inf = 0, d_inf = 0;
-    InferenceAwareOptimum(law, m.prediction.loss, options.inference_tokens, n_target, &n_inf, &d_inf);
-    n_target = n_inf;
+    // Sardana et al. 2024 held to the budget: the lifetime-optimal model among those costing
+    // exactly the budget to train (InferenceAwareAtBudget; docs/planner.md §1, "Inference").
+    auto split = InferenceAwareAtBudget(ChinchillaForm{law.E, law.A, law.B, law.alpha, law.beta}, budget_flops,
+                                        options.inference_tokens);
+    if (!split.ok()) return split.status();
+    m.inference = *split;
+    n_target = split->params;
   }
   ShapeSearchOptions shape_options;
   shape_options.vocab = m.vocab;
@@ -168,11 +143,6 @@ StatusOr<ModelPlan> PlanModel(const FitRecord& record, double budget_flops, cons
   m.shape = shapes.front();
   m.alternative_shapes.assign(shapes.begin() + 1, shapes.end());
   m.shape_params = ShapeParams(m.shape, m.convention);
-  if (options.inference_tokens > 0) {
-    // Train the chosen shape to the target loss (Sardana et al. 2024): D from L(N, D) = loss.
-    const double gap = m.prediction.loss - law.E - law.A / std::pow(m.shape_params, law.alpha);
-    m.train_tokens = gap > 0 ? std::pow(law.B / gap, 1.0 / law.beta) : 0;
-  }
   return m;
 }
 

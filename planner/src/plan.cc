@@ -28,6 +28,10 @@ bool PlanOptions::IsValid(std::string* error) const {
     return false;
   }
   if (gpus < 0) return fail("--gpus must be >= 0");
+  if (max_gpus < 0) return fail("--max-gpus must be >= 0");
+  if (!(deadline_hours >= 0) || !std::isfinite(deadline_hours)) return fail("--deadline must be >= 0 hours");
+  if (!(slack >= 0 && slack < 1)) return fail("--slack must be in [0, 1)");
+  if (!(inference_mfu > 0 && inference_mfu <= 1)) return fail("--inference-mfu must be in (0, 1]");
   if (global_batch < 0) return fail("--global-batch must be >= 0");
   if (top_k < 1) return fail("--top must be >= 1");
   std::string perf_error;
@@ -65,44 +69,47 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
   model_options.allow_extrapolation = options.allow_extrapolation;
   model_options.evidence = options.evidence;
 
-  LayoutSearchOptions layout_options;
-  layout_options.gpus = gpus;
+  // The layout half (PlanLayouts): batch from the law fixed before the search, the sweep over
+  // whole-node allocations (or --gpus), the Pareto front and the objective's choice.
+  LayoutPlanOptions layout_options;
+  layout_options.gpus = options.gpus;
+  layout_options.max_gpus = options.max_gpus;
+  layout_options.global_batch = options.global_batch;
+  layout_options.ramp = options.batch_ramp;
+  layout_options.pareto.objective = options.objective;
+  layout_options.pareto.deadline_s = options.deadline_hours * 3600;
+  layout_options.pareto.slack = options.slack;
   layout_options.top_k = options.top_k;
+  layout_options.perf = options.perf;
+  layout_options.accept = options.accept;
 
-  // GPU-hour, dollar and kWh budgets become FLOPs through the performance model: C = GPU-seconds x
-  // peak x MFU of the plan's own layout, iterated to a fixed point (the MFU depends on the model,
-  // which depends on C).
-  const double peak = cluster.peak_bf16_tflops * 1e12;
-  double gpu_hours_budget = 0;
+  // GPU-hour, dollar and kWh budgets become FLOPs through the plan itself: C = budget x (FLOPs the
+  // chosen plan buys per GPU-hour, dollar or kWh), iterated to a fixed point (what a GPU-hour buys
+  // depends on the model and its layout, which depend on C). Allocated GPU-hours count.
+  double per_unit = 3600 * cluster.peak_bf16_tflops * 1e12 * 0.4;  // first guess: FLOPs per GPU-hour
   switch (options.budget_kind) {
     case BudgetKind::kFlops:
-      break;
     case BudgetKind::kGpuHours:
-      gpu_hours_budget = options.budget;
       break;
     case BudgetKind::kUsd:
       if (!(cluster.price_usd_per_gpu_hour > 0))
         return Status::InvalidArgument(cluster.path +
                                        ": field 'price_usd_per_gpu_hour' must be > 0 for --budget-usd");
-      gpu_hours_budget = options.budget / cluster.price_usd_per_gpu_hour;
+      per_unit /= cluster.price_usd_per_gpu_hour;
       break;
     case BudgetKind::kKwh:
-      break;  // needs the utilisation: handled in the loop
+      per_unit /= cluster.gpu_power_w / 1000 * cluster.pue;
+      break;
   }
 
   PlanSummary s;
   s.law = record;
   s.cluster = cluster;
-  double mfu = 0.40, busy = 0.9;  // first guesses; replaced by the model's own
+  s.objective = options.objective;
+  LayoutPlan lp;
   for (int iteration = 0; iteration < 8; ++iteration) {
-    double budget_flops = options.budget;
-    if (options.budget_kind == BudgetKind::kGpuHours || options.budget_kind == BudgetKind::kUsd) {
-      budget_flops = gpu_hours_budget * 3600 * peak * mfu;
-    } else if (options.budget_kind == BudgetKind::kKwh) {
-      // energy = GPU-hours x power x utilisation x PUE  ->  GPU-hours = kWh / (kW x busy x PUE)
-      const double hours = options.budget / (cluster.gpu_power_w / 1000 * busy * cluster.pue);
-      budget_flops = hours * 3600 * peak * mfu;
-    }
+    const double budget_flops =
+        options.budget_kind == BudgetKind::kFlops ? options.budget : options.budget * per_unit;
     s.budget_flops = budget_flops;
     auto model = PlanModel(record, budget_flops, model_options);
     if (!model.ok()) return model.status();
@@ -119,71 +126,96 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
     s.alternative_shapes = model->alternative_shapes;
     s.shape_params = model->shape_params;
     s.flops_per_token = options.exact_flops ? s.shape.ModelFlopsPerToken() : 6 * s.shape_params;
-    s.train_tokens = model->train_tokens > 0 ? model->train_tokens : budget_flops / s.flops_per_token;
-    // The smallest optimiser step this cluster can take: every data-parallel replica needs at
-    // least one sequence, and the most model parallelism available (TP within a node dividing
-    // the heads, CP down to 4K-token chunks, PP up to a stage per layer) bounds the replicas
-    // from below (the search keeps >= 7/8 of the GPUs busy).
-    int tp_max = 1;
-    while (tp_max * 2 <= std::min(cluster.gpus_per_node, gpus) && s.shape.heads % (tp_max * 2) == 0 &&
-           s.shape.kv_heads % (tp_max * 2) == 0)
-      tp_max *= 2;
-    int cp_max = 1;
-    while (cp_max * 2 <= 16 && s.shape.seq_len % (cp_max * 2) == 0 && s.shape.seq_len / (cp_max * 2) >= 4096)
-      cp_max *= 2;
-    const double max_model_parallel = static_cast<double>(tp_max) * cp_max * std::min(s.shape.layers, 128);
-    const double min_replicas = std::max(1.0, std::ceil(0.875 * gpus / max_model_parallel));
-    const double min_step_tokens = min_replicas * s.shape.seq_len;
-    if (s.train_tokens < min_step_tokens) {
-      return Status::InvalidArgument(
-          "budget of " + internal::FormatFlops(budget_flops) +
-          " FLOPs is smaller than one optimiser step: the " + internal::FormatCount(s.shape_params) +
-          "-parameter model would train on " + internal::FormatCount(s.train_tokens) +
-          " tokens, but one step on " + std::to_string(gpus) + " GPUs needs at least " +
-          internal::FormatCount(min_step_tokens) + " tokens (" +
-          std::to_string(static_cast<long long>(min_replicas)) + " data-parallel replicas x one " +
-          std::to_string(s.shape.seq_len) + "-token sequence); use fewer GPUs (--gpus) or a larger budget");
+    // Budgets mean budgets: the shape trains on what the budget buys, with or without inference.
+    s.train_tokens = budget_flops / s.flops_per_token;
+    if (model->inference) {
+      InferenceReport inference;
+      inference.split = *model->inference;
+      s.inference = inference;
     }
-    // Global batch: ~4M tokens (Hoffmann et al. 2022 used 1.5M-3M; LLaMA-3 4M-16M), but no more
-    // than 1/100 of the run's tokens so that small runs still take >= 100 steps.
-    layout_options.global_batch =
-        options.global_batch > 0
-            ? options.global_batch
-            : static_cast<int>(
-                  std::max(min_replicas, std::min(4194304.0 / s.shape.seq_len,
-                                                  std::floor(s.train_tokens / (100.0 * s.shape.seq_len)))));
-    auto layouts = SearchLayouts(s.shape, cluster, options.perf, layout_options);
-    if (!layouts.ok()) return layouts.status();
-    s.layouts = std::move(layouts).value();
-    const PerfSummary& best = s.layouts.ranked.front();
-    const double new_mfu =
-        options.exact_flops ? best.mfu : best.mfu * 6 * s.shape_params / s.shape.ModelFlopsPerToken();
-    const double step_busy = (best.compute_s + best.elementwise_s + best.optimizer_s) / best.step_time_s;
-    const bool converged = std::abs(new_mfu / mfu - 1) < 1e-4 && std::abs(step_busy / busy - 1) < 1e-4;
-    mfu = new_mfu;
-    busy = step_busy;
-    if (options.budget_kind == BudgetKind::kFlops || converged) break;
+    // With a fixed allocation: the smallest optimiser step it can take (every data-parallel
+    // replica needs a sequence; the most model parallelism available bounds the replicas).
+    if (options.gpus > 0) {
+      int tp_max = 1;
+      while (tp_max * 2 <= std::min(cluster.gpus_per_node, gpus) && s.shape.heads % (tp_max * 2) == 0 &&
+             s.shape.kv_heads % (tp_max * 2) == 0)
+        tp_max *= 2;
+      int cp_max = 1;
+      while (cp_max * 2 <= 16 && s.shape.seq_len % (cp_max * 2) == 0 && s.shape.seq_len / (cp_max * 2) >= 4096)
+        cp_max *= 2;
+      const double max_model_parallel = static_cast<double>(tp_max) * cp_max * std::min(s.shape.layers, 128);
+      const double min_replicas = std::max(1.0, std::ceil(0.875 * gpus / max_model_parallel));
+      const double min_step_tokens = min_replicas * s.shape.seq_len;
+      if (s.train_tokens < min_step_tokens) {
+        return Status::InvalidArgument(
+            "budget of " + internal::FormatFlops(budget_flops) +
+            " FLOPs is smaller than one optimiser step: the " + internal::FormatCount(s.shape_params) +
+            "-parameter model would train on " + internal::FormatCount(s.train_tokens) +
+            " tokens, but one step on " + std::to_string(gpus) + " GPUs needs at least " +
+            internal::FormatCount(min_step_tokens) + " tokens (" +
+            std::to_string(static_cast<long long>(min_replicas)) + " data-parallel replicas x one " +
+            std::to_string(s.shape.seq_len) + "-token sequence); use fewer GPUs (--gpus) or a larger budget");
+      }
+    }
+    // The batch law's batch must fit in the run at least once.
+    auto batch = ChooseGlobalBatch(budget_flops, std::isfinite(s.loss_pred) ? s.loss_pred : 0, s.shape.seq_len,
+                                   options.global_batch, options.batch_ramp);
+    if (!batch.ok()) return batch.status();
+    if (s.train_tokens < batch->tokens) {
+      return Status::InvalidArgument(
+          "budget of " + internal::FormatFlops(budget_flops) + " FLOPs is smaller than one optimiser step: the " +
+          internal::FormatCount(s.shape_params) + "-parameter model would train on " +
+          internal::FormatCount(s.train_tokens) + " tokens, but one step of the global batch takes " +
+          internal::FormatCount(batch->tokens) + " tokens (" + batch->source +
+          "); give a smaller --global-batch or a larger budget");
+    }
+    Status st = PlanLayouts(s.shape, s.train_tokens, budget_flops, std::isfinite(s.loss_pred) ? s.loss_pred : 0,
+                            cluster, layout_options, &lp);
+    if (!st.ok()) return st;
+    if (options.budget_kind == BudgetKind::kFlops) break;
+    double spent = lp.gpu_hours;
+    if (options.budget_kind == BudgetKind::kUsd) spent = lp.cost_usd;
+    if (options.budget_kind == BudgetKind::kKwh) spent = lp.energy.total_kwh;
+    const double new_per_unit = budget_flops / spent;
+    const bool converged = std::abs(new_per_unit / per_unit - 1) < 1e-4;
+    per_unit = new_per_unit;
+    if (converged) break;
   }
 
-  const PerfSummary& best = s.layouts.ranked.front();
-  const double tokens_per_step = static_cast<double>(best.config.global_batch) * s.shape.seq_len;
-  s.steps = s.train_tokens / tokens_per_step;
+  s.layouts = lp.layouts;
+  s.batch = lp.batch;
+  s.pareto = lp.pareto;
+  s.gpus_allocated = lp.gpus_allocated;
+  s.steps = lp.steps;
   if (s.steps < 1) {
-    return Status::InvalidArgument(
-        "budget of " + internal::FormatFlops(s.budget_flops) +
-        " FLOPs is smaller than one optimiser step: the " + internal::FormatCount(s.shape_params) +
-        "-parameter model needs " + internal::FormatCount(s.flops_per_token * tokens_per_step) +
-        " FLOPs per step (" + std::to_string(best.config.global_batch) + " sequences x " +
-        std::to_string(s.shape.seq_len) + " tokens on " + std::to_string(gpus) + " GPUs)");
+    return Status::InvalidArgument("budget of " + internal::FormatFlops(s.budget_flops) +
+                                   " FLOPs is smaller than one optimiser step of " +
+                                   std::to_string(s.batch.sequences) + " sequences x " +
+                                   std::to_string(s.shape.seq_len) + " tokens");
   }
-  s.wall_clock_s = s.steps * best.step_time_s;
-  s.gpu_hours = s.wall_clock_s / 3600 * best.config.gpus();
-  s.cost_usd = s.gpu_hours * cluster.price_usd_per_gpu_hour;
-  // Energy: GPU-hours x board power x utilisation (busy fraction of the step) x PUE; CO2: energy x
-  // grid intensity (Patterson et al. 2021, Eq. 1 uses the same product).
-  const double utilisation = (best.compute_s + best.elementwise_s + best.optimizer_s) / best.step_time_s;
-  s.energy_kwh = s.gpu_hours * cluster.gpu_power_w / 1000 * utilisation * cluster.pue;
-  s.co2_kg = s.energy_kwh * cluster.grid_gco2_per_kwh / 1000;
+  s.wall_clock_s = lp.wall_clock_s;
+  s.gpu_hours = lp.gpu_hours;
+  s.cost_usd = lp.cost_usd;
+  s.energy = lp.energy;
+  s.energy_kwh = lp.energy.total_kwh;
+  s.co2_kg = lp.energy.co2_kg;
+  // Lifetime inference, beside the training budget: forward FLOPs per token (a third of the
+  // model's training FLOPs per token) at inference_mfu of the peak, at board power plus the node's
+  // host and network share, x PUE.
+  if (s.inference) {
+    ClusterSpec c = cluster;
+    c.FillDefaults();
+    InferenceReport& inf = *s.inference;
+    inf.tokens = options.inference_tokens;
+    inf.mfu = options.inference_mfu;
+    inf.flops = options.inference_tokens * s.shape.ModelFlopsPerToken() / 3;
+    inf.gpu_hours = inf.flops / (c.peak_bf16_tflops * 1e12 * inf.mfu) / 3600;
+    inf.cost_usd = inf.gpu_hours * c.price_usd_per_gpu_hour;
+    inf.energy_kwh = inf.gpu_hours *
+                     (c.gpu_power_w + (c.host_power_w_per_node + c.network_power_w_per_node) / c.gpus_per_node) /
+                     1000 * c.pue;
+    inf.co2_kg = inf.energy_kwh * c.grid_gco2_per_kwh / 1000;
+  }
 
   // Intervals: the law's replicates at this budget (PredictAtBudget, 2.5th-97.5th percentile).
   s.params_interval = s.prediction.params_opt_interval;
@@ -241,18 +273,19 @@ std::string ExtrapolationWarning(const PlanSummary& p) {
 
 std::string PlanSummary::BriefReport() const {
   const PerfSummary& best = layouts.ranked.front();
-  char buf[1024];
+  char buf[1536];
   std::snprintf(
       buf, sizeof buf,
       "budget %.3g FLOPs -> N %s%s (%s), D %s tokens%s, loss %.4f%s (law: %s)\n"
       "shape: %s\n"
-      "layout: %s on %d x %s\n"
+      "layout: %s on %d x %s (objective %s, %d allocated)\n"
       "predicted: step %.3g s, MFU %.1f%%, wall-clock %s, %.3g GPU-hours, $%.3g, %.3g MWh, %.3g t CO2\n",
       budget_flops, internal::FormatCount(shape_params).c_str(),
       IntervalText(params_interval, "%.3g").c_str(), ParamsConventionName(convention),
       internal::FormatCount(train_tokens).c_str(), IntervalText(tokens_interval, "%.3g").c_str(), loss_pred,
       IntervalText(loss_interval, "%.4f").c_str(), LawName(law).c_str(), ShapeLine(shape).c_str(),
-      best.config.ToString().c_str(), best.config.gpus(), cluster.gpu_model.c_str(), best.step_time_s,
+      best.config.ToString().c_str(), best.config.gpus(), cluster.gpu_model.c_str(), ObjectiveName(objective),
+      gpus_allocated, best.step_time_s,
       best.mfu * 100, internal::FormatSeconds(wall_clock_s).c_str(), gpu_hours, cost_usd, energy_kwh / 1000,
       co2_kg / 1000);
   return (extrapolated ? ExtrapolationWarning(*this) + "\n" : std::string()) + buf;
@@ -319,7 +352,33 @@ std::string PlanSummary::FullReport() const {
     out << "  near-equivalent alternatives:\n";
     for (const auto& alt : alternative_shapes) out << "    " << ShapeLine(alt) << "\n";
   }
-  out << "== layouts (" << layouts.evaluated << " scored, " << layouts.pruned << " pruned; fastest first)\n";
+  out << "== batch\n  " << batch.sequences << " sequences x " << shape.seq_len << " = "
+      << internal::FormatCount(batch.tokens) << " tokens per step: " << batch.source << "\n";
+  std::snprintf(buf, sizeof buf, "  peak learning rate %.3g (DeepSeek LLM 2024 Eq. 1: 0.3118 C^-0.125)\n",
+                batch.peak_lr);
+  out << buf;
+  for (size_t i = 0; i < batch.ramp_sequences.size(); ++i) {
+    std::snprintf(buf, sizeof buf, "  ramp: %d sequences for %.3g%% of the tokens\n", batch.ramp_sequences[i],
+                  batch.ramp_token_fractions[i] * 100);
+    out << buf;
+  }
+  if (!pareto.front.empty()) {
+    out << "== Pareto front over GPU counts (whole nodes; " << pareto.front.size() << " points, "
+        << (pareto.front.size() > 12 ? "12 shown" : "all shown") << ")\n";
+    std::snprintf(buf, sizeof buf, "  %8s  %-44s %7s %12s %12s %12s\n", "GPUs", "layout", "MFU", "wall-clock",
+                  "cost $", "energy MWh");
+    out << buf;
+    for (int i : pareto.Thinned(12)) {
+      const ParetoPoint& p = pareto.front[i];
+      std::snprintf(buf, sizeof buf, "%s %8d  %-44s %6.1f%% %12s %12.4g %12.4g\n", i == pareto.chosen ? "*" : " ",
+                    p.gpus_allocated, p.layout.config.ToString().c_str(), p.layout.mfu * 100,
+                    internal::FormatSeconds(p.wall_clock_s).c_str(), p.cost_usd, p.energy.total_kwh / 1000);
+      out << buf;
+    }
+    out << "  * " << pareto.choice << "\n";
+  }
+  out << "== layouts at " << gpus_allocated << " GPUs (" << layouts.evaluated << " scored, " << layouts.pruned
+      << " pruned; fastest first)\n";
   int rank = 1;
   const PerfSummary& first = layouts.ranked.front();
   for (const auto& l : layouts.ranked) {
@@ -355,12 +414,32 @@ std::string PlanSummary::FullReport() const {
   }
   out << "== chosen layout\n" << layouts.ranked.front().FullReport();
   out << "== run\n";
-  std::snprintf(
-      buf, sizeof buf,
-      "  %.0f steps, wall-clock %s, %.4g GPU-hours, cost $%.4g, energy %.4g kWh (PUE %.2f), CO2 %.4g kg "
-      "(%.0f g/kWh)\n  search took %.3f s\n",
-      steps, internal::FormatSeconds(wall_clock_s).c_str(), gpu_hours, cost_usd, energy_kwh, cluster.pue,
-      co2_kg, cluster.grid_gco2_per_kwh, search_seconds);
+  std::snprintf(buf, sizeof buf,
+                "  %.0f steps, wall-clock %s on %d GPUs (%d nodes), %.4g GPU-hours, cost $%.4g\n", steps,
+                internal::FormatSeconds(wall_clock_s).c_str(), gpus_allocated,
+                gpus_allocated / std::max(cluster.gpus_per_node, 1), gpu_hours, cost_usd);
+  out << buf;
+  std::snprintf(buf, sizeof buf,
+                "  energy %.4g kWh (PUE %.2f): GPUs busy %.4g, waiting %.4g, unused %.4g, hosts %.4g, network %.4g "
+                "kWh; %.3g kWh per million tokens\n  CO2 %.4g kg (%.0f g/kWh)\n",
+                energy.total_kwh, cluster.pue, energy.gpu_busy_kwh, energy.gpu_wait_kwh, energy.gpu_unused_kwh,
+                energy.host_kwh, energy.network_kwh, energy.kwh_per_million_tokens, co2_kg,
+                cluster.grid_gco2_per_kwh);
+  out << buf;
+  if (inference) {
+    const InferenceReport& inf = *inference;
+    std::snprintf(buf, sizeof buf,
+                  "== inference (beside the training budget, not charged to it)\n"
+                  "  %.3g lifetime tokens: %.3g FLOPs, %.4g GPU-hours at %.0f%% MFU (assumed), $%.4g, %.4g kWh, "
+                  "%.4g kg CO2\n"
+                  "  inference-aware within the budget (Sardana et al. 2024): N %.4g instead of Chinchilla's %.4g, "
+                  "loss %.4f instead of %.4f; lifetime FLOPs %.4g instead of %.4g\n",
+                  inf.tokens, inf.flops, inf.gpu_hours, inf.mfu * 100, inf.cost_usd, inf.energy_kwh, inf.co2_kg,
+                  inf.split.params, inf.split.chinchilla_params, inf.split.loss, inf.split.chinchilla_loss,
+                  inf.split.lifetime_flops, inf.split.chinchilla_lifetime_flops);
+    out << buf;
+  }
+  std::snprintf(buf, sizeof buf, "  search took %.3f s\n", search_seconds);
   out << buf;
   return out.str();
 }
@@ -420,6 +499,55 @@ std::string PlanSummary::ToJson() const {
   for (const auto& l : layouts.ranked) j["layouts"].push_back(nlohmann::json::parse(l.ToJson()));
   j["layouts_evaluated"] = layouts.evaluated;
   j["layouts_pruned"] = layouts.pruned;
+  j["objective"] = ObjectiveName(objective);
+  j["gpus_allocated"] = gpus_allocated;
+  j["batch"] = {{"sequences", batch.sequences},
+                {"tokens", batch.tokens},
+                {"law_tokens", batch.law_tokens},
+                {"critical_tokens", batch.critical_tokens},
+                {"bounded_by_critical", batch.bounded_by_critical},
+                {"peak_lr", batch.peak_lr},
+                {"source", batch.source},
+                {"ramp_sequences", batch.ramp_sequences},
+                {"ramp_token_fractions", batch.ramp_token_fractions}};
+  {
+    nlohmann::json front = nlohmann::json::array();
+    for (int i = 0; i < static_cast<int>(pareto.front.size()); ++i) {
+      const ParetoPoint& p = pareto.front[i];
+      front.push_back({{"gpus_allocated", p.gpus_allocated},
+                       {"layout", p.layout.config.ToString()},
+                       {"mfu", p.layout.mfu},
+                       {"wall_clock_s", p.wall_clock_s},
+                       {"gpu_hours", p.gpu_hours},
+                       {"cost_usd", p.cost_usd},
+                       {"energy_kwh", p.energy.total_kwh},
+                       {"meets_deadline", p.meets_deadline},
+                       {"chosen", i == pareto.chosen}});
+    }
+    j["pareto"] = {{"objective", ObjectiveName(objective)},
+                   {"choice", pareto.choice},
+                   {"best_cost_usd", pareto.best_cost_usd},
+                   {"best_wall_clock_s", pareto.best_wall_clock_s},
+                   {"best_energy_kwh", pareto.best_energy_kwh},
+                   {"front", front}};
+  }
+  j["energy"] = nlohmann::json::parse(energy.ToJson());
+  if (inference) {
+    const InferenceReport& inf = *inference;
+    j["inference"] = {{"tokens", inf.tokens},
+                      {"flops", inf.flops},
+                      {"gpu_hours", inf.gpu_hours},
+                      {"cost_usd", inf.cost_usd},
+                      {"energy_kwh", inf.energy_kwh},
+                      {"co2_kg", inf.co2_kg},
+                      {"mfu_assumed", inf.mfu},
+                      {"params_inference_aware", inf.split.params},
+                      {"params_chinchilla", inf.split.chinchilla_params},
+                      {"loss_inference_aware", inf.split.loss},
+                      {"loss_chinchilla", inf.split.chinchilla_loss},
+                      {"lifetime_flops", inf.split.lifetime_flops},
+                      {"lifetime_flops_chinchilla", inf.split.chinchilla_lifetime_flops}};
+  }
   j["steps"] = steps;
   j["wall_clock_s"] = wall_clock_s;
   j["gpu_hours"] = gpu_hours;
@@ -439,12 +567,13 @@ std::string PlanSummary::RunConfigYaml() const {
       << "tokens: " << static_cast<long long>(train_tokens) << "\n"
       << "batch_tokens: " << static_cast<long long>(best.config.global_batch) * shape.seq_len << "\n"
       << "micro_batch: " << best.config.micro_batch << "\n";
+  if (batch.peak_lr > 0) out << "lr: " << batch.peak_lr << "  # DeepSeek LLM 2024 Eq. 1 at the budget\n";
   return out.str();
 }
 
 std::string PlanSummary::SbatchScript(const std::string& run_config_path) const {
   const PerfSummary& best = layouts.ranked.front();
-  const int gpus = best.config.gpus();
+  const int gpus = std::max(best.config.gpus(), gpus_allocated);
   const int per_node = std::min(gpus, cluster.gpus_per_node);
   const int nodes = (gpus + per_node - 1) / per_node;
   // Time limit: predicted wall-clock + 20% margin + 30 min for start-up and checkpoints.

@@ -307,6 +307,35 @@ std::string FrontierPlot(const ReportInput& in, const Analysis& an, const Report
   return plot.Render();
 }
 
+// The planner's Pareto front: wall-clock [days] against cost [$], one point per GPU count.
+std::string ParetoPlot(const PlanInfo& plan, const ReportOptions& opt) {
+  SvgPlot plot("plot-pareto", Axis{"wall-clock [days]", Scale::kLog}, Axis{"cost [$]", Scale::kLog},
+               opt.plot_width_px, opt.plot_height_px);
+  std::vector<double> x, y, cx, cy;
+  std::vector<std::string> tips, ctips;
+  for (const auto& p : plan.pareto) {
+    const std::string tip = std::to_string(p.gpus) + " GPUs: " + p.layout;
+    (p.chosen ? cx : x).push_back(p.wall_clock_s / 86400);
+    (p.chosen ? cy : y).push_back(p.cost_usd);
+    (p.chosen ? ctips : tips).push_back(tip);
+  }
+  Style line;
+  line.color = "#9a9a9a", line.line_width = 1.2;
+  std::vector<double> lx, ly;
+  for (const auto& p : plan.pareto) lx.push_back(p.wall_clock_s / 86400), ly.push_back(p.cost_usd);
+  plot.AddLine("front", lx, ly, line);
+  Style pts;
+  pts.color = "#2b7bb9", pts.marker = Marker::kCircle, pts.marker_size = 4, pts.hollow = true;
+  plot.AddPoints("GPU counts on the front", x, y, pts, tips);
+  Style chosen;
+  chosen.color = "#c0392b", chosen.marker = Marker::kStar, chosen.marker_size = 6;
+  if (!cx.empty()) plot.AddPoints("chosen", cx, cy, chosen, ctips);
+  for (const auto& p : plan.pareto)
+    if (p.chosen || &p == &plan.pareto.front() || &p == &plan.pareto.back())
+      plot.AddAnnotation(p.wall_clock_s / 86400, p.cost_usd, std::to_string(p.gpus) + " GPUs");
+  return plot.Render();
+}
+
 std::string AllocationPlot(const std::string& id, int which, const ReportInput& in, const Analysis& an,
                            const ReportOptions& opt) {
   const char* ylabel = which == 0   ? "optimal parameters N_opt"
@@ -728,9 +757,17 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
   }
 
   o << "<h2 id=\"plan\">Plan for the target budget</h2>";
-  if (input.plan)
+  if (input.plan) {
     o << PlanTable(*input.plan);
-  else
+    if (!input.plan->pareto.empty()) {
+      o << Figure("fig-pareto", "Wall-clock against cost over GPU counts (Pareto front)", ParetoPlot(*input.plan, options),
+                  "Each point: the fastest layout on that many GPUs (whole nodes) for the planned run; none of "
+                  "them is beaten in wall-clock, cost and energy at once. Filled: the objective's choice (" +
+                      Esc(input.plan->objective.empty() ? std::string("cost") : input.plan->objective) +
+                      "). docs/planner.md §6.");
+      ++s.n_plots;
+    }
+  } else
     o << "<p class=\"small\">No plan given (isoflop report --plan plan.json).</p>";
 
   o << "<h2 id=\"runs\">Runs</h2><div class=\"runs-wrap\">" << RunsTable(an, options) << "</div>";

@@ -259,6 +259,27 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
     plan.extrapolation = JsonNumber(j["provenance"], "extrapolation");
   }
   if (j.contains("law") && j["law"].is_object()) plan.law_source = JsonText(j["law"], "source");
+  // "pareto": {"objective": "cost", "front": [{"gpus_allocated", "wall_clock_s", "cost_usd",
+  // "energy_kwh", "layout", "chosen"}, ...]} (isoflop plan --json).
+  if (j.contains("pareto") && j["pareto"].is_object()) {
+    const auto& pareto = j["pareto"];
+    if (pareto.contains("objective") && pareto["objective"].is_string())
+      plan.objective = pareto["objective"].get<std::string>();
+    if (pareto.contains("front") && pareto["front"].is_array()) {
+      for (const auto& point : pareto["front"]) {
+        if (!point.is_object()) continue;
+        PlanInfo::ParetoPoint pp;
+        if (point.contains("gpus_allocated") && point["gpus_allocated"].is_number())
+          pp.gpus = point["gpus_allocated"].get<int>();
+        pp.wall_clock_s = JsonNumber(point, "wall_clock_s");
+        pp.cost_usd = JsonNumber(point, "cost_usd");
+        pp.energy_kwh = JsonNumber(point, "energy_kwh");
+        if (point.contains("layout") && point["layout"].is_string()) pp.layout = point["layout"].get<std::string>();
+        pp.chosen = point.contains("chosen") && point["chosen"].is_boolean() && point["chosen"].get<bool>();
+        if (std::isfinite(pp.wall_clock_s) && std::isfinite(pp.cost_usd)) plan.pareto.push_back(pp);
+      }
+    }
+  }
   return plan;
 }
 

@@ -70,14 +70,19 @@ TEST(BadInput, BudgetSmallerThanOneOptimiserStep) {
   PlanOptions options;
   options.budget = 2e14;
   options.vocab = 256;
+  options.gpus = 320000;  // a fixed allocation: all of it
   PlanSummary plan;
   isoflop::Status st = Plan(options, isoflop::HoffmannRecord(), huge, &plan);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), isoflop::Status::Code::kInvalidArgument) << st.ToString();
   EXPECT_NE(st.message().find("smaller than one optimiser step"), std::string::npos) << st.message();
-  // The same budget on one node plans fine.
+  // The same budget on one node plans fine, and so does the sweep (it picks a small allocation).
   options.gpus = 8;
   EXPECT_TRUE(Plan(options, isoflop::HoffmannRecord(), huge, &plan).ok());
+  options.gpus = 0;
+  options.max_gpus = 64;
+  ASSERT_TRUE(Plan(options, isoflop::HoffmannRecord(), huge, &plan).ok());
+  EXPECT_LE(plan.gpus_allocated, 64);
 }
 
 TEST(BadInput, BudgetTooSmallForAnyShape) {
@@ -97,6 +102,7 @@ TEST(BadInput, ModelThatFitsNoLayoutSaysWhy) {
   ModelShape huge{128, 25600, 160, 160, 102400, 51200, 2048, Mlp::kGelu};  // 1T parameters
   LayoutSearchOptions options;
   options.gpus = 8;  // one node
+  options.global_batch = 512;
   auto r = SearchLayouts(huge, *c, PerfOptions{}, options);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), isoflop::Status::Code::kFailedPrecondition);

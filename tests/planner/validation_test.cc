@@ -1,6 +1,7 @@
-// `perf` on every published configuration (tests/data/parallel_configs.csv: Narayanan et al. 2021
-// Table 1; Korthikanti et al. 2022 Tables 3 and 5) predicts the published figure within +-15%,
-// with the default (documented) calibration constants, on the A100 cluster file.
+// `perf` on every published configuration (tests/data/parallel_configs.csv: A100 rows from
+// Narayanan et al. 2021 and Korthikanti et al. 2022; H100 and GB200 rows from NVIDIA's DGX Cloud
+// benchmarking recipes and NeMo AutoModel) predicts the published figure within +-15% on every
+// held-out row, with the default (documented) constants calibrated on at most half of the rows.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,21 +10,45 @@
 
 using namespace isoflop::planner;
 
-TEST(Validation, EveryPublishedRunWithin15Percent) {
+namespace {
+std::vector<ValidationResult> Results() {
   auto runs = LoadPublishedRuns(std::string(ISOFLOP_TEST_DATA_DIR) + "/parallel_configs.csv");
-  ASSERT_TRUE(runs.ok()) << runs.status().ToString();
-  ASSERT_EQ(runs->size(), 18u);  // 10 Narayanan rows + 4 x 2 Korthikanti rows
-  auto cluster = LoadClusterYaml(std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/a100-80gb.yaml");
-  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
-  auto results = ValidateAgainstPublished(*runs, *cluster, PerfOptions{});
-  ASSERT_TRUE(results.ok()) << results.status().ToString();
-  for (const auto& r : *results) {
-    EXPECT_TRUE(r.predicted.feasible) << r.run.id << ": " << r.predicted.infeasible_reason;
-    for (double e : {r.tflops_error, r.mfu_error, r.hfu_error, r.iteration_error}) {
+  EXPECT_TRUE(runs.ok()) << runs.status().ToString();
+  if (!runs.ok()) return {};
+  auto results = ValidateAgainstPublished(*runs, std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters", PerfOptions{});
+  EXPECT_TRUE(results.ok()) << results.status().ToString();
+  return results.ok() ? *results : std::vector<ValidationResult>{};
+}
+}  // namespace
+
+TEST(Validation, CalibratedOnAtMostHalfOfTheRows) {
+  const auto results = Results();
+  ASSERT_GE(results.size(), 30u);
+  size_t calibration = 0, h100_held_out = 0;
+  for (const auto& r : results) {
+    if (!r.run.held_out()) ++calibration;
+    if (r.run.held_out() && r.run.cluster == "h100-sxm") ++h100_held_out;
+  }
+  EXPECT_LE(2 * calibration, results.size());
+  EXPECT_GE(h100_held_out, 5u);  // out-of-sample on H100, not only A100
+}
+
+TEST(Validation, EveryHeldOutRowWithin15Percent) {
+  for (const auto& r : Results()) {
+    if (!r.run.held_out()) continue;
+    for (double e : {r.tflops_error, r.model_tflops_error, r.mfu_error, r.hfu_error, r.iteration_error,
+                     r.tokens_error}) {
       if (!std::isnan(e)) {
-        EXPECT_LE(std::abs(e), 0.15) << r.run.id << " error " << e;
+        EXPECT_LE(std::abs(e), 0.15) << r.run.id << " error " << e << ": " << r.predicted.BriefReport();
       }
     }
+  }
+}
+
+TEST(Validation, EveryCalibrationRowWithin15Percent) {
+  for (const auto& r : Results()) {
+    if (r.run.held_out()) continue;
+    EXPECT_LE(r.worst_abs_error(), 0.15) << r.run.id << ": " << r.predicted.BriefReport();
   }
 }
 

@@ -14,6 +14,7 @@
 #define ISOFLOP_PLANNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,11 +43,25 @@ struct ClusterSpec {
   double gpu_power_w = 0;        // board power at full load (TDP)
   double pue = 1.0;              // data-centre power usage effectiveness
   double grid_gco2_per_kwh = 0;  // carbon intensity of the grid
+  // Optional keys, each with a documented default (docs/planner.md, "Cluster files"):
+  // measured maximum achievable bf16 matmul TFLOP/s (MAMF; gpu.matmul_tflops, default 0.8 x peak),
+  double matmul_tflops = 0;
+  int sm_count = 0;                    // gpu.sm_count (default 132): wave quantisation of GEMMs
+  double idle_power_w = 0;             // gpu.idle_power_w (default 10% of gpu.power_w)
+  double host_power_w_per_node = 0;    // node.host_power_w (default 350 W per GPU of the node)
+  double network_power_w_per_node = 0; // network.power_w_per_node (default 80 W per GPU)
+  int nvlink_domain_gpus = 0;          // network.nvlink_domain_gpus (default gpus_per_node)
+  // NCCL's ring latencies (src/graph/tuning.cc): per hop on NVLink / on the network, and the
+  // base latency of one collective (network.intra_node_latency_us, inter_node_latency_us,
+  // collective_base_latency_us; defaults 3.4, 14, 8.4 us).
+  double intra_node_latency_us = 0, inter_node_latency_us = 0, collective_base_latency_us = 0;
   std::string path;              // where it was read from
 
   int total_gpus() const { return gpus_per_node * nodes; }
   // Field-by-field check; the error names `path` and the field.
   bool IsValid(std::string* error) const;
+  // Fills every optional key left at 0 with its documented default (LoadClusterYaml does it).
+  void FillDefaults();
 };
 
 // Reads a cluster file. Missing file -> kNotFound; missing, non-numeric, zero or negative field
@@ -103,7 +118,8 @@ struct ShapeSearchOptions {
 std::vector<ModelShape> ShapesForParams(double n, const ShapeSearchOptions& options = {});
 
 // ---------------------------------------------------------------------------------------------
-// Parallel layout and the performance model.
+// Parallel layout and the performance model (memory: planner/src/memory_model.cc, time:
+// time_model.cc and gemm_model.cc, composed in perf_model.cc; formulas in docs/planner.md §3-4).
 
 enum class Recompute { kNone, kSelective, kFull };
 const char* RecomputeName(Recompute r);
@@ -111,7 +127,7 @@ StatusOr<Recompute> ParseRecompute(const std::string& s);
 
 struct ParallelConfig {
   int tp = 1;            // tensor parallel (with sequence parallelism when tp > 1)
-  int pp = 1;            // pipeline stages
+  int pp = 1;            // pipeline stages (ranks)
   int dp = 1;            // data parallel replicas
   int cp = 1;            // context parallel (ring attention)
   int vpp = 1;           // interleaved virtual stages per pipeline rank
@@ -119,43 +135,89 @@ struct ParallelConfig {
   int global_batch = 1;  // sequences per optimiser step
   int zero = 1;          // ZeRO stage 0..3 (Rajbhandari et al. 2020); 1 = distributed optimiser
   Recompute recompute = Recompute::kSelective;
+  // Transformer layers on the first and on the last pipeline rank; 0 = the default split (below).
+  // Moving layers off the end ranks balances the embedding / output layer and the first rank's
+  // in-flight activations (Megatron-Core --decoder-first-pipeline-num-layers and
+  // --decoder-last-pipeline-num-layers; LLaMA-3, Dubey et al. 2024 Sec. 3.3.2).
+  int first_stage_layers = 0;
+  int last_stage_layers = 0;
   int gpus() const { return tp * pp * dp * cp; }
   std::string ToString() const;
 };
 
-// Calibration constants and switches of the performance model. Defaults are the calibrated
-// values documented in docs/planner.md (fit to tests/data/parallel_configs.csv).
+// Transformer layers per pipeline rank. The default split of l layers on p ranks gives every rank
+// floor(l/p) or ceil(l/p) layers and puts the lighter ranks at the ends first (first, last, then
+// second, second-to-last, ...); explicit first/last counts share the rest evenly over the middle
+// ranks (the heaviest middle rank is charged ceil).
+struct StageLayers {
+  int first = 0;         // rank 0 (holds the embedding)
+  int second = 0;        // rank 1 (the most in-flight micro-batches after rank 0); = last when p == 2
+  int middle_max = 0;    // heaviest of ranks 1..p-2 (0 when p <= 2)
+  int middle_total = 0;  // layers on ranks 1..p-2
+  int last = 0;          // rank p-1 (holds the output layer); = first when p == 1
+  std::string ToString() const;  // "7+8x14+7"
+};
+// kInvalidArgument when the counts do not add up (or leave a rank without layers).
+StatusOr<StageLayers> SplitPipelineLayers(int layers, const ParallelConfig& config);
+
+// Calibration constants, engine switches and training-state precision of the performance model.
+// Defaults: the calibrated values (docs/planner.md §7, fit by bench/planner/calibrate_main.cc on
+// the calibration half of tests/data/parallel_configs.csv) and Megatron-Core's bf16 defaults.
 struct PerfOptions {
-  // Fraction of dense bf16 peak reached by a large transformer GEMM.
-  double matmul_efficiency = 0.66;
+  // Fraction of the cluster's measured maximum achievable matmul rate (MAMF, gpu.matmul_tflops) a
+  // training GEMM reaches before its shape losses (roofline and wave quantisation, gemm_model.cc).
+  double matmul_efficiency = 0.86;
+  // Fused (flash) attention forward + backward rate on the FLOPs it executes (causal half), as a
+  // fraction of MAMF.
+  double attention_efficiency = 0.42;
   // HBM traffic of the element-wise (memory-bound) ops per stored activation byte.
-  double elementwise_traffic_factor = 4.0;
+  double elementwise_traffic_factor = 0.75;
   // Fraction of the link bandwidth a ring collective achieves (bus bandwidth / link bandwidth).
-  double collective_efficiency = 0.60;
-  // Fraction of the DP/ZeRO gradient collectives hidden behind the backward pass.
-  double dp_overlap = 0.0;
-  // FlashAttention (Dao et al. 2022): no s^2 activations stored or streamed.
-  bool flash_attention = true;
+  double collective_efficiency = 0.80;
+  // Fraction of the TP (resp. DP/ZeRO) communication hidden behind the GEMMs (resp. the backward
+  // and forward passes) that can overlap it, when the engine overlaps it at all (below).
+  double tp_overlap_efficiency = 0.20;
+  double dp_overlap_efficiency = 0.80;
+  // Engine switches.
+  bool flash_attention = true;  // FlashAttention (Dao et al. 2022): no s^2 activations stored
+  bool tp_comm_overlap = true;  // Megatron-Core --tp-comm-overlap (Transformer Engine userbuffers)
+  bool dp_comm_overlap = true;  // --overlap-grad-reduce --overlap-param-gather; FSDP prefetching
+  // Training state, bytes per parameter (Megatron-Core docs/user-guide/features/dist_optimizer.md:
+  // bf16 parameters with fp32 main gradients = 18 bytes, 6 + 12/d with the distributed optimiser).
+  double weight_bytes = 2;           // bf16 weights
+  double grad_bytes = 4;             // main gradients (4: fp32, Megatron's bf16 default; 2: bf16)
+  double master_weight_bytes = 4;    // fp32 master copy (0 when the weights are the master copy)
+  double optimizer_state_bytes = 8;  // Adam's two moments in fp32
   // Memory left unusable by the allocator (fragmentation) plus CUDA context/workspace.
   double memory_fragmentation = 0.10;
   double memory_reserved_gib = 2.0;
   bool IsValid(std::string* error) const;
 };
 
-struct MemoryBreakdown {  // bytes per GPU, on the most loaded pipeline rank (the first)
-  double weights = 0, gradients = 0, optimizer = 0, activations = 0, reserved = 0;
-  double total() const { return weights + gradients + optimizer + activations + reserved; }
+struct MemoryBreakdown {  // bytes per GPU on one pipeline rank
+  double weights = 0, gradients = 0, optimizer = 0;  // optimizer: master copy + Adam moments
+  double activations = 0;  // stored activations of the in-flight micro-batches
+  double logits = 0;       // output layer logits and loss (last rank)
+  double gathered = 0;     // ZeRO-3 gathered weights/gradients of the layers being computed
+  double reserved = 0;
+  double total() const { return weights + gradients + optimizer + activations + logits + gathered + reserved; }
 };
 
 struct PerfSummary {
   ParallelConfig config;
+  StageLayers stage_layers;
   bool feasible = false;
   std::string infeasible_reason;  // which constraint or memory term, by how much
-  MemoryBreakdown memory;
-  double memory_capacity_bytes = 0;  // usable per GPU after the fragmentation margin
-  // Time per optimiser step, by term (seconds).
-  double step_time_s = 0, compute_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0, bubble_s = 0,
-         dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0;
+  MemoryBreakdown memory;         // the most loaded pipeline rank
+  std::string memory_rank;        // which one: "first", "second", "middle" or "last"
+  MemoryBreakdown memory_first, memory_last;  // the end ranks (== memory when p == 1)
+  double memory_capacity_bytes = 0;           // usable per GPU after the fragmentation margin
+  // Time per optimiser step, by term (seconds; the pipeline's slowest rank x micro-batches, plus
+  // the fill and drain of the others for the bubble).
+  double step_time_s = 0, compute_s = 0, attention_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0,
+         bubble_s = 0, dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0, latency_s = 0;
+  double busy_fraction = 0;  // (matmul + attention + element-wise + optimizer) / step: power model
+  double gemm_efficiency = 0;  // achieved / MAMF over the layer GEMMs (shape losses), for reports
   double model_flops_per_step = 0, hardware_flops_per_step = 0;
   double tokens_per_s = 0;
   double model_tflops_per_gpu = 0, hardware_tflops_per_gpu = 0;
@@ -172,58 +234,240 @@ struct PerfSummary {
 Status EvaluatePerf(const ModelShape& model, const ClusterSpec& cluster, const ParallelConfig& config,
                     const PerfOptions& options, PerfSummary* summary);
 
+// The engine hook: a layout the target engine refuses (issue 12: Megatron's divisibility rules,
+// torchtitan's) returns false with a reason; called on every candidate before it is scored.
+using LayoutFilter = std::function<bool(const ModelShape&, const ParallelConfig&, std::string* reason)>;
+
 struct LayoutSearchOptions {
-  int global_batch = 0;  // sequences; 0: chosen (~4M tokens, Hoffmann-style), rounded
-  int gpus = 0;          // 0: all of the cluster's GPUs
+  // Sequences per optimiser step, fixed before the search: DP x micro-batch must divide it (and
+  // every batch of a ramp), no layout changes it.
+  int global_batch = 0;
+  std::vector<int> ramp_batches;
+  // A fixed allocation: layouts use at most `gpus` and at least min_used_fraction of them. 0: a
+  // sweep over allocations in whole nodes up to max_gpus (0: the cluster), see per_allocation.
+  int gpus = 0;
+  int max_gpus = 0;
+  double min_used_fraction = 0.875;
   bool allow_cp = true;
   bool allow_zero3 = true;
+  bool uneven_stages = true;  // also try 1-2 layers fewer on the first and last pipeline rank
   int max_micro_batch = 8;
   int top_k = 5;
   // Skip layouts whose weights + gradients + optimizer states alone exceed memory before scoring
   // them (false only to measure what the pruning saves; the result is the same).
   bool prune = true;
+  LayoutFilter accept;  // optional engine rules
   bool IsValid(std::string* error) const;
 };
 
-struct LayoutSearchResult {
-  std::vector<PerfSummary> ranked;  // fastest first, feasible only, at most top_k
-  int64_t evaluated = 0;            // configurations scored
-  int64_t pruned = 0;               // rejected before scoring (divisibility, memory lower bound)
+struct LayoutAllocation {
+  int gpus_allocated = 0;  // whole nodes
+  PerfSummary best;        // the fastest layout that needs this allocation
 };
 
-// Exhaustive, pruned search over TP x PP x VPP x DP x CP x micro-batch x ZeRO x recompute.
-// kFailedPrecondition with the reason (the smallest memory excess seen) when nothing fits.
+struct LayoutSearchResult {
+  std::vector<PerfSummary> ranked;              // fixed allocation: feasible, fastest first, <= top_k
+  std::vector<LayoutAllocation> per_allocation;  // sweep: ascending GPU count
+  int64_t evaluated = 0;                        // configurations scored
+  int64_t pruned = 0;                           // rejected before scoring (divisibility, memory bound)
+  int64_t rejected_by_engine = 0;               // refused by options.accept
+};
+
+// Exhaustive, pruned search over TP x PP x VPP x stage split x DP x CP x micro-batch x ZeRO x
+// recompute. kFailedPrecondition with the reason (the smallest memory excess seen) when nothing
+// fits; kInvalidArgument when no DP x micro-batch divides the batch on the allowed GPUs.
 StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& model, const ClusterSpec& cluster,
                                            const PerfOptions& perf, const LayoutSearchOptions& options);
 
 // ---------------------------------------------------------------------------------------------
-// Validation against published training runs (tests/data/parallel_configs.csv; docs/planner.md).
+// Energy and carbon of a run (planner/src/energy_model.cc; docs/planner.md §5).
+
+struct EnergyBreakdown {
+  double gpu_busy_kwh = 0;    // GPUs of the layout while computing: idle + (TDP - idle) x busy
+  double gpu_wait_kwh = 0;    // the same GPUs waiting (communication, bubble): idle power
+  double gpu_unused_kwh = 0;  // allocated GPUs the layout leaves unused: idle power
+  double host_kwh = 0;        // CPUs, memory, fans, NVSwitch: node.host_power_w x nodes
+  double network_kwh = 0;     // switch fabric: network.power_w_per_node x nodes
+  double it_kwh = 0;          // sum of the above
+  double total_kwh = 0;       // it_kwh x PUE
+  double co2_kg = 0;          // total_kwh x grid_gco2_per_kwh
+  double kwh_per_million_tokens = 0;
+  std::string ToJson() const;
+};
+
+// Energy of `wall_clock_s` seconds of `layout` on `gpus_allocated` GPUs (whole nodes) training
+// `tokens` tokens; every allocated GPU-hour is counted.
+EnergyBreakdown TrainingEnergy(const ClusterSpec& cluster, const PerfSummary& layout, int gpus_allocated,
+                               double wall_clock_s, double tokens);
+
+// ---------------------------------------------------------------------------------------------
+// Validation against published training runs (tests/data/parallel_configs.csv; docs/planner.md §7).
 
 struct PublishedRun {
   std::string id, source, table, row;
-  ModelShape model;  // GELU GPT (Megatron), kv_heads = heads, ffn = 4 d_model
+  std::string cluster;  // configs/clusters/<cluster>.yaml: the machine of the run
+  std::string split;    // "calibration" (used to fit PerfOptions) or "held_out"
+  ModelShape model;
   ParallelConfig config;
   bool flash_attention = false;  // the 2021/2022 Megatron runs predate FlashAttention
-  // Published figures (NaN when the row does not publish it). TFLOP/s per GPU follow the
-  // paper's convention: Narayanan et al. 2021 count the recomputation (hardware FLOPs).
-  double tflops_per_gpu = 0, mfu = 0, hfu = 0, iteration_s = 0;
+  bool tp_comm_overlap = false, dp_comm_overlap = false;
+  double grad_bytes = 4;  // main-gradient dtype of the run (NeMo's performance recipes: bf16)
+  // Published figures (NaN when the row does not publish it). Hardware TFLOP/s count the
+  // recomputation (Narayanan et al. 2021); model TFLOP/s and MFU use ModelFlopsPerToken.
+  double tflops_per_gpu = 0, model_tflops_per_gpu = 0, mfu = 0, hfu = 0, iteration_s = 0,
+         tokens_per_s_per_gpu = 0;
+  bool held_out() const { return split == "held_out"; }
 };
 
 struct ValidationResult {
   PublishedRun run;
   PerfSummary predicted;
   // predicted / published - 1 for each published figure (NaN when not published).
-  double tflops_error = 0, mfu_error = 0, hfu_error = 0, iteration_error = 0;
+  double tflops_error = 0, model_tflops_error = 0, mfu_error = 0, hfu_error = 0, iteration_error = 0,
+         tokens_error = 0;
   double worst_abs_error() const;
 };
 
 // Reads the CSV (header names the columns; errors name file:line and column).
 StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& csv_path);
-// Evaluates every run on `cluster` (the A100 the papers used) with `options`.
+// Evaluates every run on its own cluster file, configs/clusters/<cluster>.yaml under
+// `clusters_dir`, with `options` (each row sets its engine switches).
 StatusOr<std::vector<ValidationResult>> ValidateAgainstPublished(const std::vector<PublishedRun>& runs,
-                                                                 const ClusterSpec& cluster,
+                                                                 const std::string& clusters_dir,
                                                                  const PerfOptions& options);
 std::string ValidationMarkdown(const std::vector<ValidationResult>& results);
+
+// ---------------------------------------------------------------------------------------------
+// Global batch size from a batch-size law (planner/src/batch_size.cc; docs/planner.md §6).
+
+struct BatchRampStage {
+  double batch_fraction = 1;  // of the final batch (e.g. 0.25, 0.5)
+  double token_fraction = 0;  // of the run's tokens trained at this batch
+};
+
+struct BatchSizeChoice {
+  int sequences = 0;             // the global batch, fixed before the layout search
+  double tokens = 0;             // sequences x seq_len
+  double law_tokens = 0;         // DeepSeek LLM 2024 Eq. 1 at the budget: 0.2920 C^0.3271
+  double critical_tokens = 0;    // the critical batch at the predicted loss (Kaplan 2020 Eq. 5.3)
+  bool bounded_by_critical = false;
+  double peak_lr = 0;            // DeepSeek LLM 2024 Eq. 1: 0.3118 C^-0.1250
+  std::string source;            // where the number comes from, for the report
+  std::vector<int> ramp_sequences;      // the ramp's batches (sequences), smallest first
+  std::vector<double> ramp_token_fractions;
+};
+
+// The global batch for a run of `flops` training FLOPs whose predicted loss is `loss` (nats):
+// DeepSeek LLM 2024 (Bi et al., arXiv:2401.02954, Sec. 3.1, Eq. 1) B_opt = 0.2920 C^0.3271 tokens,
+// at most the critical batch B_crit(L) = 2e8 / L^(1/0.21) tokens (Kaplan et al. 2020 Eq. 5.3,
+// the McCandlish et al. 2018 gradient-noise scale fitted to language models), rounded to the
+// nearest 2^k or 3 x 2^k sequences so that data parallelism has divisors (the report says so).
+// `user_sequences` > 0 takes the user's batch as is. Each ramp stage's batch must be a whole
+// number of sequences; kInvalidArgument otherwise.
+StatusOr<BatchSizeChoice> ChooseGlobalBatch(double flops, double loss, int seq_len, int user_sequences,
+                                            const std::vector<BatchRampStage>& ramp);
+// Parses "--batch-ramp 0.25:0.01,0.5:0.2" (batch fraction : token fraction, ...).
+StatusOr<std::vector<BatchRampStage>> ParseBatchRamp(const std::string& text);
+
+// ---------------------------------------------------------------------------------------------
+// Objective and the Pareto front of wall-clock against cost and energy over GPU counts
+// (planner/src/pareto.cc; docs/planner.md §6).
+
+enum class Objective { kCost, kTime, kEnergy };
+const char* ObjectiveName(Objective o);
+StatusOr<Objective> ParseObjective(const std::string& s);
+
+struct ParetoPoint {
+  int gpus_allocated = 0;
+  PerfSummary layout;
+  double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0;
+  EnergyBreakdown energy;
+  bool meets_deadline = true;
+};
+
+struct ParetoOptions {
+  Objective objective = Objective::kCost;
+  double deadline_s = 0;  // 0: none
+  // The objective's choice: the fastest point within `slack` of the cheapest (cost), of the least
+  // energy (energy); the cheapest within `slack` of the fastest (time).
+  double slack = 0.05;
+  bool IsValid(std::string* error) const;
+};
+
+struct ParetoResult {
+  std::vector<ParetoPoint> front;  // non-dominated in (wall-clock, cost, energy), fewest GPUs first
+  int chosen = -1;                 // index into front
+  std::string choice;              // why that point, in words
+  double best_cost_usd = 0, best_wall_clock_s = 0, best_energy_kwh = 0;  // over all allocations
+  // A readable subset for text reports: at most `max_points`, spread over GPU counts, with both
+  // ends and the chosen point.
+  std::vector<int> Thinned(int max_points = 12) const;
+};
+
+// Turns the search's per-allocation layouts into the front for a run of `tokens` tokens and picks
+// the objective's point. `wall_clock` gives a layout's wall-clock for the run (ramp-aware).
+// kInvalidArgument naming the deadline when no allocation meets it.
+StatusOr<ParetoResult> BuildPareto(const std::vector<LayoutAllocation>& allocations, const ClusterSpec& cluster,
+                                   double tokens, const ParetoOptions& options,
+                                   const std::function<double(const PerfSummary&)>& wall_clock);
+
+// ---------------------------------------------------------------------------------------------
+// The layout part of a plan (planner/src/layout_plan.cc): for one shape and token count, the
+// global batch, the sweep, the Pareto front, the objective's choice and its alternatives, the
+// ramp-aware wall-clock, cost and energy. Plan() calls it after the law and the shape.
+
+struct LayoutPlanOptions {
+  int gpus = 0;      // a fixed allocation (whole nodes); 0: sweep up to max_gpus
+  int max_gpus = 0;  // 0: the cluster
+  int global_batch = 0;  // sequences; 0: ChooseGlobalBatch's law
+  std::vector<BatchRampStage> ramp;
+  ParetoOptions pareto;
+  int top_k = 5;
+  PerfOptions perf;
+  LayoutFilter accept;  // engine rules (issue 12)
+  bool IsValid(std::string* error) const;
+};
+
+struct LayoutPlan {
+  BatchSizeChoice batch;
+  ParetoResult pareto;           // the front (one point when the allocation is fixed)
+  LayoutSearchResult layouts;    // ranked: the chosen allocation's layouts, fastest first
+  PerfSummary chosen;            // == layouts.ranked.front()
+  int gpus_allocated = 0;
+  double steps = 0;              // optimizer steps, ramp included
+  double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0;  // allocated GPU-hours
+  EnergyBreakdown energy;
+  double search_seconds = 0;
+};
+
+// kInvalidArgument for a batch nothing divides, a ramp that is not whole sequences or a deadline
+// no allocation meets; kFailedPrecondition when no layout fits.
+Status PlanLayouts(const ModelShape& shape, double train_tokens, double budget_flops, double predicted_loss,
+                   const ClusterSpec& cluster, const LayoutPlanOptions& options, LayoutPlan* out);
+
+// ---------------------------------------------------------------------------------------------
+// Inference-aware allocation within a training budget (planner/src/inference.cc; Sardana et al.
+// 2024, "Beyond Chinchilla-Optimal", Sec. 2, held to the budget; docs/planner.md §1).
+
+struct ChinchillaForm {  // L(N, D) = E + A/N^alpha + B/D^beta
+  double E = 0, A = 0, B = 0, alpha = 0, beta = 0;
+};
+
+struct InferenceAwareSplit {
+  double params = 0, tokens = 0;  // N, D with 6 N D = the training budget
+  double loss = 0;                // the loss they reach (above the Chinchilla-optimal loss)
+  double chinchilla_params = 0, chinchilla_tokens = 0, chinchilla_loss = 0;
+  double inference_flops = 0;     // 2 N T over the model's lifetime
+  double lifetime_flops = 0;      // 6 N D + 2 N T
+  double chinchilla_lifetime_flops = 0;
+};
+
+// The model that is lifetime-optimal (Sardana: minimises 6 N D + 2 N T at its loss) among those
+// whose training costs exactly `budget_flops`: the loss l solves 6 N*(l) D(N*(l), l) = budget,
+// found by bisection. The training spend never exceeds the budget; the inference FLOPs are
+// reported beside it, not charged to it. kInvalidArgument for non-positive inputs.
+StatusOr<InferenceAwareSplit> InferenceAwareAtBudget(const ChinchillaForm& law, double budget_flops,
+                                                      double inference_tokens);
 
 // ---------------------------------------------------------------------------------------------
 // The model half of a plan: law -> N, D at the budget (with intervals) -> evidence -> a shape in
@@ -238,7 +482,7 @@ struct ModelPlanOptions {
   bool trainer_architecture = false;  // size shapes as `isoflop train` builds them (AsTrainerBuilds)
   int tp_divisor = 8;              // heads divisible by this (ShapeSearchOptions::tp_divisor)
   double unique_tokens = 0;        // 0 = unlimited
-  double inference_tokens = 0;     // Sardana et al. 2024: a smaller model trained longer
+  double inference_tokens = 0;     // Sardana et al. 2024 within the budget: smaller, trained longer
   bool allow_extrapolation = false;
   EvidenceOptions evidence;
   bool IsValid(std::string* error) const;
@@ -254,7 +498,9 @@ struct ModelPlan {
   ModelShape shape;
   std::vector<ModelShape> alternative_shapes;
   double shape_params = 0;  // in `convention`
-  double train_tokens = 0;  // inference-aware plans only (D reaching the target loss); else 0
+  // With inference tokens: the lifetime-optimal N within the training budget (Sardana et al. 2024
+  // held to the budget, InferenceAwareAtBudget), which the shape is sized to.
+  std::optional<InferenceAwareSplit> inference;
 };
 
 // kInvalidArgument for a budget outside the evidence without allow_extrapolation (the message
@@ -284,11 +530,36 @@ struct PlanOptions {
   bool allow_extrapolation = false;
   EvidenceOptions evidence;
   bool exact_flops = false;  // use the shape's exact FLOPs/token instead of 6N
-  int gpus = 0;              // 0: the cluster's size
-  int global_batch = 0;      // sequences per step; 0: ~4M tokens, at most 1/100 of the run
+  // GPUs: `gpus` > 0 fixes the allocation (whole nodes); 0 sweeps every allocation of whole nodes
+  // up to `max_gpus` (0: the cluster) and builds the Pareto front of wall-clock against cost and
+  // energy, from which `objective` picks (docs/planner.md §6).
+  int gpus = 0;
+  int max_gpus = 0;
+  Objective objective = Objective::kCost;
+  double deadline_hours = 0;  // 0: none
+  double slack = 0.05;        // the objective's tolerance (ParetoOptions::slack)
+  // Sequences per step; 0: DeepSeek LLM 2024's batch law bounded by the critical batch
+  // (ChooseGlobalBatch). Fixed before the layout search; DP x micro-batch must divide it.
+  int global_batch = 0;
+  std::vector<BatchRampStage> batch_ramp;
+  // Lifetime inference at this model FLOPs utilisation (an assumption: serving efficiency depends
+  // on batching; issue 14 models serving) for the separately reported inference cost and energy.
+  double inference_mfu = 0.3;
   int top_k = 5;
   PerfOptions perf;
+  LayoutFilter accept;  // engine rules (issue 12)
   bool IsValid(std::string* error) const;
+};
+
+// The lifetime inference of the planned model, reported beside the training budget, never
+// charged to it (docs/planner.md §1, "Inference").
+struct InferenceReport {
+  double tokens = 0;
+  double flops = 0;         // tokens x forward FLOPs per token of the shape
+  double gpu_hours = 0;     // at PlanOptions::inference_mfu of the cluster's peak
+  double cost_usd = 0, energy_kwh = 0, co2_kg = 0;
+  double mfu = 0;
+  InferenceAwareSplit split;  // the law's inference-aware N, D within the budget vs Chinchilla's
 };
 
 struct PlanSummary {
@@ -317,8 +588,14 @@ struct PlanSummary {
   double train_tokens = 0;     // D for the chosen shape so that its FLOPs meet the budget
   double flops_per_token = 0;  // 6 N, or the shape's exact model FLOPs per token
   LayoutSearchResult layouts;  // ranked[0] is the chosen layout
+  BatchSizeChoice batch;       // the global batch, its law and ramp
+  ParetoResult pareto;         // the front over GPU counts and the objective's choice
+  Objective objective = Objective::kCost;
+  int gpus_allocated = 0;      // whole nodes; GPU-hours, cost and energy count all of them
   double steps = 0;
   double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0, energy_kwh = 0, co2_kg = 0;
+  EnergyBreakdown energy;      // energy_kwh == energy.total_kwh, co2_kg == energy.co2_kg
+  std::optional<InferenceReport> inference;
   double search_seconds = 0;
   std::string BriefReport() const;
   std::string FullReport() const;

@@ -93,6 +93,16 @@ struct PlanInfo {
   double extrapolation = kUnknown;  // budget over the largest fitted budget (provenance.extrapolation)
   std::string law_source;           // law.source ("hoffmann", "epoch", a fit.json path)
   std::string provenance;           // provenance.description
+  // The planner's Pareto front of wall-clock against cost (plan.json key "pareto", docs/planner.md
+  // §6), fewest GPUs first; empty for older plans.
+  struct ParetoPoint {
+    int gpus = 0;
+    double wall_clock_s = kUnknown, cost_usd = kUnknown, energy_kwh = kUnknown;
+    std::string layout;
+    bool chosen = false;
+  };
+  std::vector<ParetoPoint> pareto;
+  std::string objective;  // "cost", "time" or "energy"
   struct Row {
     std::string section;  // "model", "parallelism", "predictions", ...
     std::string name;     // key as in plan.json, units in the name (e.g. "wall_clock_h")

@@ -39,7 +39,7 @@ void RegisterEngineExport(CLI::App& data, CommandContext& ctx) {
     options->verify_checksums = !*no_verify;
     auto summary = data::ExportShards(*options);
     if (!summary.ok()) {
-      ctx.exit_code = ReportError("data export", AsBadInput(summary.status()));
+      ctx.exit_code = ReportError("data export", summary.status());
       return;
     }
     std::cout << (*json ? summary->ToJson() + "\n" : summary->BriefReport());
@@ -60,7 +60,7 @@ void RegisterTokenizerExport(CLI::App& data, CommandContext& ctx) {
   cmd->callback([in, out, &ctx] {
     auto tokenizer = data::BpeTokenizer::Load(*in);
     if (!tokenizer.ok()) {
-      ctx.exit_code = ReportError("data tokenizer export", AsBadInput(tokenizer.status()));
+      ctx.exit_code = ReportError("data tokenizer export", tokenizer.status());
       return;
     }
     auto json = data::HuggingFaceTokenizerJson(*tokenizer);

@@ -112,9 +112,9 @@ int RunPerf(const PerfFlags& f) {
   if (!f.validate.empty()) {
     // Each published run names its own cluster file under --clusters-dir.
     auto runs = LoadPublishedRuns(f.validate);
-    if (!runs.ok()) return ReportError("perf", AsBadInput(runs.status()));
+    if (!runs.ok()) return ReportError("perf", runs.status());
     auto results = ValidateAgainstPublished(*runs, f.clusters_dir, options);
-    if (!results.ok()) return ReportError("perf", AsBadInput(results.status()));
+    if (!results.ok()) return ReportError("perf", results.status());
     double worst[2] = {0, 0};
     for (const auto& r : *results) {
       double& w = worst[r.run.held_out() ? 1 : 0];

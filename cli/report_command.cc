@@ -47,7 +47,7 @@ Status RunReport(const ReportFlags& f) {
   report::ReportInput input;
   if (!f.fit.empty()) {
     auto fit = LoadFitJson(f.fit);  // the scaling-law core's one fit.json reader
-    if (!fit.ok()) return AsBadInput(fit.status());
+    if (!fit.ok()) return fit.status();
     input.fit = *fit;
   }
   if (!f.plan.empty()) {
@@ -61,7 +61,7 @@ Status RunReport(const ReportFlags& f) {
     if (!f.columns.empty()) ISOFLOP_RETURN_IF_ERROR(csv.ParseColumns(f.columns));
     for (const auto& w : f.where) ISOFLOP_RETURN_IF_ERROR(csv.ParseWhere(w));
     auto runs = report::LoadRunsCsv(f.runs, report::RunsCsvOptions{csv.columns, csv.where});
-    if (!runs.ok()) return AsBadInput(runs.status());
+    if (!runs.ok()) return runs.status();
     input.runs = *runs;
     input.source = f.runs;
   } else {

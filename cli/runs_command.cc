@@ -76,7 +76,7 @@ void RegisterRunsImport(CLI::App& runs, CommandContext& ctx) {
     flags->options.where = csv.where;
     auto summary = orchestrator::ImportRuns(flags->options);
     if (!summary.ok()) {
-      ctx.exit_code = ReportError("runs import", AsBadInput(summary.status()));
+      ctx.exit_code = ReportError("runs import", summary.status());
       return;
     }
     std::cout << (flags->json ? summary->ToJson() + "\n" : summary->BriefReport());
@@ -101,7 +101,7 @@ void RegisterRunsExport(CLI::App& runs, CommandContext& ctx) {
   cmd->callback([db, out, all, &ctx] {
     auto csv = orchestrator::ExportRunsCsv(*db, *all);
     if (!csv.ok()) {
-      ctx.exit_code = ReportError("runs export", AsBadInput(csv.status()));
+      ctx.exit_code = ReportError("runs export", csv.status());
       return;
     }
     if (out->empty()) {

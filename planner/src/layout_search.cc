@@ -120,7 +120,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
 
   const int max_tp = std::min({hw.nvlink_domain, 64, max_gpus});
   for (int t = 1; t <= max_tp; t *= 2) {
-    if (m.heads % t != 0 || m.kv_heads % t != 0) {
+    if (m.heads % t != 0 || m.effective_kv_heads() % t != 0) {
       ++result.pruned;
       continue;
     }

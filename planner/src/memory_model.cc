@@ -53,8 +53,8 @@ double OutputLayerParams(const ModelShape& m) {
 //  - FlashAttention (Dao et al. 2022, Alg. 2) stores no scores, only the fp32 log-sum-exp per head
 //    and token (4 a bytes), and recomputes the scores in the backward pass.
 double LayerActivationBytes(const ModelShape& m, int b, int t, int c, bool flash) {
-  const double s = m.seq_len, h = m.d_model, f = m.ffn, a = m.heads;
-  const double kv_width = static_cast<double>(m.kv_heads) * m.head_dim();
+  const double s = m.seq_len, h = m.d_model, f = m.effective_ffn(), a = m.heads;
+  const double kv_width = static_cast<double>(m.effective_kv_heads()) * m.head_dim();
   double per_token = 0, scores = 0;
   if (m.mlp == Mlp::kSwiglu) {
     per_token = (8 * h + 4 * kv_width) + (4 * h + 6 * f);

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "isoflop/planner.h"
-#include "planner_internal.h"  // MatmulWeightsPerLayer and the Format* helpers (format.cc)
+#include "planner_internal.h"  // the Format* helpers (format.cc)
 
 namespace isoflop::planner::internal {
 

@@ -118,9 +118,9 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
       cfg.global_batch < 1)
     return bad("--tp, --pp, --dp, --cp, --vpp, --micro-batch and --global-batch must be >= 1");
   if (cfg.zero < 0 || cfg.zero > 3) return bad("--zero must be 0, 1, 2 or 3");
-  if (m.heads % cfg.tp != 0 || m.kv_heads % cfg.tp != 0)
+  if (m.heads % cfg.tp != 0 || m.effective_kv_heads() % cfg.tp != 0)
     return bad("--tp " + std::to_string(cfg.tp) + " must divide heads (" + std::to_string(m.heads) +
-               ") and kv_heads (" + std::to_string(m.kv_heads) + ")");
+               ") and kv_heads (" + std::to_string(m.effective_kv_heads()) + ")");
   if (cfg.first_stage_layers < 0 || cfg.last_stage_layers < 0)
     return bad("--first-stage-layers and --last-stage-layers must be >= 0");
   auto split = SplitPipelineLayers(m.layers, cfg);

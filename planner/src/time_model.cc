@@ -43,8 +43,8 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   r.b = b;
   r.recompute = rc;
   r.split = split;
-  const double s = m.seq_len, h = m.d_model, f = m.ffn, heads = m.heads, hd = m.head_dim();
-  const double q_width = heads * hd, kv_width = static_cast<double>(m.kv_heads) * hd;
+  const double s = m.seq_len, h = m.d_model, f = m.effective_ffn(), heads = m.heads, hd = m.head_dim();
+  const double q_width = heads * hd, kv_width = static_cast<double>(m.effective_kv_heads()) * hd;
   const double tokens = s * b / c;  // tokens of one micro-batch on one context-parallel rank
   const double gate = m.mlp == Mlp::kSwiglu ? 2.0 : 1.0;
   const bool full = rc == Recompute::kFull;
@@ -145,7 +145,7 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   // ---- FLOPs per token. Model FLOPs: Korthikanti et al. 2022 Eq. 7 (ModelFlopsPerToken). Hardware
   // FLOPs add the recomputation: full recompute repeats every layer's forward (Narayanan et al.
   // 2021 Eq. 3); selective repeats QK^T and scores x V without FlashAttention (Korthikanti Eq. 8).
-  const double layer_forward_flops = 2 * MatmulWeightsPerLayer(m) + 4 * s * q_width;
+  const double layer_forward_flops = 2 * m.MatmulWeightsPerLayer() + 4 * s * q_width;
   double recompute_per_token = 0;
   if (full) recompute_per_token = m.layers * layer_forward_flops;
   if (rc == Recompute::kSelective && !o.flash_attention) recompute_per_token = m.layers * 4 * s * q_width;

@@ -65,10 +65,13 @@ Status PlanLayouts(const ModelShape& shape, double train_tokens, double budget_f
   if (o.gpus > total || o.max_gpus > total)
     return Status::InvalidArgument("--gpus/--max-gpus " + std::to_string(std::max(o.gpus, o.max_gpus)) +
                                    " exceeds the " + std::to_string(total) + " GPUs of " + cluster.path);
+  // Whole nodes, or (a job on one node) a part of one node that divides it: 1, 2, 4 of 8 GPUs.
   for (int g : {o.gpus, o.max_gpus}) {
-    if (g > 0 && g % gpn != 0)
+    const bool part_of_one_node = g > 0 && g < gpn && gpn % g == 0;
+    if (g > 0 && g % gpn != 0 && !part_of_one_node)
       return Status::InvalidArgument("--gpus/--max-gpus " + std::to_string(g) + " is not a whole number of " +
-                                     std::to_string(gpn) + "-GPU nodes of " + cluster.path);
+                                     std::to_string(gpn) + "-GPU nodes of " + cluster.path +
+                                     " (nor a part of one node that divides it)");
   }
   LayoutPlan p;
   auto batch = ChooseGlobalBatch(budget_flops, predicted_loss, shape.seq_len, o.global_batch, o.ramp);

@@ -239,7 +239,15 @@ Status Fit(const std::vector<RunPoint>& input, const FitOptions& options, FitSum
     if (!options.prior.name.empty()) out.provenance.prior_width = options.prior.width;
   }
   if (want1) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitEnvelope(runs, options, &out));
-  if (want2) ISOFLOP_RETURN_IF_ERROR(fitter_internal::FitParabolas(runs, options, &out));
+  if (want2) {
+    Status approach2 = fitter_internal::FitParabolas(runs, options, &out);
+    // --method all keeps Approach 3's law when Approach 2 finds no power law, and says why.
+    if (!approach2.ok() && options.method != FitMethod::kAll) return approach2;
+    if (!approach2.ok()) {
+      out.approach2_error = approach2.message();
+      out.parabolas.clear();
+    }
+  }
   if (!out.has_law) {
     // Approaches 1 and 2 alone (or --method all when Approach 3 gave no law): the power laws through
     // the IsoFLOP minima are the law the planner uses (Llama 3's method, Dubey et al. 2024,

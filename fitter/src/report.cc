@@ -79,6 +79,8 @@ std::string FitSummary::FullReport() const {
   os << "provenance        " << DescribeProvenance(*this) << "\n";
   if (!approach3_error.empty())
     os << "\nApproach 3 (Hoffmann et al. 2022, eq. 2): no law\n  " << approach3_error << "\n";
+  if (!approach2_error.empty())
+    os << "\nApproach 2 (Hoffmann et al. 2022, IsoFLOP profiles): no power law\n  " << approach2_error << "\n";
   if (method == FitMethod::kCalibrated && has_law) {
     os << "\nCalibrated model average of Approaches 2 and 3 (docs/fit.md, \"Calibrated extrapolation\")\n";
     os << "  N_opt           " << Format("%.6g", law.params_opt.coefficient) << " C^"

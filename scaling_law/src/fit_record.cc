@@ -306,6 +306,7 @@ std::string FitRecordToJson(const FitRecord& s) {
         Json{{"centre", p.prior}, {"width", p.prior_width}, {"residual_scale", p.prior_residual_scale}};
   j["provenance"] = prov;
   if (!s.approach3_error.empty()) j["approach3_error"] = s.approach3_error;
+  if (!s.approach2_error.empty()) j["approach2_error"] = s.approach2_error;
   if (s.has_law) {
     j["law"] = LawJson(s.law);
     if (s.law.form != LawForm::kPowerLaw) {
@@ -404,6 +405,7 @@ StatusOr<FitRecord> ParseFitJson(const std::string& text, const std::string& sou
   ISOFLOP_RETURN_IF_ERROR(r.Int(j, "n_points", "n_points", &s.n_points, false));
   ISOFLOP_RETURN_IF_ERROR(r.Int(j, "n_dropped", "n_dropped", &s.n_dropped, false));
   ISOFLOP_RETURN_IF_ERROR(r.Text(j, "approach3_error", "approach3_error", &s.approach3_error, false));
+  ISOFLOP_RETURN_IF_ERROR(r.Text(j, "approach2_error", "approach2_error", &s.approach2_error, false));
   if (version >= 2 && j.contains("provenance"))
     ISOFLOP_RETURN_IF_ERROR(ReadProvenance(r, j.at("provenance"), &s.provenance));
 

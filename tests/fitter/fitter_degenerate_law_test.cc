@@ -34,9 +34,11 @@ TEST(FitterDegenerateLawTest, Approach3AtInfinityIsAnErrorNamingTheParameter) {
   EXPECT_NE(s.message().find("15 runs"), std::string::npos) << s.ToString();
 }
 
-// Method "all": the IsoFLOP approaches need no law, so they are still reported, with the reason
-// there is no law (and fit.json carries it as "approach3_error", with no "law" object).
-TEST(FitterDegenerateLawTest, MethodAllReportsApproaches1And2AndWhyThereIsNoLaw) {
+// Method "all": on this sweep Approach 3 is degenerate and Approach 2 has no power law (only one of
+// its three budgets has an IsoFLOP minimum inside its runs' sizes: the 3e9 parabola's minimum lies
+// below the smallest run), so the law is Approach 1's power laws (the order is 3, 2, 1), and
+// fit.json says why the other two gave none ("approach3_error", "approach2_error").
+TEST(FitterDegenerateLawTest, MethodAllSaysWhyApproaches3And2GiveNoLawAndKeepsApproach1) {
   auto runs = DemoRuns();
   FitOptions options;
   options.method = FitMethod::kAll;
@@ -44,18 +46,23 @@ TEST(FitterDegenerateLawTest, MethodAllReportsApproaches1And2AndWhyThereIsNoLaw)
   FitSummary summary;
   Status s = Fit(runs, options, &summary);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  EXPECT_FALSE(summary.has_law);
   EXPECT_NE(summary.approach3_error.find("degenerate"), std::string::npos) << summary.approach3_error;
-  EXPECT_EQ(summary.bootstrap_resamples, 0);  // nothing to resample without a law
-  EXPECT_EQ(summary.envelope.size(), 3u);
-  EXPECT_FALSE(summary.parabolas.empty());
+  EXPECT_NE(summary.approach2_error.find("a power law needs at least 2"), std::string::npos)
+      << summary.approach2_error;
+  EXPECT_TRUE(summary.parabolas.empty());
+  ASSERT_EQ(summary.envelope.size(), 3u);
+  ASSERT_TRUE(summary.has_law);
+  EXPECT_EQ(summary.law.form, LawForm::kPowerLaw);
+  EXPECT_EQ(summary.law.params_opt.exponent, summary.envelope_params.exponent);
   const std::string json = summary.ToJson();
-  EXPECT_EQ(json.find("\"law\""), std::string::npos);
   EXPECT_NE(json.find("\"approach3_error\""), std::string::npos);
+  EXPECT_NE(json.find("\"approach2_error\""), std::string::npos);
   auto back = FitSummary::FromJson(json);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(back->approach3_error, summary.approach3_error);
+  EXPECT_EQ(back->approach2_error, summary.approach2_error);
   EXPECT_NE(summary.FullReport().find("no law"), std::string::npos);
+  EXPECT_NE(summary.FullReport().find("no power law"), std::string::npos);
 }
 
 TEST(FitterDegenerateLawTest, EnvelopeStillFitsTheSameRuns) {

@@ -118,6 +118,10 @@ struct FitRecord {
   // Method kAll only: why Approach 3 gave no law (e.g. a degenerate fit, docs/fit.md); Approaches
   // 1-2 are still reported. Empty otherwise.
   std::string approach3_error;
+  // --method all when Approach 2 found no power law (e.g. runs not on IsoFLOP budgets, or fewer than
+  // two budgets with an interior minimum) while Approach 3 gave a law: why (fit.json
+  // "approach2_error"; no "parabolas").
+  std::string approach2_error;
   double objective = 0;       // Approach 3: the plain sum of Huber terms at the optimum
   int starts = 0;             // starts run
   int starts_at_optimum = 0;  // starts whose objective is within the optimum tolerance of the best

@@ -71,7 +71,7 @@ TEST(EngineWrap, SweepOfAnExternalEngineThroughTheDaemon) {
   const std::string spec = dir / "spec.yaml";
   testing::WriteFile(
       spec, "name: ext\nout_dir: \"" + dir.path() +
-                "/runs\"\ndata: /nonexistent/shards\n"
+                "/runs\"\ndata: \"" + testing::ShardsDir() + "\"\n"
                 "budgets_flops: [1e13]\nmodels:\n  - {layers: 2, d_model: 32, heads: 2}\n"
                 "  - {layers: 2, d_model: 64, heads: 2}\n"
                 "trainer_command: [\"" ISOFLOP_BINARY

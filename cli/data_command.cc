@@ -146,9 +146,10 @@ void RegisterStage(CLI::App& data, CommandContext& ctx) {
       "stage",
       "Run one task of one stage of a distributed build (what each Slurm array task runs).\n"
       "Examples:\n"
-      "  isoflop data stage --work shards/.isoflop-build --stage scan --task 3 --threads 8\n"
+      "  isoflop data stage --work shards/.isoflop-build --stage scan --task 3 --threads 8   # needs a build "
+      "planned by data build --backend slurm\n"
       "  isoflop data stage --work shards/.isoflop-build --stage encode --task array   "
-      "# task = $SLURM_ARRAY_TASK_ID");
+      "# needs a Slurm array task (task = $SLURM_ARRAY_TASK_ID)");
   cmd->add_option("--work", flags->work, "the build's work directory (OUT/.isoflop-build)")->required();
   cmd->add_option("--stage", flags->stage, "scan, bands, verify, decide, encode, assemble or finalize")->required();
   cmd->add_option("--task", flags->task, "task index, or 'array' for $SLURM_ARRAY_TASK_ID")->required();

@@ -248,7 +248,7 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop perf --model configs/models/gpt3-175b.yaml --cluster configs/clusters/a100-80gb.yaml \\\n"
       "      --tp 8 --pp 8 --vpp 3 --dp 1 --micro-batch 1 --global-batch 64 --zero 0 --recompute selective\n"
       "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
-      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --json\n"
+      "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --recompute full --json\n"
       "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
       "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --zero 2 --recompute none \\\n"
       "      --first-stage-layers 7 --last-stage-layers 7\n"

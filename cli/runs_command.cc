@@ -134,7 +134,7 @@ void RegisterRunsWrap(CLI::App& runs, CommandContext& ctx) {
       "Examples:\n"
       "  trainer_command: [isoflop, runs, wrap, --format, megatron-log, --, bash, train_megatron.sh]\n"
       "  isoflop runs wrap --format nanogpt-log --run-dir runs/r1 -- python train.py "
-      "config/train_shakespeare_char.py");
+      "config/train_shakespeare_char.py   # needs nanoGPT's train.py");
   cmd->add_option("--format", options->format, "megatron-log, torchtitan-log or nanogpt-log")
       ->required()
       ->check(CLI::IsMember({"megatron-log", "torchtitan-log", "nanogpt-log"}));

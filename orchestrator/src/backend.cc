@@ -32,8 +32,10 @@ const char* const kLaunchScript = R"sh(#!/bin/bash
 key=$1
 dir=$2
 shift 2
-# A task of a job array has its own key: its own pid file and exit record.
-if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then key="$key-$SLURM_ARRAY_TASK_ID"; fi
+# A task of a job array has its own key: its own pid file and exit record, and its own lock (the
+# tasks of one array share the directory and run side by side: none is another's orphan).
+slot=
+if [ -n "${SLURM_ARRAY_TASK_ID:-}" ]; then key="$key-$SLURM_ARRAY_TASK_ID"; slot="-$SLURM_ARRAY_TASK_ID"; fi
 meta="$dir/.isoflop"
 mkdir -p "$meta" || exit 1
 echo "$$" > "$meta/$key.pid.tmp" && mv -f "$meta/$key.pid.tmp" "$meta/$key.pid"
@@ -47,9 +49,9 @@ finish() {
 # on attempt.lock for as long as either lives. A trainer orphaned by an earlier wrapper that was
 # killed still holds it: ask it to stop (SIGTERM: it checkpoints and exits 75), wait for the lock,
 # and resume from its checkpoint; one that ignores TERM for 120 s gets SIGKILL.
-exec 9>>"$meta/attempt.lock" || finish 1
+exec 9>>"$meta/attempt$slot.lock" || finish 1
 if ! flock -n 9; then
-  old=$(cat "$meta/trainer.pid" 2>/dev/null)
+  old=$(cat "$meta/trainer$slot.pid" 2>/dev/null)
   # Only a process working in this directory is the orphan (a recycled pid is left alone).
   if [ -n "$old" ] && [ "$(readlink "/proc/$old/cwd" 2>/dev/null)" != "$(cd "$dir" && pwd -P)" ]; then old=; fi
   echo "isoflop: a trainer of an earlier attempt (pid ${old:-unknown}) still runs in this directory; stopping it" >> "$dir/train.log"
@@ -68,7 +70,7 @@ trap 'forward INT' INT
 cd "$dir" || exit 1
 "$@" >> "$dir/train.log" 2>&1 &
 child=$!
-echo "$child" > "$meta/trainer.pid"
+echo "$child" > "$meta/trainer$slot.pid"
 while :; do
   wait "$child"
   rc=$?

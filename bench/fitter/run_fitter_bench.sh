@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The fitter against Epoch AI's scipy path, in the same run, on the same data (docs/benchmarks.md,
-# "Fitter"): the whole `isoflop fit` process on one thread (start-up, CSV reading and the 4,500-start
+# "Fitter"): the whole `isoflop fit --method approach3` process on one thread (start-up, CSV reading and the 4,500-start
 # fit: what a user waits for), then the scipy peer as a whole process (interpreter and imports
 # included), both timed as whole processes (user + sys CPU seconds, wall); then the in-process
 # bench (fit alone, 1 and 2 threads, and the 4,000-resample bootstrap). Timing by bash's `time`
@@ -16,7 +16,7 @@ echo "# $(date -u +%FT%TZ) $(uname -m), $(nproc) cores, $(grep -m1 'model name' 
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 TIMEFORMAT='%U %S %R'
 out=$(mktemp)
-t=$( { time "$build/bin/isoflop" fit --runs "$csv" --drop-highest-loss 5 --threads 1 >"$out" 2>/dev/null; } 2>&1)
+t=$( { time "$build/bin/isoflop" fit --runs "$csv" --drop-highest-loss 5 --method approach3 --threads 1 >"$out" 2>/dev/null; } 2>&1)
 read -r u s e <<<"$t"
 echo "{\"case\": \"isoflop fit process, 1 thread\", \"cpu_s\": $(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }'), \"wall_s\": $e," \
      "\"objective\": \"$(awk '/objective/ {print $2}' "$out")\"}"

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "isoflop/curation_cost.h"  // header-only: no link to the pipeline
 #include "isoflop/planner.h"
 #include "planner_internal.h"
 
@@ -341,6 +342,17 @@ std::string PlanSummary::FullReport() const {
         epochs);
     out << buf;
   }
+  {
+    // What the tokens ask of the data pipeline (data_pipeline/include/isoflop/curation_cost.h,
+    // docs/data.md "Scale"): unique tokens at Llama 3's bytes per token, curated by `data build`.
+    const data::CurationEstimate c = data::EstimateCuration(train_tokens / std::max(1.0, epochs));
+    std::snprintf(buf, sizeof buf,
+                  "  data: needs ~%.3g TB of curated text (%.3g unique tokens x %.2f bytes/token): about %.3g "
+                  "node-hours of `isoflop data build` (64-core nodes; input kept whole; docs/data.md, \"Scale\")\n",
+                  c.curated_bytes / 1e12, train_tokens / std::max(1.0, epochs), data::kBytesPerTokenLlama3,
+                  c.node_hours);
+    out << buf;
+  }
   out << "  evidence: " << evidence.BriefReport() << "\n";
   out << "  vocabulary " << vocab << " (" << vocab_source << ")\n";
   out << "== shape\n  " << ShapeLine(shape) << "\n";
@@ -494,6 +506,16 @@ std::string PlanSummary::ToJson() const {
   for (const auto& alt : alternative_shapes) j["alternative_shapes"].push_back(shape_json(alt));
   j["shape_params"] = shape_params;
   j["train_tokens"] = train_tokens;
+  {
+    const data::CurationEstimate c = data::EstimateCuration(train_tokens / std::max(1.0, epochs));
+    j["curation"] = {{"unique_tokens", train_tokens / std::max(1.0, epochs)},
+                     {"bytes_per_token", data::kBytesPerTokenLlama3},
+                     {"curated_bytes", c.curated_bytes},
+                     {"core_hours", c.core_hours},
+                     {"node_hours", c.node_hours},
+                     {"assumptions", "input kept whole (keep fraction 1), 64-core nodes, 2 GB/s per node; "
+                                     "docs/data.md \"Scale\""}};
+  }
   j["flops_per_token"] = flops_per_token;
   j["layouts"] = nlohmann::json::array();
   for (const auto& l : layouts.ranked) j["layouts"].push_back(nlohmann::json::parse(l.ToJson()));

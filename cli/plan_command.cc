@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "isoflop/engines.h"
 #include "isoflop/file_util.h"
 #include "isoflop/planner.h"
 
@@ -20,6 +21,11 @@ struct PlanFlags {
   int seq_len = 2048, vocab = 0, gpus = 0, max_gpus = 0, top = 5, global_batch = 0;
   std::string objective = "cost", batch_ramp;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
+  // Issue 12: engine rules and launch material.
+  std::string engine, launch, launch_dir, partition, account, qos, launch_data, launch_tokenizer;
+  double max_time_hours = 0, failures_per_gpu_hour = 0, checkpoint_gb_s = 0;
+  int signal_lead = 900;
+  bool no_gres = false;
 };
 
 struct PerfFlags {
@@ -67,6 +73,41 @@ int RunPlan(const PlanFlags& f) {
   options.exact_flops = f.exact_flops;
   auto cluster = LoadClusterYaml(f.cluster);
   if (!cluster.ok()) return ReportError("plan", cluster.status());
+  // The engine whose rules the search applies: --engine, else --launch's, else isoflop for --sbatch.
+  std::string engine_name = f.engine;
+  if (engine_name.empty()) engine_name = !f.launch.empty() ? f.launch : (!f.sbatch.empty() ? "isoflop" : "any");
+  auto engine = ParseEngine(engine_name);
+  if (!engine.ok()) return ReportError("plan", engine.status());
+  if (!f.launch.empty() && f.launch != engine_name)
+    return ReportError("plan", Status::InvalidArgument("--launch " + f.launch + " with --engine " + engine_name +
+                                                       ": the launch's engine must be the one planned for"));
+  if (!f.sbatch.empty() && *engine != Engine::kIsoflop)
+    return ReportError("plan", Status::InvalidArgument("--sbatch writes an `isoflop train` script; for --engine " +
+                                                       engine_name + " use --launch " + engine_name +
+                                                       " --launch-dir DIR"));
+  LaunchOptions launch;
+  if (!f.launch.empty()) {
+    launch.engine = *engine;
+    launch.dir = f.launch_dir;
+    launch.partition = f.partition;
+    launch.account = f.account;
+    launch.qos = f.qos;
+    launch.max_time_hours = f.max_time_hours;
+    launch.signal_lead_s = f.signal_lead;
+    launch.gres = !f.no_gres;
+    launch.data_path = f.launch_data;
+    launch.tokenizer = f.launch_tokenizer;
+    if (f.failures_per_gpu_hour > 0) launch.failures_per_gpu_hour = f.failures_per_gpu_hour;
+    if (f.checkpoint_gb_s > 0) launch.checkpoint_write_gb_s_per_node = f.checkpoint_gb_s;
+    std::string error;
+    if (!launch.IsValid(&error)) return ReportError("plan", Status::InvalidArgument(error));
+  } else if (!f.launch_dir.empty()) {
+    return ReportError("plan", Status::InvalidArgument("--launch-dir needs --launch megatron|torchtitan|isoflop"));
+  }
+  if (*engine != Engine::kAny) {
+    options.accept = EngineLayoutFilter(*engine, cluster->gpus_per_node);
+    options.engine = engine_name;
+  }
   auto law = LoadLaw(f.law);
   if (!law.ok()) return ReportError("plan", law.status());
   PlanSummary plan;
@@ -90,6 +131,14 @@ int RunPlan(const PlanFlags& f) {
     }
     std::fprintf(stderr, "isoflop plan: wrote %s (Slurm script) and %s (run config)\n", f.sbatch.c_str(),
                  config_path.c_str());
+  }
+  if (!f.launch.empty()) {
+    auto written = WriteLaunch(plan, launch);
+    if (!written.ok()) return ReportError("plan", written.status());
+    std::string files;
+    for (const auto& path : written->files) files += (files.empty() ? "" : ", ") + path;
+    std::fprintf(stderr, "isoflop plan: wrote %s\nisoflop plan: launch: %s\n", files.c_str(),
+                 written->BriefReport().c_str());
   }
   if (!f.out.empty()) {
     Status written = WriteFileAtomically(f.out, plan.ToJson() + "\n");
@@ -173,7 +222,11 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop plan --budget-gpu-hours 2e6 --cluster configs/clusters/h200.yaml --law fit.json --top 10\n"
       "  isoflop plan --budget-usd 5e6 --cluster configs/clusters/a100-80gb.yaml --law epoch --json\n"
       "  isoflop plan --budget-flops 3e23 --cluster configs/clusters/h100-sxm.yaml --inference-tokens 2e13\n"
-      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --sbatch big-run.sh\n"
+      "  isoflop plan --budget-flops 1e24 --law epoch --cluster configs/clusters/h100-sxm.yaml --gpus 1024 \\\n"
+      "      --launch megatron --launch-dir big-run --partition gpu --max-time 48\n"
+      "  isoflop plan --budget-flops 1e22 --law epoch --cluster configs/clusters/h100-sxm.yaml --launch torchtitan \\\n"
+      "      --launch-dir tt-run\n"
+      "  isoflop plan --budget-flops 1e20 --cluster configs/clusters/h100-sxm.yaml --gpus 64 --sbatch big-run.sh\n"
       "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --out l3.json\n"
       "  isoflop plan --budget-flops 3.8e25 --law l3.json --cluster configs/clusters/h100-sxm.yaml \\\n"
@@ -235,6 +288,33 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "--sbatch", plan_flags->sbatch,
       "write a ready-to-submit Slurm script for the big run (and its run config, .yaml beside it)");
   plan->add_option("--model-out", plan_flags->model_out, "write the chosen shape as a model YAML");
+  plan->add_option("--engine", plan_flags->engine,
+                   "isoflop | megatron | torchtitan: propose only layouts this engine runs (docs/engines.md; default:\n"
+                   "--launch's engine, isoflop with --sbatch, else no engine rules)");
+  plan->add_option("--launch", plan_flags->launch,
+                   "megatron | torchtitan | isoflop: write the launch material into --launch-dir: run.sbatch and\n"
+                   "megatron.args (pretrain_gpt.py $(cat megatron.args)), torchtitan.toml + isoflop_flavor.py, or run.yaml");
+  plan->add_option("--launch-dir", plan_flags->launch_dir, "directory for --launch (created)");
+  plan->add_option("--partition", plan_flags->partition, "Slurm partition for run.sbatch");
+  plan->add_option("--account", plan_flags->account, "Slurm account for run.sbatch");
+  plan->add_option("--qos", plan_flags->qos, "Slurm QOS for run.sbatch");
+  plan->add_option("--max-time", plan_flags->max_time_hours,
+                   "cap on run.sbatch's time limit in hours (default: predicted wall-clock x 1.2 + 30 min); a longer\n"
+                   "run requeues itself at the signal and resumes from its checkpoint");
+  plan->add_option("--signal-lead", plan_flags->signal_lead,
+                   "seconds before the time limit that USR1 reaches the batch shell (#SBATCH --signal=B:USR1@N)")
+      ->capture_default_str();
+  plan->add_flag("--no-gres", plan_flags->no_gres,
+                 "omit #SBATCH --gpus-per-node (a cluster without GPU gres, e.g. the local test cluster)");
+  plan->add_option("--launch-data", plan_flags->launch_data,
+                   "data for the engine: Megatron --data-path prefix (isoflop data export --format megatron), torchtitan\n"
+                   "dataset_path, isoflop shard directory (default: DIR/data/megatron_text_document for Megatron)");
+  plan->add_option("--launch-tokenizer", plan_flags->launch_tokenizer, "torchtitan hf_assets_path (tokenizer)");
+  plan->add_option("--failures-per-gpu-hour", plan_flags->failures_per_gpu_hour,
+                   "failure rate for the checkpoint interval (default 1.97e-5: Llama 3 405B, 419 interruptions in 54\n"
+                   "days on 16,384 GPUs)");
+  plan->add_option("--checkpoint-gb-s", plan_flags->checkpoint_gb_s,
+                   "checkpoint write rate per node in GB/s for the checkpoint interval (default 2, an assumption)");
   plan->add_flag("--json", plan_flags->json, "print JSON");
   plan->add_option("--out", plan_flags->out,
                    "also write the plan as JSON here (atomically; `isoflop report --plan`)");

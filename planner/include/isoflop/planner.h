@@ -547,7 +547,8 @@ struct PlanOptions {
   double inference_mfu = 0.3;
   int top_k = 5;
   PerfOptions perf;
-  LayoutFilter accept;  // engine rules (issue 12)
+  LayoutFilter accept;  // engine rules (issue 12: EngineLayoutFilter in isoflop/engines.h)
+  std::string engine;   // the engine whose rules `accept` applies, for reports ("" : none)
   bool IsValid(std::string* error) const;
 };
 
@@ -596,6 +597,7 @@ struct PlanSummary {
   double wall_clock_s = 0, gpu_hours = 0, cost_usd = 0, energy_kwh = 0, co2_kg = 0;
   EnergyBreakdown energy;      // energy_kwh == energy.total_kwh, co2_kg == energy.co2_kg
   std::optional<InferenceReport> inference;
+  std::string engine;  // whose layout rules the search applied ("": none; isoflop/engines.h)
   double search_seconds = 0;
   std::string BriefReport() const;
   std::string FullReport() const;
@@ -603,9 +605,9 @@ struct PlanSummary {
   // The trainer's flat run config for the big run: the model keys plus tokens, batch_tokens and
   // micro_batch (docs/interfaces.md, "Run config").
   std::string RunConfigYaml() const;
-  // A ready-to-submit Slurm script for the big run (docs/planner.md, "--sbatch"): nodes, GPUs,
-  // time limit from the predicted wall-clock plus margin, and the trainer command reading
-  // `run_config_path` (written from RunConfigYaml()).
+  // A ready-to-submit Slurm script for `isoflop train` (docs/planner.md, "--sbatch"): the isoflop
+  // engine's run.sbatch (BuildSbatch in isoflop/engines.h: nodes, GPUs, time limit, USR1 forwarded
+  // by a trap, requeue and --resume) reading `run_config_path` (written from RunConfigYaml()).
   std::string SbatchScript(const std::string& run_config_path) const;
 };
 

@@ -1,0 +1,138 @@
+// Megatron-LM's arguments for a plan (issue 12 item 2; docs/engines.md "Megatron-LM"). Flag names
+// are Megatron's at NVIDIA/Megatron-LM @ d98e8a64: the dataclass fields that
+// megatron/training/argument_utils.py ArgumentGroupFactory turns into "--field-name" (bool fields
+// defaulting to False become store_true flags; add_bias_linear's metadata names
+// --disable-bias-linear) in megatron/core/transformer/transformer_config.py,
+// megatron/core/model_parallel_config.py and megatron/training/config/training_config.py, and the
+// add_argument calls of megatron/training/arguments.py.
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "isoflop/engines.h"
+
+namespace isoflop::planner {
+
+std::string MegatronArgs::Text() const {
+  std::ostringstream out;
+  for (const auto& [flag, value] : flags) out << flag << (value.empty() ? "" : " " + value) << "\n";
+  return out.str();
+}
+
+const std::string* MegatronArgs::Find(const std::string& flag) const {
+  for (const auto& [f, v] : flags)
+    if (f == flag) return &v;
+  return nullptr;
+}
+
+namespace {
+std::string Num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
+}  // namespace
+
+StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOptions& o) {
+  if (plan.layouts.ranked.empty()) return Status::InvalidArgument("the plan has no layout");
+  if (!plan.batch.ramp_sequences.empty())
+    return Status::InvalidArgument(
+        "--launch does not express a batch ramp yet (Megatron's --rampup-batch-size is linear in samples); plan "
+        "without --batch-ramp");
+  const ModelShape& m = plan.shape;
+  const ParallelConfig& c = plan.layouts.ranked.front().config;
+  const LaunchSummary launch = PlanLaunch(plan, o);
+  MegatronArgs a;
+  a.world_size = c.gpus();
+  auto add = [&](const std::string& flag, const std::string& value = "") { a.flags.emplace_back(flag, value); };
+  auto addi = [&](const std::string& flag, long long value) { add(flag, std::to_string(value)); };
+
+  // Model shape (TransformerConfig; arguments.py _add_network_size_args).
+  addi("--num-layers", m.layers);
+  addi("--hidden-size", m.d_model);
+  addi("--ffn-hidden-size", m.effective_ffn());
+  addi("--num-attention-heads", m.heads);
+  if (m.effective_kv_heads() != m.heads) {
+    add("--group-query-attention");
+    addi("--num-query-groups", m.effective_kv_heads());
+  }
+  addi("--seq-length", m.seq_len);
+  addi("--max-position-embeddings", m.seq_len);
+  if (m.position_kind() == Position::kRope) {
+    add("--position-embedding-type", "rope");
+    addi("--rotary-base", std::llround(m.rope_theta));
+  } else {
+    add("--position-embedding-type", "learned_absolute");
+  }
+  if (m.mlp == Mlp::kSwiglu) add("--swiglu");
+  add("--normalization", m.norm_kind() == Norm::kRmsNorm ? "RMSNorm" : "LayerNorm");
+  if (!m.has_biases()) add("--disable-bias-linear");
+  if (!m.tied()) add("--untie-embeddings-and-output-weights");
+  add("--attention-dropout", "0.0");
+  add("--hidden-dropout", "0.0");
+  add("--init-method-std", "0.02");
+  // Pre-tokenized data (`isoflop data export --format megatron`): the null tokenizer with the
+  // plan's vocabulary (its eod id is vocab - 1 unless --null-tokenizer-eod-id says otherwise).
+  add("--tokenizer-type", "NullTokenizer");
+  addi("--vocab-size", m.vocab);
+
+  // Parallelism (ModelParallelConfig; arguments.py _add_distributed_args).
+  addi("--tensor-model-parallel-size", c.tp);
+  addi("--pipeline-model-parallel-size", c.pp);
+  const bool uneven = c.pp > 1 && (c.first_stage_layers > 0 || c.last_stage_layers > 0);
+  if (uneven) {
+    if (c.first_stage_layers > 0) addi("--decoder-first-pipeline-num-layers", c.first_stage_layers);
+    if (c.last_stage_layers > 0) addi("--decoder-last-pipeline-num-layers", c.last_stage_layers);
+    if (c.vpp > 1) addi("--num-virtual-stages-per-pipeline-rank", c.vpp);
+  } else if (c.vpp > 1) {
+    addi("--num-layers-per-virtual-pipeline-stage", m.layers / (c.pp * c.vpp));
+  }
+  addi("--context-parallel-size", c.cp);
+  if (c.tp > 1) add("--sequence-parallel");  // the performance model's TP is Megatron's TP + SP
+  addi("--micro-batch-size", c.micro_batch);
+  addi("--global-batch-size", c.global_batch);
+  if (c.recompute == Recompute::kFull) {
+    add("--recompute-granularity", "full");
+    add("--recompute-method", "uniform");
+    addi("--recompute-num-layers", 1);
+  } else if (c.recompute == Recompute::kSelective) {
+    add("--recompute-granularity", "selective");
+  }
+  if (c.zero == 1) add("--use-distributed-optimizer");
+  if (c.dp * c.cp > 1) {
+    add("--overlap-grad-reduce");
+    if (c.zero == 1) add("--overlap-param-gather");
+  }
+  add("--bf16");
+
+  // Optimiser and schedule: the plan's peak lr (DeepSeek LLM 2024 Eq. 1) and step count; cosine to
+  // 10% with 1% warm-up (at most 2,000 steps) are assumptions stated in docs/engines.md.
+  const long long iters = launch.train_iters;
+  const double lr = plan.batch.peak_lr > 0 ? plan.batch.peak_lr : 3e-4;
+  add("--lr", Num(lr));
+  add("--min-lr", Num(lr * 0.1));
+  add("--lr-decay-style", "cosine");
+  addi("--lr-warmup-iters", std::max(1LL, std::min(2000LL, iters / 100)));
+  addi("--lr-decay-iters", iters);
+  addi("--train-iters", iters);
+  add("--weight-decay", "0.1");
+  add("--adam-beta1", "0.9");
+  add("--adam-beta2", "0.95");
+  add("--clip-grad", "1.0");
+
+  // Data, checkpoints, signals.
+  add("--data-path", o.data_path.empty() ? o.dir + "/data/megatron_text_document" : o.data_path);
+  add("--split", "99,1,0");
+  const std::string ckpt = o.checkpoint_dir.empty() ? o.dir + "/checkpoints" : o.checkpoint_dir;
+  add("--save", ckpt);
+  add("--load", ckpt);  // the same directory: a requeued job resumes from the latest checkpoint
+  addi("--save-interval", launch.save_interval_steps);
+  add("--ckpt-format", "torch_dist");
+  add("--exit-signal-handler");  // SIGTERM (the default --exit-signal): checkpoint and exit
+  addi("--eval-interval", std::max(1, launch.save_interval_steps));
+  addi("--eval-iters", 10);
+  addi("--log-interval", 10);
+  return a;
+}
+
+}  // namespace isoflop::planner

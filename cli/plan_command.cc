@@ -104,6 +104,8 @@ int RunPlan(const PlanFlags& f) {
   } else if (!f.launch_dir.empty()) {
     return ReportError("plan", Status::InvalidArgument("--launch-dir needs --launch megatron|torchtitan|isoflop"));
   }
+  Status family = CheckEngineModel(*engine, options);
+  if (!family.ok()) return ReportError("plan", family);
   if (*engine != Engine::kAny) {
     options.accept = EngineLayoutFilter(*engine, cluster->gpus_per_node);
     options.engine = engine_name;

@@ -33,7 +33,7 @@ StatusOr<Engine> ParseEngine(const std::string& name) {
 namespace {
 
 Status Refuse(Engine e, const std::string& why) {
-  return Status::InvalidArgument(std::string(EngineName(e)) + " refuses the layout: " + why);
+  return Status::InvalidArgument(std::string(EngineName(e)) + " refuses it: " + why);
 }
 
 std::string N(long long x) { return std::to_string(x); }
@@ -166,6 +166,13 @@ Status CheckEngineLayout(Engine engine, const ModelShape& model, const ParallelC
     case Engine::kAny:
       break;
   }
+  return Status::OK();
+}
+
+Status CheckEngineModel(Engine engine, const PlanOptions& options) {
+  if (engine == Engine::kTorchtitan && (options.mlp != Mlp::kSwiglu || options.trainer_architecture))
+    return Refuse(engine, "its llama3 model is a SwiGLU/RMSNorm/RoPE block with an untied output layer; plan with "
+                          "--mlp swiglu and without --trainer-arch");
   return Status::OK();
 }
 

@@ -35,6 +35,11 @@ StatusOr<Engine> ParseEngine(const std::string& name);  // kInvalidArgument nami
 // layers by VPP, seq_len by 2 x CP, ZeRO-2/3 (FSDP2), or ZeRO-0 (DDP) only without TP/PP/CP.
 Status CheckEngineLayout(Engine engine, const ModelShape& model, const ParallelConfig& config, int gpus_per_node);
 
+// The model family the plan sizes (PlanOptions::mlp, trainer_architecture) against the engine's
+// model: torchtitan's llama3 is a SwiGLU block with an untied output layer; kInvalidArgument
+// before any search when the engine cannot build the family at all.
+Status CheckEngineModel(Engine engine, const PlanOptions& options);
+
 // The same rules as the planner's engine hook (LayoutSearchOptions::accept); kAny accepts all.
 LayoutFilter EngineLayoutFilter(Engine engine, int gpus_per_node);
 

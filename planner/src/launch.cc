@@ -35,10 +35,12 @@ bool LaunchOptions::IsValid(std::string* error) const {
 std::string LaunchSummary::BriefReport() const {
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "%d nodes x %d tasks, time limit %s%s; checkpoint every %d steps (%.0f s: write %.0f s, job MTBF %.1f h, "
+                "%d nodes x %d tasks, time limit %s%s; checkpoint every %d steps (%.0f s: write %.0f s, job "
+                "MTBF %.1f h, "
                 "Young/Daly), %lld steps",
-                nodes, tasks_per_node, time_limit.c_str(), time_capped ? " (capped by --max-time: the job requeues itself)" : "",
-                save_interval_steps, checkpoint_interval_s, checkpoint_write_s, job_mtbf_h, train_iters);
+                nodes, tasks_per_node, time_limit.c_str(),
+                time_capped ? " (capped by --max-time: the job requeues itself)" : "", save_interval_steps,
+                checkpoint_interval_s, checkpoint_write_s, job_mtbf_h, train_iters);
   return buf;
 }
 
@@ -69,7 +71,8 @@ LaunchSummary PlanLaunch(const PlanSummary& plan, const LaunchOptions& o) {
   }
   const long long minutes = std::max(1LL, static_cast<long long>(std::ceil(limit_s / 60 - 1e-9)));
   char limit[64];
-  std::snprintf(limit, sizeof limit, "%lld-%02lld:%02lld:00", minutes / (24 * 60), (minutes / 60) % 24, minutes % 60);
+  std::snprintf(limit, sizeof limit, "%lld-%02lld:%02lld:00", minutes / (24 * 60), (minutes / 60) % 24,
+                minutes % 60);
   s.time_limit = limit;
   return s;
 }
@@ -111,7 +114,8 @@ StatusOr<LaunchSummary> WriteLaunch(const PlanSummary& plan, const LaunchOptions
     }
     case Engine::kIsoflop:
       if (!plan.batch.ramp_sequences.empty())
-        return Status::InvalidArgument("--launch isoflop does not express a batch ramp yet; plan without --batch-ramp");
+        return Status::InvalidArgument(
+            "--launch isoflop does not express a batch ramp yet; plan without --batch-ramp");
       files.emplace_back(o.dir + "/run.yaml", plan.RunConfigYaml());
       break;
     case Engine::kAny:

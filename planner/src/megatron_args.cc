@@ -37,14 +37,17 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
   if (plan.layouts.ranked.empty()) return Status::InvalidArgument("the plan has no layout");
   if (!plan.batch.ramp_sequences.empty())
     return Status::InvalidArgument(
-        "--launch does not express a batch ramp yet (Megatron's --rampup-batch-size is linear in samples); plan "
+        "--launch does not express a batch ramp yet (Megatron's --rampup-batch-size is linear in samples); "
+        "plan "
         "without --batch-ramp");
   const ModelShape& m = plan.shape;
   const ParallelConfig& c = plan.layouts.ranked.front().config;
   const LaunchSummary launch = PlanLaunch(plan, o);
   MegatronArgs a;
   a.world_size = c.gpus();
-  auto add = [&](const std::string& flag, const std::string& value = "") { a.flags.emplace_back(flag, value); };
+  auto add = [&](const std::string& flag, const std::string& value = "") {
+    a.flags.emplace_back(flag, value);
+  };
   auto addi = [&](const std::string& flag, long long value) { add(flag, std::to_string(value)); };
 
   // Model shape (TransformerConfig; arguments.py _add_network_size_args).

@@ -4,7 +4,8 @@
 //   T = megatron/core/transformer/transformer_config.py (TransformerConfig.__post_init__);
 //   M = megatron/core/model_parallel_config.py (ModelParallelConfig.__post_init__);
 //   C = megatron/core/num_microbatches_calculator.py (ConstantNumMicroBatchesCalculator);
-//   argument_utils.py = megatron/training/argument_utils.py; attention.py = megatron/core/transformer/attention.py.
+//   argument_utils.py = megatron/training/argument_utils.py; attention.py =
+//   megatron/core/transformer/attention.py.
 // Only the rules the emitted flags can reach are ported; each message says which rule failed.
 #include <cstdlib>
 #include <map>
@@ -50,7 +51,9 @@ Status Fail(const std::string& rule, const std::string& what) {
   return Status::InvalidArgument("Megatron-LM would refuse these arguments (" + rule + "): " + what);
 }
 
-std::string S(long long x) { return std::to_string(x); }
+std::string S(long long x) {
+  return std::to_string(x);
+}
 
 }  // namespace
 
@@ -70,7 +73,8 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   const long long tp = p.Int("--tensor-model-parallel-size", 1).value_or(0),
                   pp = p.Int("--pipeline-model-parallel-size", 1).value_or(0),
                   cp = p.Int("--context-parallel-size", 1).value_or(0);
-  const long long seq = p.Int("--seq-length", 0).value_or(0), max_pos = p.Int("--max-position-embeddings", 0).value_or(0);
+  const long long seq = p.Int("--seq-length", 0).value_or(0),
+                  max_pos = p.Int("--max-position-embeddings", 0).value_or(0);
   const long long micro = p.Int("--micro-batch-size", 0).value_or(0);
   const std::optional<long long> global = p.Int("--global-batch-size", std::nullopt);
   const std::optional<long long> groups = p.Int("--num-query-groups", std::nullopt);
@@ -98,13 +102,14 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   const long long gb = global.value_or(micro * dp);
   if (gb <= 0) return Fail("A 705", "global_batch_size must be > 0");
   if (gb % (micro * dp) != 0)
-    return Fail("C 380", "global batch size (" + S(gb) + ") is not divisible by micro batch size (" + S(micro) +
-                             ") times data parallel size (" + S(dp) + ")");
+    return Fail("C 380", "global batch size (" + S(gb) + ") is not divisible by micro batch size (" +
+                             S(micro) + ") times data parallel size (" + S(dp) + ")");
 
   // Virtual pipeline and the layer split (A 927-1009; T 2286-2368).
   if (lpvs && nvspr)
-    return Fail("A 927", "--num-layers-per-virtual-pipeline-stage and --num-virtual-stages-per-pipeline-rank "
-                         "are both set");
+    return Fail("A 927",
+                "--num-layers-per-virtual-pipeline-stage and --num-virtual-stages-per-pipeline-rank "
+                "are both set");
   long long vpp = 1;
   if (lpvs || nvspr) {
     if (!nvspr) {
@@ -112,25 +117,31 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
         return Fail("A 955", "uneven pipeline stages need --num-virtual-stages-per-pipeline-rank");
       if (*lpvs < 1) return Fail("A 972", "--num-layers-per-virtual-pipeline-stage must be >= 1");
       if (layers % pp != 0)
-        return Fail("A 968", "number of layers (" + S(layers) + ") must be divisible by the pipeline model parallel "
-                                                                 "size (" + S(pp) + ")");
+        return Fail("A 968", "number of layers (" + S(layers) +
+                                 ") must be divisible by the pipeline model parallel "
+                                 "size (" +
+                                 S(pp) + ")");
       if ((layers / pp) % *lpvs != 0)
         return Fail("A 972", "number of layers per pipeline stage (" + S(layers / pp) +
-                                 ") must be divisible by number of layers per virtual pipeline stage (" + S(*lpvs) +
-                                 ")");
+                                 ") must be divisible by number of layers per virtual pipeline stage (" +
+                                 S(*lpvs) + ")");
       vpp = (layers / pp) / *lpvs;
     } else {
       vpp = *nvspr;
     }
   } else if (!first && !last) {
     if (layers % pp != 0)
-      return Fail("A 997", "number of layers (" + S(layers) + ") should be divisible by the pipeline-model-parallel "
-                                                               "size (" + S(pp) + ")");
+      return Fail("A 997", "number of layers (" + S(layers) +
+                               ") should be divisible by the pipeline-model-parallel "
+                               "size (" +
+                               S(pp) + ")");
   }
   if (vpp > 1 && !p.Has("--overlap-p2p-communication") && pp <= 2)
-    return Fail("A 1006", "the interleaved schedule without p2p overlap needs pipeline-model-parallel size > 2 (" +
-                              S(pp) + ")");
-  if (vpp > 1 && pp <= 1) return Fail("A 1002", "the interleaved schedule needs pipeline-model-parallel size > 1");
+    return Fail("A 1006",
+                "the interleaved schedule without p2p overlap needs pipeline-model-parallel size > 2 (" +
+                    S(pp) + ")");
+  if (vpp > 1 && pp <= 1)
+    return Fail("A 1002", "the interleaved schedule needs pipeline-model-parallel size > 1");
   if (first || last) {  // T 2290-2368, uneven PP
     long long rest = layers, ranks = pp;
     for (const auto& stage : {first, last}) {
@@ -143,10 +154,12 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
       --ranks;
     }
     if ((rest != 0) != (ranks != 0) || rest < 0 || ranks < 0)
-      return Fail("T 2340", S(rest) + " middle layers remaining but " + S(ranks) + " middle PP stages available");
+      return Fail("T 2340",
+                  S(rest) + " middle layers remaining but " + S(ranks) + " middle PP stages available");
     if (ranks > 0 && rest % ranks != 0)
       return Fail("T 2347", "number of layers at middle stage (" + S(rest) +
-                                ") must be divisible by the middle pipeline model parallel size (" + S(ranks) + ")");
+                                ") must be divisible by the middle pipeline model parallel size (" +
+                                S(ranks) + ")");
     if (ranks > 0 && vpp > 1 && (rest / ranks) % vpp != 0)
       return Fail("T 2357", "number of layers on each middle pipeline rank (" + S(rest / ranks) +
                                 ") must be divisible by virtual pipeline parallel degree " + S(vpp));
@@ -155,7 +168,8 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   // Distributed optimizer and overlap (A 1024-1029).
   if (p.Has("--overlap-param-gather")) {
     if (!p.Has("--use-distributed-optimizer") && !p.Has("--use-megatron-fsdp"))
-      return Fail("A 1025", "--overlap-param-gather only supported with distributed optimizer or megatron fsdp");
+      return Fail("A 1025",
+                  "--overlap-param-gather only supported with distributed optimizer or megatron fsdp");
     if (!p.Has("--overlap-grad-reduce"))
       return Fail("A 1028", "must use --overlap-param-gather with --overlap-grad-reduce");
   }
@@ -175,20 +189,22 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
     return Fail("A 1336", "seq-length (" + S(seq) + ") should be a multiple of 2 * context-parallel-size (" +
                               S(cp) + ")");
   if (max_pos < seq)
-    return Fail("A 1354", "max_position_embeddings (" + S(max_pos) + ") must be greater than or equal to seq_length (" +
-                              S(seq) + ")");
+    return Fail("A 1354", "max_position_embeddings (" + S(max_pos) +
+                              ") must be greater than or equal to seq_length (" + S(seq) + ")");
   if (heads % tp != 0)
-    return Fail("T 1446", "num_attention_heads (" + S(heads) + ") must be a multiple of tensor_model_parallel_size (" +
-                              S(tp) + ")");
+    return Fail("T 1446", "num_attention_heads (" + S(heads) +
+                              ") must be a multiple of tensor_model_parallel_size (" + S(tp) + ")");
   const long long g = groups.value_or(heads);
   if (groups && !p.Has("--group-query-attention"))
     return Fail("argument_utils.py 330", "--num-query-groups takes effect only with --group-query-attention");
   if (g < 1 || (g % tp != 0 && tp % g != 0))
-    return Fail("T 1461", "num_query_groups (" + S(g) + ") must be a multiple or divisor of tensor_model_parallel_size (" +
-                              S(tp) + ")");
+    return Fail("T 1461", "num_query_groups (" + S(g) +
+                              ") must be a multiple or divisor of tensor_model_parallel_size (" + S(tp) +
+                              ")");
   if (heads % g != 0)
-    return Fail("attention.py 357", "num_attention_heads (" + S(heads) + ") must be a multiple of num_query_groups (" +
-                                        S(g) + ") (divide() in Attention.__init__)");
+    return Fail("attention.py 357", "num_attention_heads (" + S(heads) +
+                                        ") must be a multiple of num_query_groups (" + S(g) +
+                                        ") (divide() in Attention.__init__)");
 
   // Learning rate and checkpoints (A 1359-1363).
   if (lr && min_lr && *min_lr > *lr) return Fail("A 1360", "min_lr must be <= lr");
@@ -198,7 +214,8 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   // Recomputation (A 1425; T 1901-1931).
   if (p.Has("--recompute-granularity")) {
     const std::string& gran = p.values["--recompute-granularity"];
-    if (gran != "full" && gran != "selective") return Fail("T 1902", "recompute granularity must be full or selective");
+    if (gran != "full" && gran != "selective")
+      return Fail("T 1902", "recompute granularity must be full or selective");
     if (gran == "selective" && (p.Has("--recompute-method") || recompute_layers))
       return Fail("A 1425", "recompute method/num layers are not supported with selective recomputing");
     if (gran == "full") {
@@ -216,8 +233,9 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   if (p.Has("--sequence-parallel") && tp <= 1)
     return Fail("M 503", "Cannot use sequence parallelism without tensor parallelism");
   if (p.Has("--tp-comm-overlap") && !p.Has("--sequence-parallel"))
-    return Fail("A 1442", "tensor parallel communication/GEMM overlap can happen only when sequence parallelism is "
-                          "enabled");
+    return Fail("A 1442",
+                "tensor parallel communication/GEMM overlap can happen only when sequence parallelism is "
+                "enabled");
 
   // The null tokenizer takes its vocabulary from --vocab-size
   // (megatron/core/tokenizers/utils/build_tokenizer.py 96-103).

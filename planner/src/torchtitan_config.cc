@@ -62,7 +62,8 @@ std::vector<int> RankLayers(int layers, const ParallelConfig& c, const StageLaye
 StatusOr<TorchtitanConfig> BuildTorchtitanConfig(const PlanSummary& plan, const LaunchOptions& o) {
   if (plan.layouts.ranked.empty()) return Status::InvalidArgument("the plan has no layout");
   if (!plan.batch.ramp_sequences.empty())
-    return Status::InvalidArgument("--launch torchtitan does not express a batch ramp; plan without --batch-ramp");
+    return Status::InvalidArgument(
+        "--launch torchtitan does not express a batch ramp; plan without --batch-ramp");
   const ModelShape& m = plan.shape;
   const ParallelConfig& c = plan.layouts.ranked.front().config;
   Status rules = CheckEngineLayout(Engine::kTorchtitan, m, c, plan.cluster.gpus_per_node);
@@ -84,16 +85,21 @@ StatusOr<TorchtitanConfig> BuildTorchtitanConfig(const PlanSummary& plan, const 
     }
   }
   if (multiple_of == 0)
-    return Status::InvalidArgument("ffn " + std::to_string(ffn) + " cannot be expressed as torchtitan's "
-                                   "multiple_of/ffn_dim_multiplier for dim " + std::to_string(m.d_model));
+    return Status::InvalidArgument("ffn " + std::to_string(ffn) +
+                                   " cannot be expressed as torchtitan's "
+                                   "multiple_of/ffn_dim_multiplier for dim " +
+                                   std::to_string(m.d_model));
 
   TorchtitanConfig out;
   {
     std::ostringstream py;
-    py << "# Registers the shape planned by `isoflop plan --launch torchtitan` as llama3 flavor \"isoflop_plan\"\n"
+    py << "# Registers the shape planned by `isoflop plan --launch torchtitan` as llama3 flavor "
+          "\"isoflop_plan\"\n"
        << "# (torchtitan @ 238fa995: torchtitan/models/llama3/__init__.py llama3_args, model/args.py\n"
-       << "# TransformerModelArgs). torchtitan.toml imports it ([experimental] custom_import); the sbatch puts\n"
-       << "# this directory on PYTHONPATH. FFN hidden = multiple_of * ceil(int(multiplier * int(8 dim / 3)) /\n"
+       << "# TransformerModelArgs). torchtitan.toml imports it ([experimental] custom_import); the sbatch "
+          "puts\n"
+       << "# this directory on PYTHONPATH. FFN hidden = multiple_of * ceil(int(multiplier * int(8 dim / 3)) "
+          "/\n"
        << "# multiple_of) = " << ffn << " (model.py FeedForward).\n"
        << "from torchtitan.models.llama3 import TransformerModelArgs, llama3_args\n\n"
        << "llama3_args[\"isoflop_plan\"] = TransformerModelArgs(\n"
@@ -120,7 +126,8 @@ StatusOr<TorchtitanConfig> BuildTorchtitanConfig(const PlanSummary& plan, const 
   t << "# torchtitan job config written by `isoflop plan --launch torchtitan` (docs/engines.md). Keys: "
        "torchtitan/config/job_config.py\n"
     << "# at pytorch/torchtitan @ 238fa9953e4aec2a62582121564273d7cbb1e9f1. Layout: " << c.ToString() << "\n"
-    << "# Run: python -m torchtitan.train --job.config_file torchtitan.toml (run.sbatch does, one task per GPU).\n\n"
+    << "# Run: python -m torchtitan.train --job.config_file torchtitan.toml (run.sbatch does, one task per "
+       "GPU).\n\n"
     << "[job]\n"
     << "dump_folder = \"" << (o.checkpoint_dir.empty() ? o.dir + "/outputs" : o.checkpoint_dir) << "\"\n"
     << "description = \"isoflop plan: " << m.layers << " layers x d_model " << m.d_model << ", "
@@ -150,7 +157,9 @@ StatusOr<TorchtitanConfig> BuildTorchtitanConfig(const PlanSummary& plan, const 
   t << "\n[parallelism]\n"
     << "data_parallel_replicate_degree = " << (zero == 0 ? c.dp : 1) << "\n"
     << "data_parallel_shard_degree = " << (zero == 0 ? 1 : c.dp) << "\n";
-  if (zero >= 2) t << "fsdp_reshard_after_forward = \"" << (zero == 3 ? "always" : "never") << "\"  # ZeRO-" << zero << "\n";
+  if (zero >= 2)
+    t << "fsdp_reshard_after_forward = \"" << (zero == 3 ? "always" : "never") << "\"  # ZeRO-" << zero
+      << "\n";
   t << "tensor_parallel_degree = " << c.tp << "  # with sequence parallel on the norms (parallelize.py)\n"
     << "pipeline_parallel_degree = " << c.pp << "\n"
     << "context_parallel_degree = " << c.cp << "\n";

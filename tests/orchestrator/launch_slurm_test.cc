@@ -48,13 +48,19 @@ class LaunchSlurmTest : public ::testing::Test {
     return out.ok() ? *out : "";
   }
   // `isoflop plan ... --launch ENGINE --launch-dir DIR`; returns the exit code.
-  int Plan(const std::string& engine, const std::string& cluster, const std::string& budget, const std::string& dir,
-           const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {ISOFLOP_BINARY, "plan",   "--budget-flops", budget, "--law", "epoch",
-                                     "--cluster",    std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/" + cluster +
-                                                         ".yaml",
-                                     "--launch",     engine,   "--launch-dir",  dir,    "--no-gres",
-                                     "--partition",  "debug",  "--account",     "isoflop", "--qos", "normal", "--json"};
+  int Plan(const std::string& engine, const std::string& cluster, const std::string& budget,
+           const std::string& dir, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {
+        ISOFLOP_BINARY,   "plan",
+        "--budget-flops", budget,
+        "--law",          "epoch",
+        "--cluster",      std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/" + cluster + ".yaml",
+        "--launch",       engine,
+        "--launch-dir",   dir,
+        "--no-gres",      "--partition",
+        "debug",          "--account",
+        "isoflop",        "--qos",
+        "normal",         "--json"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     int code = 0;
     plan_json_ = Run(argv, &code);
@@ -83,8 +89,8 @@ TEST_F(LaunchSlurmTest, EverySbatchPassesTestOnly) {
         // The geometry is the plan's: nodes x tasks = the chosen layout's GPUs.
         const auto plan = nlohmann::json::parse(plan_json_);
         const auto& layout = plan.at("layouts").at(0).at("config");
-        const int gpus = layout.at("tp").get<int>() * layout.at("pp").get<int>() * layout.at("dp").get<int>() *
-                         layout.at("cp").get<int>();
+        const int gpus = layout.at("tp").get<int>() * layout.at("pp").get<int>() *
+                         layout.at("dp").get<int>() * layout.at("cp").get<int>();
         EXPECT_EQ(Directive(script, "nodes") * Directive(script, "ntasks-per-node"), gpus);
         EXPECT_EQ(script.find("--gpus-per-node"), std::string::npos);
         int code = 0;
@@ -107,25 +113,29 @@ TEST_F(LaunchSlurmTest, EverySbatchPassesTestOnly) {
 TEST_F(LaunchSlurmTest, ARequeuedJobResumesFromItsCheckpointBecauseTheSignalReachesTheEngine) {
   TempDir tmp;
   const std::string dir = tmp / "run";
-  ASSERT_EQ(Plan("megatron", "h100-sxm", "1e19", dir, {"--gpus", "8", "--allow-extrapolation"}), 0) << plan_json_;
+  ASSERT_EQ(Plan("megatron", "h100-sxm", "1e19", dir, {"--gpus", "8", "--allow-extrapolation"}), 0)
+      << plan_json_;
   const std::string ready = tmp / "engine-ready";
   int code = 0;
   // As Slurm does at the time limit minus --signal's lead: USR1 to the batch shell only (B:).
-  const std::string job =
-      Run({"sbatch", "--parsable", "--nodes=1", "--ntasks-per-node=1", dir + "/run.sbatch"}, &code,
-          {"ISOFLOP_ENGINE_COMMAND=" + std::string(ISOFLOP_SOURCE_DIR) + "/tests/orchestrator/fake_megatron.sh",
-           "FAKE_ENGINE_READY=" + ready, "FAKE_ENGINE_ITERS_PER_TICK=50"});
+  const std::string job = Run(
+      {"sbatch", "--parsable", "--nodes=1", "--ntasks-per-node=1", dir + "/run.sbatch"}, &code,
+      {"ISOFLOP_ENGINE_COMMAND=" + std::string(ISOFLOP_SOURCE_DIR) + "/tests/orchestrator/fake_megatron.sh",
+       "FAKE_ENGINE_READY=" + ready, "FAKE_ENGINE_ITERS_PER_TICK=50"});
   ASSERT_EQ(code, 0);
   const std::string id = job.substr(0, job.find_first_not_of("0123456789"));
   ASSERT_FALSE(id.empty()) << job;
   jobs_.push_back(id);
-  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(ready); }, 60)) << "the engine never started";
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(ready); }, 60))
+      << "the engine never started";
   std::filesystem::remove(ready);
   Run({"scancel", "--batch", "--signal=USR1", id}, &code);
   ASSERT_EQ(code, 0);
   const std::string log = dir + "/slurm-" + id + ".out";
-  ASSERT_TRUE(testing::WaitFor([&] { return Scontrol(id).find("JobState=COMPLETED") != std::string::npos; }, 120))
-      << Scontrol(id) << "\n" << ReadFile(log);
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Scontrol(id).find("JobState=COMPLETED") != std::string::npos; }, 120))
+      << Scontrol(id) << "\n"
+      << ReadFile(log);
   const std::string out = ReadFile(log);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(out, m, std::regex("exiting on signal at iteration ([0-9]+)"))) << out;
@@ -133,7 +143,8 @@ TEST_F(LaunchSlurmTest, ARequeuedJobResumesFromItsCheckpointBecauseTheSignalReac
   EXPECT_GT(std::stoll(at), 0);
   EXPECT_NE(out.find("isoflop: requeueing job " + id), std::string::npos) << out;
   EXPECT_NE(out.find("restart 1"), std::string::npos) << out;
-  EXPECT_NE(out.find("loaded checkpoint from " + dir + "/checkpoints at iteration " + at), std::string::npos) << out;
+  EXPECT_NE(out.find("loaded checkpoint from " + dir + "/checkpoints at iteration " + at), std::string::npos)
+      << out;
   // The resumed run finishes the plan's steps (--train-iters) and checkpoints there.
   const std::string args = ReadFile(dir + "/megatron.args");
   ASSERT_TRUE(std::regex_search(args, m, std::regex("--train-iters ([0-9]+)\n")));
@@ -148,12 +159,12 @@ TEST_F(LaunchSlurmTest, BadLaunchFlagsExit2AndWriteNothing) {
   TempDir tmp;
   int code = 0;
   const std::string cluster = std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/h100-sxm.yaml";
-  Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e22", "--law", "epoch", "--cluster", cluster, "--launch-dir",
-       tmp / "x"},
+  Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e22", "--law", "epoch", "--cluster", cluster,
+       "--launch-dir", tmp / "x"},
       &code);
   EXPECT_EQ(code, 2);
-  Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e22", "--law", "epoch", "--cluster", cluster, "--launch", "deepspeed",
-       "--launch-dir", tmp / "x"},
+  Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e22", "--law", "epoch", "--cluster", cluster, "--launch",
+       "deepspeed", "--launch-dir", tmp / "x"},
       &code);
   EXPECT_EQ(code, 2);
   Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e22", "--law", "epoch", "--cluster", cluster, "--launch",

@@ -42,7 +42,8 @@ ParallelConfig Layout(int tp, int pp, int dp, int mb, int gb, int zero = 1) {
   return c;
 }
 
-PlanSummary PlanFor(Engine engine, const std::string& cluster, double budget, int gpus = 0, int global_batch = 0) {
+PlanSummary PlanFor(Engine engine, const std::string& cluster, double budget, int gpus = 0,
+                    int global_batch = 0) {
   PlanOptions o;
   o.budget = budget;
   o.gpus = gpus;
@@ -116,7 +117,8 @@ TEST(EngineRules, TheSearchOnlyProposesLayoutsTheEngineRuns) {
     // The "--global-batch 2048 became 2047": the user's batch is kept exactly.
     const PlanSummary b = PlanFor(engine, "h100-sxm", 1e24, 1024, 2048);
     ASSERT_FALSE(b.layouts.ranked.empty());
-    for (const PerfSummary& l : b.layouts.ranked) EXPECT_EQ(l.config.global_batch, 2048) << l.config.ToString();
+    for (const PerfSummary& l : b.layouts.ranked)
+      EXPECT_EQ(l.config.global_batch, 2048) << l.config.ToString();
   }
 }
 

@@ -78,7 +78,8 @@ TEST(Launch, MegatronWritesArgsAndASbatchThatForwardsTheSignal) {
   EXPECT_NE(sh.find("scancel --signal=TERM \"$SLURM_JOB_ID\""), std::string::npos);
   EXPECT_NE(sh.find("#SBATCH --requeue\n"), std::string::npos);
   EXPECT_NE(sh.find("scontrol requeue \"$SLURM_JOB_ID\""), std::string::npos);
-  EXPECT_NE(sh.find("#SBATCH --partition=gpu\n#SBATCH --account=scaling\n#SBATCH --qos=high\n"), std::string::npos);
+  EXPECT_NE(sh.find("#SBATCH --partition=gpu\n#SBATCH --account=scaling\n#SBATCH --qos=high\n"),
+            std::string::npos);
   EXPECT_NE(sh.find("#SBATCH --gpus-per-node=8\n"), std::string::npos);
   EXPECT_NE(sh.find("$(cat \"$LAUNCH_DIR/megatron.args\")"), std::string::npos);
   // 4 h cap on a run predicted longer: capped, and it says the job continues by requeue.
@@ -101,7 +102,8 @@ TEST(Launch, TimeLimitIsThePredictedWallClockPlusMarginAndTheCheckpointIntervalY
   const long long m = static_cast<long long>(limit_min);
   std::snprintf(expect, sizeof expect, "%lld-%02lld:%02lld:00", m / 1440, (m / 60) % 24, m % 60);
   EXPECT_EQ(l.time_limit, expect);
-  // Young/Daly: sqrt(2 x write time x MTBF); MTBF = 1 / (rate x GPUs); 14 bytes per parameter at 2 GB/s per node.
+  // Young/Daly: sqrt(2 x write time x MTBF); MTBF = 1 / (rate x GPUs); 14 bytes per parameter at 2 GB/s per
+  // node.
   const int gpus = plan.layouts.ranked.front().config.gpus();
   const double write = 14 * plan.shape.ParamsTotal() / (l.nodes * 2e9);
   const double mtbf_h = 1 / (419.0 / (54 * 24 * 16384.0) * gpus);

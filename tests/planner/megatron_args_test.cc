@@ -120,9 +120,11 @@ TEST(MegatronArgs, EachPortedRuleRefusesTheSetThatBreaksIt) {
   a = With(a, "--sequence-parallel", "");
   a = With(a, "--micro-batch-size", "1");
   a = With(a, "--global-batch-size", "1024");
-  a = With(With(With(a, "--use-distributed-optimizer", ""), "--overlap-grad-reduce", ""), "--overlap-param-gather", "");
+  a = With(With(With(a, "--use-distributed-optimizer", ""), "--overlap-grad-reduce", ""),
+           "--overlap-param-gather", "");
   a = Without(Without(a, "--decoder-first-pipeline-num-layers"), "--decoder-last-pipeline-num-layers");
-  a = Without(Without(a, "--num-virtual-stages-per-pipeline-rank"), "--num-layers-per-virtual-pipeline-stage");
+  a = Without(Without(a, "--num-virtual-stages-per-pipeline-rank"),
+              "--num-layers-per-virtual-pipeline-stage");
   a = Without(Without(Without(a, "--recompute-granularity"), "--recompute-method"), "--recompute-num-layers");
   a.world_size = 8 * 4 * 16;  // DP 16
   ASSERT_TRUE(ValidateMegatronArgs(a).ok()) << ValidateMegatronArgs(a).ToString();
@@ -132,31 +134,32 @@ TEST(MegatronArgs, EachPortedRuleRefusesTheSetThatBreaksIt) {
   ExpectRefused(b, "A 427");                                       // world size by TP x PP x CP
   ExpectRefused(With(a, "--global-batch-size", "1000"), "C 380");  // gb by mb x DP
   ExpectRefused(With(a, "--micro-batch-size", "0"), "A 694");
-  ExpectRefused(With(a, "--num-layers", "98"), "A 997");  // layers by PP
+  ExpectRefused(With(a, "--num-layers", "98"), "A 997");                            // layers by PP
   ExpectRefused(With(a, "--num-layers-per-virtual-pipeline-stage", "5"), "A 972");  // 24 per rank by 5
-  ExpectRefused(With(With(a, "--num-layers-per-virtual-pipeline-stage", "6"), "--num-virtual-stages-per-pipeline-rank",
-                     "4"),
+  ExpectRefused(With(With(a, "--num-layers-per-virtual-pipeline-stage", "6"),
+                     "--num-virtual-stages-per-pipeline-rank", "4"),
                 "A 927");
-  ExpectRefused(With(With(a, "--num-layers-per-virtual-pipeline-stage", "6"), "--decoder-first-pipeline-num-layers",
-                     "20"),
+  ExpectRefused(With(With(a, "--num-layers-per-virtual-pipeline-stage", "6"),
+                     "--decoder-first-pipeline-num-layers", "20"),
                 "A 955");
-  MegatronArgs pp2 = With(With(a, "--pipeline-model-parallel-size", "2"), "--num-layers-per-virtual-pipeline-stage", "8");
+  MegatronArgs pp2 =
+      With(With(a, "--pipeline-model-parallel-size", "2"), "--num-layers-per-virtual-pipeline-stage", "8");
   pp2.world_size = 8 * 2 * 16;
   ExpectRefused(pp2, "A 1006");  // interleaving needs PP > 2
   EXPECT_TRUE(ValidateMegatronArgs(With(a, "--num-layers-per-virtual-pipeline-stage", "6")).ok());
   // Uneven stages: 96 = 22 + 26 + 26 + 22 passes; 21 + 27 + 27 + 21 with VPP 2 does not.
-  MegatronArgs uneven = With(With(a, "--decoder-first-pipeline-num-layers", "22"), "--decoder-last-pipeline-num-layers",
-                             "22");
+  MegatronArgs uneven =
+      With(With(a, "--decoder-first-pipeline-num-layers", "22"), "--decoder-last-pipeline-num-layers", "22");
   EXPECT_TRUE(ValidateMegatronArgs(uneven).ok()) << ValidateMegatronArgs(uneven).ToString();
   ExpectRefused(With(uneven, "--decoder-first-pipeline-num-layers", "23"), "T 2347");  // 51 middle on 2
-  ExpectRefused(With(With(uneven, "--decoder-first-pipeline-num-layers", "21"), "--num-virtual-stages-per-pipeline-rank",
-                     "2"),
+  ExpectRefused(With(With(uneven, "--decoder-first-pipeline-num-layers", "21"),
+                     "--num-virtual-stages-per-pipeline-rank", "2"),
                 "T 2297");
   ExpectRefused(With(a, "--num-attention-heads", "100"), "A 1332");  // hidden by heads
   ExpectRefused(With(a, "--hidden-size", "12300"), "A 1332");
   MegatronArgs heads = With(With(a, "--num-attention-heads", "36"), "--hidden-size", "4608");
   ExpectRefused(With(heads, "--num-query-groups", "4"), "T 1446");  // 36 heads on TP 8
-  ExpectRefused(With(a, "--num-query-groups", "12"), "T 1461");          // 12 groups vs TP 8
+  ExpectRefused(With(a, "--num-query-groups", "12"), "T 1461");     // 12 groups vs TP 8
   ExpectRefused(Without(a, "--group-query-attention"), "argument_utils.py 330");
   ExpectRefused(With(With(a, "--num-query-groups", "16"), "--num-attention-heads", "24"), "attention.py 357");
   MegatronArgs cp = With(With(a, "--context-parallel-size", "2"), "--seq-length", "2049");
@@ -166,7 +169,8 @@ TEST(MegatronArgs, EachPortedRuleRefusesTheSetThatBreaksIt) {
   ExpectRefused(With(a, "--max-position-embeddings", "1024"), "A 1354");
   ExpectRefused(With(a, "--min-lr", "1"), "A 1360");
   ExpectRefused(Without(a, "--save-interval"), "A 1362");
-  ExpectRefused(With(With(a, "--recompute-granularity", "selective"), "--recompute-method", "uniform"), "A 1425");
+  ExpectRefused(With(With(a, "--recompute-granularity", "selective"), "--recompute-method", "uniform"),
+                "A 1425");
   ExpectRefused(With(a, "--recompute-granularity", "full"), "T 1913");
   ExpectRefused(With(With(With(a, "--recompute-granularity", "full"), "--recompute-method", "uniform"),
                      "--recompute-num-layers", "25"),

@@ -33,7 +33,8 @@ StatusOr<Engine> ParseEngine(const std::string& name);  // kInvalidArgument nami
 // (the distributed optimizer), sequence parallel = TP > 1; torchtitan: a SwiGLU/RMSNorm/RoPE
 // block with untied output (its llama3 model), heads and kv heads by TP, every pipeline rank's
 // layers by VPP, seq_len by 2 x CP, ZeRO-2/3 (FSDP2), or ZeRO-0 (DDP) only without TP/PP/CP.
-Status CheckEngineLayout(Engine engine, const ModelShape& model, const ParallelConfig& config, int gpus_per_node);
+Status CheckEngineLayout(Engine engine, const ModelShape& model, const ParallelConfig& config,
+                         int gpus_per_node);
 
 // The model family the plan sizes (PlanOptions::mlp, trainer_architecture) against the engine's
 // model: torchtitan's llama3 is a SwiGLU block with an untied output layer; kInvalidArgument
@@ -88,10 +89,10 @@ struct LaunchOptions {
   double failures_per_gpu_hour = 419.0 / (54 * 24 * 16384.0);
   double checkpoint_write_gb_s_per_node = 2.0;
   // Engine inputs (the script's defaults; each can be overridden by the environment at submit).
-  std::string data_path;        // Megatron --data-path prefix / torchtitan dataset_path / isoflop shards
-  std::string tokenizer;        // Megatron --tokenizer-model / torchtitan hf_assets_path
-  std::string checkpoint_dir;   // default DIR/checkpoints (isoflop: the run directory)
-  std::string run_config;       // isoflop: the trainer's run config (default DIR/run.yaml)
+  std::string data_path;       // Megatron --data-path prefix / torchtitan dataset_path / isoflop shards
+  std::string tokenizer;       // Megatron --tokenizer-model / torchtitan hf_assets_path
+  std::string checkpoint_dir;  // default DIR/checkpoints (isoflop: the run directory)
+  std::string run_config;      // isoflop: the trainer's run config (default DIR/run.yaml)
   bool IsValid(std::string* error) const;
 };
 

@@ -430,6 +430,16 @@ std::string PlanSummary::FullReport() const {
     out << buf;
   }
   out << "== chosen layout\n" << layouts.ranked.front().FullReport();
+  {
+    const ParallelConfig& c = layouts.ranked.front().config;
+    out << "  sequence parallel: "
+        << (c.tp > 1 ? "on (TP > 1: activations between the TP regions are split over the TP ranks)"
+                     : "off (TP 1)")
+        << "\n";
+    if (!engine.empty())
+      out << "  engine rules: " << engine << " (" << layouts.rejected_by_engine
+          << " layouts refused; docs/engines.md)\n";
+  }
   out << "== run\n";
   std::snprintf(buf, sizeof buf,
                 "  %.0f steps, wall-clock %s on %d GPUs (%d nodes), %.4g GPU-hours, cost $%.4g\n", steps,
@@ -528,6 +538,7 @@ std::string PlanSummary::ToJson() const {
   j["layouts_pruned"] = layouts.pruned;
   j["engine"] = engine.empty() ? nlohmann::json(nullptr) : nlohmann::json(engine);
   j["layouts_refused_by_engine"] = layouts.rejected_by_engine;
+  j["sequence_parallel"] = !layouts.ranked.empty() && layouts.ranked.front().config.tp > 1;
   j["objective"] = ObjectiveName(objective);
   j["gpus_allocated"] = gpus_allocated;
   j["batch"] = {{"sequences", batch.sequences},

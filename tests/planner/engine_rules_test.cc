@@ -109,6 +109,12 @@ TEST(EngineRules, TheSearchOnlyProposesLayoutsTheEngineRuns) {
     const PlanSummary s = PlanFor(engine, "h100-sxm", 1e24, 1024);
     ASSERT_FALSE(s.layouts.ranked.empty());
     EXPECT_GT(s.layouts.rejected_by_engine, 0) << EngineName(engine);
+    // Sequence parallelism is stated, and which engine's rules were applied.
+    const std::string report = s.FullReport();
+    EXPECT_NE(report.find(s.layouts.ranked.front().config.tp > 1 ? "sequence parallel: on"
+                                                                 : "sequence parallel: off"),
+              std::string::npos);
+    EXPECT_NE(report.find(std::string("engine rules: ") + EngineName(engine)), std::string::npos);
     for (const PerfSummary& l : s.layouts.ranked) {
       const isoflop::Status st = CheckEngineLayout(engine, s.shape, l.config, 8);
       EXPECT_TRUE(st.ok()) << EngineName(engine) << " ranked " << l.config.ToString() << ": " << st.message();

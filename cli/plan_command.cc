@@ -85,23 +85,25 @@ int RunPlan(const PlanFlags& f) {
     return ReportError("plan", Status::InvalidArgument("--sbatch writes an `isoflop train` script; for --engine " +
                                                        engine_name + " use --launch " + engine_name +
                                                        " --launch-dir DIR"));
+  // The Slurm and checkpoint flags serve --launch and --sbatch alike.
   LaunchOptions launch;
-  if (!f.launch.empty()) {
-    launch.engine = *engine;
-    launch.dir = f.launch_dir;
-    launch.partition = f.partition;
-    launch.account = f.account;
-    launch.qos = f.qos;
-    launch.max_time_hours = f.max_time_hours;
-    launch.signal_lead_s = f.signal_lead;
-    launch.gres = !f.no_gres;
-    launch.data_path = f.launch_data;
-    launch.tokenizer = f.launch_tokenizer;
-    if (f.failures_per_gpu_hour > 0) launch.failures_per_gpu_hour = f.failures_per_gpu_hour;
-    if (f.checkpoint_gb_s > 0) launch.checkpoint_write_gb_s_per_node = f.checkpoint_gb_s;
+  launch.engine = *engine;
+  launch.dir = f.launch.empty() ? "." : f.launch_dir;
+  launch.partition = f.partition;
+  launch.account = f.account;
+  launch.qos = f.qos;
+  launch.max_time_hours = f.max_time_hours;
+  launch.signal_lead_s = f.signal_lead;
+  launch.gres = !f.no_gres;
+  launch.data_path = f.launch_data;
+  launch.tokenizer = f.launch_tokenizer;
+  if (f.failures_per_gpu_hour > 0) launch.failures_per_gpu_hour = f.failures_per_gpu_hour;
+  if (f.checkpoint_gb_s > 0) launch.checkpoint_write_gb_s_per_node = f.checkpoint_gb_s;
+  if (!f.launch.empty() || !f.sbatch.empty()) {
     std::string error;
     if (!launch.IsValid(&error)) return ReportError("plan", Status::InvalidArgument(error));
-  } else if (!f.launch_dir.empty()) {
+  }
+  if (f.launch.empty() && !f.launch_dir.empty()) {
     return ReportError("plan", Status::InvalidArgument("--launch-dir needs --launch megatron|torchtitan|isoflop"));
   }
   Status family = CheckEngineModel(*engine, options);
@@ -127,7 +129,7 @@ int RunPlan(const PlanFlags& f) {
     if (dot != std::string::npos && (slash == std::string::npos || dot > slash)) config_path.resize(dot);
     config_path += ".yaml";
     for (const auto& [path, text] : {std::pair{config_path, plan.RunConfigYaml()},
-                                     std::pair{f.sbatch, plan.SbatchScript(config_path)}}) {
+                                     std::pair{f.sbatch, plan.SbatchScript(config_path, &launch)}}) {
       Status written = WriteFileAtomically(path, text);
       if (!written.ok()) return ReportError("plan", written);
     }
@@ -307,7 +309,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
                    "seconds before the time limit that USR1 reaches the batch shell (#SBATCH --signal=B:USR1@N)")
       ->capture_default_str();
   plan->add_flag("--no-gres", plan_flags->no_gres,
-                 "omit #SBATCH --gpus-per-node (a cluster without GPU gres, e.g. the local test cluster)");
+                 "omit #SBATCH --gpus-per-node (a cluster without GPU gres, e.g. the local test cluster);\n"
+                 "this and --partition/--account/--qos/--max-time/--signal-lead apply to --sbatch too");
   plan->add_option("--launch-data", plan_flags->launch_data,
                    "data for the engine: Megatron --data-path prefix (isoflop data export --format megatron), torchtitan\n"
                    "dataset_path, isoflop shard directory (default: DIR/data/megatron_text_document for Megatron)");

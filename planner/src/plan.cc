@@ -611,8 +611,9 @@ std::string PlanSummary::RunConfigYaml() const {
   return out.str();
 }
 
-std::string PlanSummary::SbatchScript(const std::string& run_config_path) const {
+std::string PlanSummary::SbatchScript(const std::string& run_config_path, const LaunchOptions* slurm) const {
   LaunchOptions o;
+  if (slurm) o = *slurm;
   o.engine = Engine::kIsoflop;
   o.run_config = run_config_path;
   const size_t slash = run_config_path.rfind('/');

@@ -7,7 +7,7 @@
 # Test knobs (read from run.yaml): fake_fail_first (attempts that exit fake_fail_code first),
 # fake_fail_code, fake_sleep_s, fake_corrupt_line (write one corrupt metrics line), fake_partial_line
 # (write the last metrics line in two pieces, 3 s apart), fake_wait_signal
-# (sleep until SIGUSR1/SIGTERM, checkpoint, exit 75).
+# (sleep until SIGUSR1/SIGTERM, checkpoint, exit 75; 2: also with --resume while no checkpoint exists).
 set -u
 config= out= resume=0 threads=
 while [ $# -gt 0 ]; do
@@ -47,7 +47,9 @@ params=$(awk -v l="$layers" -v d="$d_model" 'BEGIN { printf "%.17g", 12 * l * d 
 loss=$(awk -v n="$params" -v t="$tokens" -v l="$layers" -v d="$d_model" 'BEGIN {
   u = ((l * 7919 + d * 104729 + t) % 1000) / 1000.0 - 0.5
   printf "%.17g", (1.69 + 406.4 / n^0.34 + 410.7 / t^0.28) * (1 + 0.02 * u) }')
-if [ "$wait_signal" = 1 ] && [ "$resume" = 0 ]; then
+# fake_wait_signal 2: the same until a checkpoint exists, for launchers that always pass --resume
+# (plan's run.sbatch: isoflop train --resume on a fresh directory starts from scratch).
+if { [ "$wait_signal" = 1 ] && [ "$resume" = 0 ]; } || { [ "$wait_signal" = 2 ] && [ ! -f "$out/checkpoint.pt" ]; }; then
   trap 'echo ckpt > "$out/checkpoint.pt"; echo "fake_trainer: checkpointed"; exit 75' USR1 TERM
   printf '{"step": 1, "tokens": 1, "train_loss": %s}\n' "$loss" >> "$out/metrics.jsonl"
   for _ in $(seq 1 600); do sleep 0.1; done

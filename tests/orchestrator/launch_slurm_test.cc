@@ -155,6 +155,45 @@ TEST_F(LaunchSlurmTest, ARequeuedJobResumesFromItsCheckpointBecauseTheSignalReac
   EXPECT_NE(Scontrol(id).find("Restarts=1"), std::string::npos) << Scontrol(id);
 }
 
+// `plan --sbatch` (isoflop train): the same signal path with the orchestrator's stand-in trainer
+// (fake_trainer.sh follows isoflop train's contract: checkpoint and exit 75 on SIGTERM, --resume).
+TEST_F(LaunchSlurmTest, TheIsoflopSbatchRequeuesAndResumesTheTrainer) {
+  TempDir tmp;
+  int code = 0;
+  Run({ISOFLOP_BINARY, "plan", "--budget-flops", "1e20", "--cluster",
+       std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/h100-sxm.yaml", "--gpus", "64", "--sbatch",
+       tmp / "big-run.sh", "--no-gres", "--partition", "debug"},
+      &code);
+  ASSERT_EQ(code, 0);
+  const std::string script = ReadFile(tmp / "big-run.sh");
+  EXPECT_NE(script.find("#SBATCH --partition=debug\n"), std::string::npos);
+  EXPECT_EQ(script.find("--gpus-per-node"), std::string::npos);
+  // The stand-in waits for the signal on its first attempt (a test knob of fake_trainer.sh).
+  std::ofstream(tmp / "big-run.yaml", std::ios::app) << "fake_wait_signal: 2\n";
+  const std::string out = tmp / "run";
+  const std::string job = Run(
+      {"sbatch", "--parsable", "--nodes=1", "--ntasks-per-node=1", tmp / "big-run.sh"}, &code,
+      {"ISOFLOP_ENGINE_COMMAND=" + std::string(ISOFLOP_FAKE_TRAINER), "DATA=" + tmp.path(), "OUT=" + out});
+  ASSERT_EQ(code, 0);
+  const std::string id = job.substr(0, job.find_first_not_of("0123456789"));
+  jobs_.push_back(id);
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(out + "/metrics.jsonl"); }, 60));
+  Run({"scancel", "--batch", "--signal=USR1", id}, &code);
+  ASSERT_EQ(code, 0);
+  const std::string log = tmp / ("slurm-" + id + ".out");
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Scontrol(id).find("JobState=COMPLETED") != std::string::npos; }, 120))
+      << Scontrol(id) << "\n"
+      << ReadFile(log);
+  const std::string text = ReadFile(log);
+  EXPECT_NE(text.find("fake_trainer: checkpointed"), std::string::npos) << text;
+  EXPECT_NE(text.find("isoflop: engine exited 75"), std::string::npos) << text;
+  EXPECT_NE(text.find("fake_trainer attempt 2 resume=1"), std::string::npos) << text;
+  EXPECT_TRUE(std::filesystem::exists(out + "/summary.json"));  // the resumed attempt finished
+  EXPECT_TRUE(std::filesystem::exists(out + "/checkpoint.pt"));
+  EXPECT_NE(Scontrol(id).find("Restarts=1"), std::string::npos);
+}
+
 TEST_F(LaunchSlurmTest, BadLaunchFlagsExit2AndWriteNothing) {
   TempDir tmp;
   int code = 0;

@@ -26,6 +26,8 @@
 
 namespace isoflop::planner {
 
+struct LaunchOptions;  // isoflop/engines.h
+
 // ---------------------------------------------------------------------------------------------
 // Cluster (YAML; keys documented in docs/planner.md, examples in configs/clusters/).
 
@@ -608,7 +610,8 @@ struct PlanSummary {
   // A ready-to-submit Slurm script for `isoflop train` (docs/planner.md, "--sbatch"): the isoflop
   // engine's run.sbatch (BuildSbatch in isoflop/engines.h: nodes, GPUs, time limit, USR1 forwarded
   // by a trap, requeue and --resume) reading `run_config_path` (written from RunConfigYaml()).
-  std::string SbatchScript(const std::string& run_config_path) const;
+  // `slurm` (optional) gives the Slurm options: partition, account, qos, max time, signal lead, gres.
+  std::string SbatchScript(const std::string& run_config_path, const LaunchOptions* slurm = nullptr) const;
 };
 
 // Budget -> N, D -> shape -> fastest layout -> predictions. kInvalidArgument for a budget too

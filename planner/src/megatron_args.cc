@@ -132,7 +132,7 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
   addi("--save-interval", launch.save_interval_steps);
   add("--ckpt-format", "torch_dist");
   add("--exit-signal-handler");  // SIGTERM (the default --exit-signal): checkpoint and exit
-  addi("--eval-interval", std::max(1, launch.save_interval_steps));
+  addi("--eval-interval", std::min(1000LL, iters));  // Megatron's usual 1,000, not tied to the save interval
   addi("--eval-iters", 10);
   addi("--log-interval", 10);
   return a;

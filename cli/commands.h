@@ -30,6 +30,7 @@ int ReportError(const char* command, const Status& status);
 
 void RegisterFitCommand(CLI::App& app, CommandContext& ctx);
 void RegisterPlanCommands(CLI::App& app, CommandContext& ctx);  // plan, perf
+void RegisterServeCommand(CLI::App& app, CommandContext& ctx);  // serve-perf
 void RegisterPredictCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataCommand(CLI::App& app, CommandContext& ctx);
 void RegisterDataExportCommands(CLI::App& data, CommandContext& ctx);  // data export, data tokenizer export

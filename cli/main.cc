@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   CommandContext ctx;
   RegisterFitCommand(app, ctx);
   RegisterPlanCommands(app, ctx);
+  RegisterServeCommand(app, ctx);
   RegisterPredictCommand(app, ctx);
   RegisterDataCommand(app, ctx);
   RegisterTrainCommand(app, ctx);

@@ -20,6 +20,8 @@ struct PlanFlags {
   double inference_tokens = 0, unique_tokens = 0, deadline_hours = 0, slack = 0.05, inference_mfu = 0.3;
   int seq_len = 2048, vocab = 0, gpus = 0, max_gpus = 0, top = 5, global_batch = 0;
   std::string objective = "cost", batch_ramp;
+  double serve_tokens = 0, serve_qps = 0;
+  int serve_context = 0, serve_batch = 1, serve_output_tokens = 0;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
   // Issue 12: engine rules and launch material.
   std::string engine, launch, launch_dir, partition, account, qos, launch_data, launch_tokenizer;
@@ -71,6 +73,11 @@ int RunPlan(const PlanFlags& f) {
   options.global_batch = f.global_batch;
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
+  options.serve_demand.lifetime_tokens = f.serve_tokens;
+  options.serve_demand.requests_per_s = f.serve_qps;
+  options.serve.context = f.serve_context;
+  options.serve.batch = f.serve_batch;
+  options.serve.output_tokens = f.serve_output_tokens;
   auto cluster = LoadClusterYaml(f.cluster);
   if (!cluster.ok()) return ReportError("plan", cluster.status());
   // The engine whose rules the search applies: --engine, else --launch's, else isoflop for --sbatch.
@@ -231,6 +238,9 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop plan --budget-flops 1e22 --law epoch --cluster configs/clusters/h100-sxm.yaml --launch torchtitan \\\n"
       "      --launch-dir tt-run\n"
       "  isoflop plan --budget-flops 1e20 --cluster configs/clusters/h100-sxm.yaml --gpus 64 --sbatch big-run.sh\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --serve-tokens 1e12\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --serve-qps 20 --context 4096 \\\n"
+      "      --batch 16\n"
       "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
       "      --columns flops=compute_budget,tokens=training_tokens,loss=validation_loss --out l3.json\n"
       "  isoflop plan --budget-flops 3.8e25 --law l3.json --cluster configs/clusters/h100-sxm.yaml \\\n"
@@ -285,6 +295,17 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--inference-mfu", plan_flags->inference_mfu,
                    "MFU assumed for the lifetime inference cost and energy reported with --inference-tokens")
       ->capture_default_str();
+  plan->add_option("--serve-tokens", plan_flags->serve_tokens,
+                   "lifetime generated tokens to serve: the plan prices serving the model at bf16, int8 and int4\n"
+                   "(GPUs per replica, memory, decode/prefill tokens/s, $ and kWh per million tokens; isoflop serve-perf)");
+  plan->add_option("--serve-qps", plan_flags->serve_qps,
+                   "serving requests per second: the replicas, GPUs, $/h and kW each precision needs");
+  plan->add_option("--context", plan_flags->serve_context,
+                   "serving: tokens in each sequence's KV cache (default: --seq-len)");
+  plan->add_option("--batch", plan_flags->serve_batch, "serving: sequences decoded together on one replica")
+      ->capture_default_str();
+  plan->add_option("--output-tokens", plan_flags->serve_output_tokens,
+                   "serving: generated tokens per request (default with --serve-qps: min(512, context/2))");
   plan->add_option("--top", plan_flags->top, "alternative layouts to list")->capture_default_str();
   plan->add_flag("--exact-flops", plan_flags->exact_flops,
                  "use the shape's exact FLOPs/token (attention, output layer) instead of 6N");

@@ -35,6 +35,19 @@ bool PlanOptions::IsValid(std::string* error) const {
   if (!(slack >= 0 && slack < 1)) return fail("--slack must be in [0, 1)");
   if (!(inference_mfu > 0 && inference_mfu <= 1)) return fail("--inference-mfu must be in (0, 1]");
   if (global_batch < 0) return fail("--global-batch must be >= 0");
+  if (!(serve_demand.lifetime_tokens >= 0) || !std::isfinite(serve_demand.lifetime_tokens))
+    return fail("--serve-tokens must be >= 0");
+  if (!(serve_demand.requests_per_s >= 0) || !std::isfinite(serve_demand.requests_per_s))
+    return fail("--serve-qps must be >= 0");
+  if (serve_demand.any()) {
+    ServeOptions o = serve;
+    if (o.context == 0) o.context = seq_len;
+    std::string serve_error;
+    if (!o.IsValid(&serve_error)) {
+      if (error) *error = "serving: " + serve_error;
+      return false;
+    }
+  }
   if (top_k < 1) return fail("--top must be >= 1");
   std::string perf_error;
   if (!perf.IsValid(&perf_error)) {
@@ -218,6 +231,18 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
                      (c.gpu_power_w + (c.host_power_w_per_node + c.network_power_w_per_node) / c.gpus_per_node) /
                      1000 * c.pue;
     inf.co2_kg = inf.energy_kwh * c.grid_gco2_per_kwh / 1000;
+  }
+
+  // Serving the shape (docs/planner.md "Serving"), beside the training budget.
+  if (options.serve_demand.any()) {
+    ServeOptions serve = options.serve;
+    if (serve.context == 0) serve.context = s.shape.seq_len;
+    if (serve.output_tokens == 0 && options.serve_demand.requests_per_s > 0)
+      serve.output_tokens = std::min(512, serve.context / 2);
+    auto costs = CostServing(s.shape, cluster, serve, options.serve_demand);
+    if (!costs.ok()) return costs.status();
+    s.serving_demand = options.serve_demand;
+    s.serving = std::move(*costs);
   }
 
   // Intervals: the law's replicates at this budget (PredictAtBudget, 2.5th-97.5th percentile).
@@ -466,6 +491,16 @@ std::string PlanSummary::FullReport() const {
                   inf.split.lifetime_flops, inf.split.chinchilla_lifetime_flops);
     out << buf;
   }
+  if (!serving.empty()) {
+    const ServeOptions& so = serving.front().replica.options;
+    std::snprintf(buf, sizeof buf,
+                  "== serving (beside the training budget; docs/planner.md \"Serving\"): context %d, batch %d, %d "
+                  "generated tokens per request%s\n",
+                  so.context, so.batch, so.output_tokens,
+                  so.output_tokens == 0 ? " (every decode step at the full context)" : "");
+    out << buf;
+    out << ServingCostsTable(serving, serving_demand);
+  }
   std::snprintf(buf, sizeof buf, "  search took %.3f s\n", search_seconds);
   out << buf;
   return out.str();
@@ -588,6 +623,7 @@ std::string PlanSummary::ToJson() const {
                       {"lifetime_flops", inf.split.lifetime_flops},
                       {"lifetime_flops_chinchilla", inf.split.chinchilla_lifetime_flops}};
   }
+  if (!serving.empty()) j["serving"] = nlohmann::json::parse(ServingCostsJson(serving, serving_demand));
   j["steps"] = steps;
   j["wall_clock_s"] = wall_clock_s;
   j["gpu_hours"] = gpu_hours;

@@ -22,6 +22,7 @@
 #include "isoflop/fit_record.h"
 #include "isoflop/model_shape.h"
 #include "isoflop/prediction.h"
+#include "isoflop/serving.h"
 #include "isoflop/status.h"
 
 namespace isoflop::planner {
@@ -547,11 +548,24 @@ struct PlanOptions {
   // Lifetime inference at this model FLOPs utilisation (an assumption: serving efficiency depends
   // on batching; issue 14 models serving) for the separately reported inference cost and energy.
   double inference_mfu = 0.3;
+  // Serving the planned model (issue 14; docs/planner.md "Serving"): with a lifetime token count
+  // (--serve-tokens) or a request rate (--serve-qps), the plan prices serving the shape at bf16,
+  // int8 and int4 on the cluster: GPUs per replica, memory per GPU, decode and prefill tokens/s,
+  // $ and kWh per million tokens, and what the demand costs. serve.context 0: the plan's seq_len;
+  // serve.output_tokens 0 with a request rate: min(512, context / 2) generated tokens per request
+  // (an assumption the report prints).
+  ServingDemand serve_demand;
+  ServeOptions serve = PlanServeDefaults();
   int top_k = 5;
   PerfOptions perf;
   LayoutFilter accept;  // engine rules (issue 12: EngineLayoutFilter in isoflop/engines.h)
   std::string engine;   // the engine whose rules `accept` applies, for reports ("" : none)
   bool IsValid(std::string* error) const;
+  static ServeOptions PlanServeDefaults() {
+    ServeOptions o;
+    o.context = 0;
+    return o;
+  }
 };
 
 // The lifetime inference of the planned model, reported beside the training budget, never
@@ -600,6 +614,9 @@ struct PlanSummary {
   EnergyBreakdown energy;      // energy_kwh == energy.total_kwh, co2_kg == energy.co2_kg
   std::optional<InferenceReport> inference;
   std::string engine;  // whose layout rules the search applied ("": none; isoflop/engines.h)
+  // Serving the shape, per precision (bf16, int8, int4), under serving_demand; empty without one.
+  ServingDemand serving_demand;
+  std::vector<ServingCost> serving;
   double search_seconds = 0;
   std::string BriefReport() const;
   std::string FullReport() const;

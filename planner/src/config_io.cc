@@ -258,7 +258,7 @@ static StatusOr<ModelShape> LoadModelYamlOrThrow(const std::string& path) {
   ISOFLOP_RETURN_IF_ERROR(CheckKeys(
       root, path, "",
       {"layers", "d_model", "heads", "kv_heads", "ffn", "vocab", "seq_len", "mlp", "norm", "position", "biases",
-       "tied_embeddings"}));
+       "tied_embeddings", "experts", "experts_per_token", "shared_experts", "expert_ffn", "moe_layer_every"}));
   ModelShape m;
   ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "layers", 1, &m.layers));
   ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "d_model", 1, &m.d_model));
@@ -309,6 +309,14 @@ static StatusOr<ModelShape> LoadModelYamlOrThrow(const std::string& path) {
     }
     (std::string(key) == "biases" ? m.biases : m.tied_embeddings) = value;
   }
+  // Mixture of experts (common/model_shape.h): absent means dense (and every layer MoE).
+  if (root["experts"]) ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "experts", 0, &m.experts));
+  if (root["experts_per_token"])
+    ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "experts_per_token", 1, &m.experts_per_token));
+  if (root["shared_experts"]) ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "shared_experts", 0, &m.shared_experts));
+  if (root["expert_ffn"]) ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "expert_ffn", 1, &m.expert_ffn));
+  if (root["moe_layer_every"])
+    ISOFLOP_RETURN_IF_ERROR(ReadInt(root, path, "moe_layer_every", 1, &m.moe_layer_every));
   std::string error;
   if (!m.IsValid(&error)) return WithFieldLine(path, root, error);
   return m;

@@ -111,6 +111,12 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
                     const PerfOptions& options, PerfSummary* out) {
   std::string error;
   if (!m.IsValid(&error)) return Status::InvalidArgument("model: " + error);
+  // Mixture-of-experts shapes: the training model has no expert parallelism, all-to-all or expert
+  // optimizer sharding yet (issue 14 item 2); a number for them would be wrong, so none is given.
+  if (m.is_moe())
+    return Status::InvalidArgument("model: a mixture of experts (experts: " + std::to_string(m.experts) +
+                                   "); the training performance model does not model expert parallelism yet "
+                                   "(serving does: isoflop serve-perf)");
   if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
   if (!options.IsValid(&error)) return Status::InvalidArgument("perf options: " + error);
   auto bad = [](const std::string& what) { return Status::InvalidArgument(what); };

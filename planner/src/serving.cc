@@ -45,12 +45,27 @@ double KvHeadsPerGpu(const ModelShape& m, int tp) {
   return std::max(1.0, static_cast<double>(m.effective_kv_heads()) / tp);
 }
 
-// Matmul weights of one layer on one GPU of a tp group: Q and output projections and the MLP are
-// split tp ways; K and V are split by KV heads (replicated beyond kv_heads).
-double LayerMatmulParamsPerGpu(const ModelShape& m, int tp) {
+// Matmul weights of all layers on one GPU of a tp group (a pipeline stage holds its share of
+// them): Q, output projection, MLP and experts split tp ways (vLLM and gpt-fast shard every expert
+// along its hidden width); K and V split by KV heads (replicated beyond kv_heads). `routed`: the
+// routed experts counted per MoE layer (all of them for memory, those a step touches for its reads,
+// experts_per_token for the FLOPs of one token).
+double MatmulParamsPerGpu(const ModelShape& m, int tp, double routed) {
   const double h = m.d_model, hd = m.head_dim();
-  const double kv_params = 2.0 * h * hd * KvHeadsPerGpu(m, tp);
-  return (m.MatmulWeightsPerLayer() - 2.0 * h * hd * m.effective_kv_heads()) / tp + kv_params;
+  const double kv_all = 2.0 * h * hd * m.effective_kv_heads() * m.layers;
+  const double kv_gpu = 2.0 * h * hd * KvHeadsPerGpu(m, tp) * m.layers;
+  double weights = m.MatmulWeights();
+  if (m.is_moe()) weights -= m.moe_layers() * (m.experts - routed) * m.ExpertWeights();
+  return (weights - kv_all) / tp + kv_gpu;
+}
+
+// Routed experts of one MoE layer that a pass over `tokens` tokens reads, with each token sent to
+// experts_per_token of the experts uniformly (the balance the router's load-balancing loss aims at,
+// Fedus et al. 2022 Sec. 2.2): E (1 - (1 - k/E)^tokens). k at one token, all E for long prompts.
+double TouchedExperts(const ModelShape& m, double tokens) {
+  if (!m.is_moe()) return 0;
+  const double E = m.experts, k = m.experts_per_token;
+  return E * (1.0 - std::pow(1.0 - k / E, tokens));
 }
 
 // Latency of one small-message all-reduce on n GPUs plus its bandwidth term (ring volume).
@@ -71,13 +86,14 @@ ServingMemory ReplicaMemory(const ModelShape& m, const ClusterSpec& cluster, con
   const double h = m.d_model, V = m.vocab, hd = m.head_dim();
   const double layers_stage = std::ceil(static_cast<double>(m.layers) / r.pp);
   const double w = WeightBytes(o.precision, o);
-  const double layer_matmul = m.layers * m.MatmulWeightsPerLayer();
+  const double layer_matmul = m.MatmulWeights();
   const double output = m.tied() ? 0.0 : V * h;  // untied output layer
   // Everything else (embedding, norms, biases, positions) stays bf16.
   const double rest = m.ParamsTotal() - layer_matmul - output;
   const double output_bytes = output * (o.quantize_output_layer ? w : 2.0);
   ServingMemory mem;
-  mem.weights = layers_stage * LayerMatmulParamsPerGpu(m, r.tp) * w + (output_bytes + rest * 2.0) / r.tp;
+  mem.weights = layers_stage / m.layers * MatmulParamsPerGpu(m, r.tp, m.experts) * w +
+                (output_bytes + rest * 2.0) / r.tp;
   const double kv_seq = 2.0 * layers_stage * KvHeadsPerGpu(m, r.tp) * hd * o.kv_cache_bytes * o.context;
   if (kv_per_sequence_gpu) *kv_per_sequence_gpu = kv_seq;
   mem.kv_cache = kv_seq * o.batch;
@@ -121,7 +137,9 @@ void EvaluateReplica(const ModelShape& m, const ClusterSpec& cluster, const Serv
   // ---- decode step (all pipeline stages in sequence; each GPU reads its share).
   // Weights: every matmul weight once per step, whatever the batch (Pope et al. 2022 Sec. 3:
   // at small batch the step costs the time to load the parameters from HBM).
-  const double weight_bytes_gpu = l * LayerMatmulParamsPerGpu(m, r.tp) * w + output * output_w / r.tp;
+  // A mixture of experts reads the experts the batch's tokens are routed to (TouchedExperts).
+  const double weight_bytes_gpu =
+      MatmulParamsPerGpu(m, r.tp, TouchedExperts(m, B)) * w + output * output_w / r.tp;
   // KV cache: every sequence's K and V for every layer at the current KV length.
   const double kv_bytes_gpu =
       B * s->decode_kv_length * 2.0 * l * KvHeadsPerGpu(m, r.tp) * hd * o.kv_cache_bytes;
@@ -129,7 +147,7 @@ void EvaluateReplica(const ModelShape& m, const ClusterSpec& cluster, const Serv
   s->decode_kv_s = kv_bytes_gpu / bw;
   // FLOPs: 2 per weight per token, and attention's QK^T and scores x V over the KV length.
   const double decode_flops_gpu =
-      2.0 * B * (l * LayerMatmulParamsPerGpu(m, r.tp) + output / r.tp) +
+      2.0 * B * (MatmulParamsPerGpu(m, r.tp, m.experts_per_token) + output / r.tp) +
       4.0 * B * s->decode_kv_length * l * (m.heads / static_cast<double>(r.tp)) * hd;
   s->decode_compute_s = decode_flops_gpu / (peak * o.prefill_matmul_efficiency);
   // Roofline (Williams et al. 2009): the step takes the longer of its memory and compute time.
@@ -155,11 +173,13 @@ void EvaluateReplica(const ModelShape& m, const ClusterSpec& cluster, const Serv
   const double T = B * s->prompt_tokens;  // tokens prefilled
   const double P = s->prompt_tokens;
   const double prefill_flops_gpu =
-      2.0 * T * l * LayerMatmulParamsPerGpu(m, r.tp) + 2.0 * B * output / r.tp +
+      2.0 * T * MatmulParamsPerGpu(m, r.tp, m.experts_per_token) + 2.0 * B * output / r.tp +
       2.0 * B * P * P * l * (m.heads / static_cast<double>(r.tp)) * hd;  // causal
   const double prefill_compute_s = prefill_flops_gpu / (peak * o.prefill_matmul_efficiency);
+  const double prefill_weight_bytes_gpu =
+      MatmulParamsPerGpu(m, r.tp, TouchedExperts(m, T)) * w + output * output_w / r.tp;
   const double prefill_memory_s =
-      (weight_bytes_gpu + kv_bytes_gpu * P / std::max(1.0, s->decode_kv_length)) / bw;
+      (prefill_weight_bytes_gpu + kv_bytes_gpu * P / std::max(1.0, s->decode_kv_length)) / bw;
   s->prefill_s = std::max(prefill_compute_s, prefill_memory_s) + s->decode_overhead_s +
                  l * 2.0 * DecodeAllReduceSeconds(T * h * 2.0, r.tp, tp_link, o) +
                  (r.pp - 1) * (T * h * 2.0 / (link * kGB * o.collective_efficiency));

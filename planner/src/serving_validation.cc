@@ -89,6 +89,11 @@ StatusOr<std::vector<PublishedServing>> LoadPublishedServing(const std::string& 
     ISOFLOP_RETURN_IF_ERROR(integer("kv_heads", &r.model.kv_heads));
     ISOFLOP_RETURN_IF_ERROR(integer("ffn", &r.model.ffn));
     ISOFLOP_RETURN_IF_ERROR(integer("vocab", &r.model.vocab));
+    ISOFLOP_RETURN_IF_ERROR(integer("experts", &r.model.experts));
+    ISOFLOP_RETURN_IF_ERROR(integer("experts_per_token", &r.model.experts_per_token));
+    ISOFLOP_RETURN_IF_ERROR(integer("shared_experts", &r.model.shared_experts));
+    ISOFLOP_RETURN_IF_ERROR(integer("expert_ffn", &r.model.expert_ffn));
+    ISOFLOP_RETURN_IF_ERROR(integer("moe_layer_every", &r.model.moe_layer_every));
     auto mlp = ParseMlp(text("mlp"));
     if (!mlp.ok()) return Status::InvalidArgument(where + ": column 'mlp' " + mlp.status().message());
     r.model.mlp = *mlp;

@@ -175,3 +175,33 @@ TEST(Serving, PlanPricesServingWhenAsked) {
   EXPECT_EQ(with.shape.layers, without.shape.layers);
   EXPECT_DOUBLE_EQ(with.cost_usd, without.cost_usd);
 }
+
+TEST(Serving, MixtureOfExpertsReadsTheRoutedExperts) {
+  auto mixtral = LoadModelYaml(kModels + "/mixtral-8x7b.yaml");
+  ASSERT_TRUE(mixtral.ok()) << mixtral.status().ToString();
+  EXPECT_NEAR(mixtral->ParamsTotal() / 1e9, 46.70, 0.01);
+  EXPECT_NEAR(mixtral->ParamsActive() / 1e9, 12.88, 0.01);
+  ServeOptions o;
+  o.precision = WeightPrecision::kInt8;
+  o.tp = 1;
+  o.pp = 1;
+  o.context = 1024;
+  ServeSummary one, many;
+  ASSERT_TRUE(EvaluateServing(*mixtral, H100(), o, &one).ok());
+  // Memory holds every expert; a batch-1 step reads two of eight per layer.
+  EXPECT_NEAR(one.memory.weights / 1e9, 46.7, 0.3);
+  const double expert_bytes = 3.0 * 4096 * 14336;  // one expert at int8
+  const double dense_read =
+      one.decode_weights_s * H100().hbm_bandwidth_gb_s * 1e9 * o.decode_bandwidth_efficiency;
+  const double input_embedding = 32000.0 * 4096 * 2;  // held (bf16), not read by a decode step's matmuls
+  EXPECT_NEAR(dense_read, one.memory.weights - 32 * 6 * expert_bytes - input_embedding, 0.001 * dense_read);
+  // At batch 64 nearly every expert is read: E (1 - (1 - k/E)^64) = 8 (1 - 0.75^64).
+  o.batch = 64;
+  ASSERT_TRUE(EvaluateServing(*mixtral, H100(), o, &many).ok());
+  EXPECT_GT(many.decode_weights_s, 3.5 * one.decode_weights_s);
+  // The training model refuses a mixture of experts rather than price it as dense.
+  PerfSummary perf;
+  ParallelConfig cfg;
+  EXPECT_EQ(EvaluatePerf(*mixtral, H100(), cfg, PerfOptions{}, &perf).code(),
+            isoflop::Status::Code::kInvalidArgument);
+}

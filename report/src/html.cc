@@ -555,6 +555,44 @@ std::string PlanTable(const PlanInfo& plan) {
   return o.str();
 }
 
+// Training beside serving, one row per weight precision (plan.json "serving"; docs/planner.md §8):
+// the EfficientLLM metrics of each option — memory, bandwidth and compute utilisation, latency
+// (time per output token), throughput, energy and cost per million tokens.
+std::string ServingTable(const PlanInfo& plan) {
+  std::ostringstream o;
+  auto pct = [](double x) { return std::isfinite(x) ? FormatNumber(100 * x, 3) + "%" : std::string("—"); };
+  auto num = [](double x, int digits = 4) {
+    return std::isfinite(x) ? FormatNumber(x, digits) : std::string("—");
+  };
+  o << "<p>Training the planned model: " << num(plan.train_gpu_hours) << " GPU-hours, $"
+    << num(plan.train_cost_usd) << ", " << num(plan.train_energy_kwh) << " kWh. Serving it";
+  if (std::isfinite(plan.serving_lifetime_tokens) && plan.serving_lifetime_tokens > 0)
+    o << " (" << FormatNumber(plan.serving_lifetime_tokens) << " lifetime tokens)";
+  if (std::isfinite(plan.serving_requests_per_s) && plan.serving_requests_per_s > 0)
+    o << " (" << FormatNumber(plan.serving_requests_per_s) << " requests/s)";
+  o << ", per weight precision:</p>";
+  o << "<table class=\"serving\"><thead><tr><th>option</th><th>GPUs / replica</th><th>memory / GPU [GiB]</th>"
+       "<th>memory util.</th><th>bandwidth util.</th><th>compute util.</th><th>latency [ms/token]</th>"
+       "<th>decode [tokens/s]</th><th>prefill [tokens/s]</th><th>$ / M tokens</th><th>kWh / M tokens</th>"
+       "<th>lifetime $</th><th>lifetime kWh</th><th>replicas</th></tr></thead><tbody>";
+  o << "<tr><td>training</td><td colspan=\"10\"></td><td class=\"num\">" << num(plan.train_cost_usd)
+    << "</td><td class=\"num\">" << num(plan.train_energy_kwh) << "</td><td></td></tr>";
+  for (const auto& s : plan.serving) {
+    o << "<tr><td>serve " << Esc(s.precision) << (s.fits ? "" : " (does not fit)")
+      << "</td><td class=\"num\">" << s.gpus_per_replica << "</td><td class=\"num\">"
+      << num(s.memory_per_gpu_bytes / (1024.0 * 1024 * 1024), 3) << "</td><td class=\"num\">"
+      << pct(s.memory_utilization) << "</td><td class=\"num\">" << pct(s.bandwidth_utilization)
+      << "</td><td class=\"num\">" << pct(s.compute_utilization) << "</td><td class=\"num\">"
+      << num(s.time_per_output_token_s * 1e3, 3) << "</td><td class=\"num\">" << num(s.decode_tokens_per_s)
+      << "</td><td class=\"num\">" << num(s.prefill_tokens_per_s) << "</td><td class=\"num\">"
+      << num(s.usd_per_million_tokens) << "</td><td class=\"num\">" << num(s.kwh_per_million_tokens)
+      << "</td><td class=\"num\">" << num(s.lifetime_usd) << "</td><td class=\"num\">" << num(s.lifetime_kwh)
+      << "</td><td class=\"num\">" << num(s.replicas) << "</td></tr>";
+  }
+  o << "</tbody></table>";
+  return o.str();
+}
+
 // Validation runs: the law's predicted loss at each run's (N, D) against the observed loss.
 std::string PredictionCheckTable(const Analysis& an) {
   std::ostringstream o;
@@ -759,6 +797,7 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
   o << "<h2 id=\"plan\">Plan for the target budget</h2>";
   if (input.plan) {
     o << PlanTable(*input.plan);
+    if (!input.plan->serving.empty()) o << "<h3 id=\"serving\">Training and serving</h3>" << ServingTable(*input.plan);
     if (!input.plan->pareto.empty()) {
       o << Figure("fig-pareto", "Wall-clock against cost over GPU counts (Pareto front)", ParetoPlot(*input.plan, options),
                   "Each point: the fastest layout on that many GPUs (whole nodes) for the planned run; none of "

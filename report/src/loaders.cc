@@ -280,6 +280,38 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
       }
     }
   }
+  plan.train_gpu_hours = JsonNumber(j, "gpu_hours");
+  plan.train_cost_usd = JsonNumber(j, "cost_usd");
+  plan.train_energy_kwh = JsonNumber(j, "energy_kwh");
+  // "serving": {"lifetime_tokens", "requests_per_s", "precisions": [ServeSummary JSON + demand]}.
+  if (j.contains("serving") && j["serving"].is_object()) {
+    const auto& sv = j["serving"];
+    plan.serving_lifetime_tokens = JsonNumber(sv, "lifetime_tokens");
+    plan.serving_requests_per_s = JsonNumber(sv, "requests_per_s");
+    if (sv.contains("precisions") && sv["precisions"].is_array()) {
+      for (const auto& p : sv["precisions"]) {
+        if (!p.is_object()) continue;
+        PlanInfo::ServingOption o;
+        o.precision = JsonText(p, "precision");
+        o.fits = p.contains("fits") && p["fits"].is_boolean() && p["fits"].get<bool>();
+        if (p.contains("gpus_per_replica") && p["gpus_per_replica"].is_number())
+          o.gpus_per_replica = p["gpus_per_replica"].get<int>();
+        o.memory_per_gpu_bytes = JsonNumber(p, "memory_per_gpu_bytes");
+        o.memory_utilization = JsonNumber(p, "memory_utilization");
+        o.bandwidth_utilization = JsonNumber(p, "bandwidth_utilization");
+        o.compute_utilization = JsonNumber(p, "compute_utilization");
+        o.time_per_output_token_s = JsonNumber(p, "time_per_output_token_s");
+        o.decode_tokens_per_s = JsonNumber(p, "decode_tokens_per_s");
+        o.prefill_tokens_per_s = JsonNumber(p, "prefill_tokens_per_s");
+        o.usd_per_million_tokens = JsonNumber(p, "usd_per_million_tokens");
+        o.kwh_per_million_tokens = JsonNumber(p, "kwh_per_million_tokens");
+        o.lifetime_usd = JsonNumber(p, "lifetime_usd");
+        o.lifetime_kwh = JsonNumber(p, "lifetime_kwh");
+        o.replicas = JsonNumber(p, "replicas");
+        plan.serving.push_back(o);
+      }
+    }
+  }
   return plan;
 }
 

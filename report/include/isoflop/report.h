@@ -103,6 +103,20 @@ struct PlanInfo {
   };
   std::vector<ParetoPoint> pareto;
   std::string objective;  // "cost", "time" or "energy"
+  // Training beside serving (plan.json keys "gpu_hours", "cost_usd", "energy_kwh" and "serving",
+  // isoflop plan --serve-tokens/--serve-qps; docs/planner.md §8): one option per weight precision.
+  double train_gpu_hours = kUnknown, train_cost_usd = kUnknown, train_energy_kwh = kUnknown;
+  struct ServingOption {
+    std::string precision;  // "bf16", "int8", "int4"
+    bool fits = false;
+    int gpus_per_replica = 0;
+    double memory_per_gpu_bytes = kUnknown, memory_utilization = kUnknown, bandwidth_utilization = kUnknown,
+           compute_utilization = kUnknown, time_per_output_token_s = kUnknown, decode_tokens_per_s = kUnknown,
+           prefill_tokens_per_s = kUnknown, usd_per_million_tokens = kUnknown, kwh_per_million_tokens = kUnknown,
+           lifetime_usd = kUnknown, lifetime_kwh = kUnknown, replicas = kUnknown;
+  };
+  std::vector<ServingOption> serving;
+  double serving_lifetime_tokens = kUnknown, serving_requests_per_s = kUnknown;
   struct Row {
     std::string section;  // "model", "parallelism", "predictions", ...
     std::string name;     // key as in plan.json, units in the name (e.g. "wall_clock_h")

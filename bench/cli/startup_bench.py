@@ -45,7 +45,7 @@ def main():
     db = os.path.join(work, "state.db")
     subprocess.run([isoflop, "sweep", "submit", spec, "--db", db], check=True, stdout=subprocess.DEVNULL)
     commands = [
-        ("python3 -S -c pass", ["python3", "-S", "-c", "pass"]),
+        ("python3 -S -c pass", ["/usr/bin/python3", "-S", "-c", "pass"]),  # Debian's python3, not a pyenv shim
         ("isoflop --version", [isoflop, "--version"]),
         ("isoflop status --help", [isoflop, "status", "--help"]),
         ("isoflop status --db state.db (6 runs)", [isoflop, "status", "--db", db]),

@@ -74,6 +74,11 @@ class Backend {
   // the local backend only when given GPU ids). The daemon launches a run asking for G GPUs
   // only when at least G are free, so a run never starts without its GPUs.
   virtual int FreeGpus() const { return -1; }
+  // What keeps runs from starting that only an operator can fix, one line each (Slurm: drained
+  // nodes with their reason); empty when nothing does. Slurm drains a node for "Duplicate jobid"
+  // after its controller was killed with -9 (docs/orchestrator.md); on isoflop's own local cluster
+  // (scripts/slurm-local) the backend resumes such a node itself and says so.
+  virtual StatusOr<std::vector<std::string>> ClusterProblems() { return std::vector<std::string>{}; }
 };
 
 // backend: "local" or "slurm". slurm_conf: SLURM_CONF ("" = environment). local_gpus: the GPU

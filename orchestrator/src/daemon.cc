@@ -656,6 +656,12 @@ StatusOr<bool> Daemon::Tick() {
     StepReached("after-poll");
   }
 
+  // 2b. What only an operator can fix (Slurm: drained nodes), at most every kClusterCheckS seconds.
+  if (NowSeconds() - last_cluster_check_ >= kClusterCheckS) {
+    last_cluster_check_ = NowSeconds();
+    ISOFLOP_RETURN_IF_ERROR(CheckCluster());
+  }
+
   // 3. Refit on every finished run, and re-plan the target budget (a no-op when the latest fit
   // already covers every finished run).
   (void)any_completed;
@@ -675,6 +681,31 @@ StatusOr<bool> Daemon::Tick() {
   if (!launched.ok()) return launched.status();
   if (*launched > 0) changed = true;
   return changed;
+}
+
+// Records the backends' cluster problems as a 'cluster' event when they change (an empty detail:
+// none any more), so `status` can say why runs do not start (issue 15, finding 14).
+Status Daemon::CheckCluster() {
+  std::string note;
+  for (const auto& [name, backend] : backends_) {
+    auto problems = backend->ClusterProblems();
+    if (!problems.ok()) return Status::OK();  // the controller does not answer: the poll says so
+    for (const std::string& p : *problems) note += (note.empty() ? "" : "\n") + p;
+  }
+  if (!cluster_note_known_) {
+    auto q = db_->Prepare("SELECT detail FROM events WHERE kind = 'cluster' ORDER BY id DESC LIMIT 1");
+    if (!q.ok()) return q.status();
+    cluster_note_ = (*q)->Step() ? (*q)->Text(0) : "";
+    ISOFLOP_RETURN_IF_ERROR((*q)->status());
+    cluster_note_known_ = true;
+  }
+  if (note == cluster_note_) return Status::OK();
+  auto ev = db_->Prepare("INSERT INTO events(at, run_id, kind, detail) VALUES(?1, NULL, 'cluster', ?2)");
+  if (!ev.ok()) return ev.status();
+  ISOFLOP_RETURN_IF_ERROR((*ev)->Bind(1, NowSeconds()).Bind(2, note).Run());
+  cluster_note_ = note;
+  Log(note.empty() ? "cluster: no problems any more" : "cluster: " + note);
+  return Status::OK();
 }
 
 StatusOr<bool> Daemon::AllFinal() {
@@ -738,6 +769,7 @@ StatusOr<DaemonSummary> Daemon::Run() {
     if (options_.exit_when_idle) {
       auto idle = AllFinal();
       if (idle.ok() && *idle) {
+        (void)CheckCluster();  // what `status` shows after the daemon is gone is current
         summary_.stop_reason = "all runs final";
         io.stop();
         return;

@@ -73,6 +73,7 @@ class Daemon {
   Status IngestMetrics(const LiveRunRow& run, bool* changed);
   Status RecordEvent(int64_t run_id, const std::string& kind, const std::string& detail);
   StatusOr<bool> AllFinal();
+  Status CheckCluster();
   double NextRetryIn();
   std::vector<std::string> TrainerArgv(const SweepSpec& spec, const std::string& run_dir) const;
   void StepReached(const char* step);
@@ -84,6 +85,10 @@ class Daemon {
   std::map<std::string, std::unique_ptr<Backend>> backends_;
   DaemonSummary summary_;
   double interval_s_;
+  static constexpr double kClusterCheckS = 10;
+  double last_cluster_check_ = 0;
+  std::string cluster_note_;  // the last 'cluster' event's detail
+  bool cluster_note_known_ = false;
 };
 
 }  // namespace isoflop::orchestrator

@@ -156,6 +156,38 @@ class LibSlurmApi : public SlurmApi {
     return out;
   }
 
+  StatusOr<std::vector<SlurmNodeInfo>> LoadNodes() override {
+    node_info_msg_t* msg = nullptr;
+    if (slurm_load_node(0, &msg, SHOW_ALL) != SLURM_SUCCESS) return Status::Unavailable(SlurmError("slurm_load_node"));
+    std::vector<SlurmNodeInfo> out;
+    for (uint32_t i = 0; i < msg->record_count; ++i) {
+      const node_info_t& n = msg->node_array[i];
+      if (n.name == nullptr) continue;
+      SlurmNodeInfo info;
+      info.name = n.name;
+      // slurm.h's base states (enum node_states), as scontrol names them; DRAIN is a flag.
+      static const char* const kBase[] = {"UNKNOWN", "DOWN", "IDLE", "ALLOCATED", "ERROR", "MIXED", "FUTURE"};
+      const uint32_t base = n.node_state & NODE_STATE_BASE;
+      info.state = base < sizeof kBase / sizeof kBase[0] ? kBase[base] : "UNKNOWN";
+      info.drained = (n.node_state & NODE_STATE_DRAIN) != 0;
+      if (info.drained) info.state += "+DRAIN";
+      info.reason = n.reason ? n.reason : "";
+      out.push_back(std::move(info));
+    }
+    slurm_free_node_info_msg(msg);
+    return out;
+  }
+
+  Status ResumeNode(const std::string& name) override {
+    update_node_msg_t msg;
+    slurm_init_update_node_msg(&msg);
+    std::string names = name;
+    msg.node_names = names.data();
+    msg.node_state = NODE_RESUME;
+    if (slurm_update_node(&msg) != SLURM_SUCCESS) return Status::Unavailable(SlurmError("slurm_update_node"));
+    return Status::OK();
+  }
+
   Status Cancel(const std::string& job_id) override {
     // SIGKILL with no flags is what scancel does: the job ends CANCELLED. (The string form also
     // names one task of an array, "123_4".)

@@ -51,6 +51,13 @@ struct SlurmJobInfo {
   std::string reason;
 };
 
+struct SlurmNodeInfo {
+  std::string name;
+  std::string state;     // e.g. "IDLE+DRAIN", "MIXED"
+  bool drained = false;  // DRAIN set: no new job starts on it until it is resumed
+  std::string reason;    // why, as Slurm records it ("Duplicate jobid [slurm@2024-...]")
+};
+
 class SlurmApi {
  public:
   virtual ~SlurmApi() = default;
@@ -59,6 +66,10 @@ class SlurmApi {
   // Every job slurmctld still knows, in one RPC.
   virtual StatusOr<std::vector<SlurmJobInfo>> LoadJobs() = 0;
   virtual Status Cancel(const std::string& job_id) = 0;
+  // Every node, in one RPC (slurm_load_node / `scontrol -o show node`).
+  virtual StatusOr<std::vector<SlurmNodeInfo>> LoadNodes() = 0;
+  // `scontrol update nodename=NAME state=resume`.
+  virtual Status ResumeNode(const std::string& name) = 0;
 };
 
 // libslurm; kUnavailable when this build has no libslurm or the config file is missing.

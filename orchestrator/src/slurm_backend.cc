@@ -3,6 +3,7 @@
 // the retry policy (NODE_FAIL, PREEMPTED, TIMEOUT, BOOT_FAIL: infrastructure; the trainer's own
 // exit code otherwise, from the wrapper's exit file when it exists).
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -13,9 +14,23 @@
 namespace isoflop::orchestrator {
 namespace {
 
+// scripts/slurm-local writes this file beside the slurm.conf of the cluster it starts: a one-node
+// test cluster that isoflop itself runs, where the daemon may resume a node Slurm drained.
+constexpr char kLocalClusterMarker[] = "isoflop-local-cluster";
+
 class SlurmBackend : public Backend {
  public:
-  explicit SlurmBackend(std::unique_ptr<SlurmApi> api) : api_(std::move(api)) {}
+  SlurmBackend(std::unique_ptr<SlurmApi> api, const std::string& conf) : api_(std::move(api)) {
+    std::string path = conf;
+    if (path.empty()) {
+      const char* env = std::getenv("SLURM_CONF");
+      path = env ? env : "";
+    }
+    const size_t slash = path.rfind('/');
+    std::error_code ec;
+    own_cluster_ = slash != std::string::npos &&
+                   std::filesystem::exists(path.substr(0, slash + 1) + kLocalClusterMarker, ec);
+  }
   std::string name() const override { return "slurm (" + api_->name() + ")"; }
   int Capacity() const override { return 1 << 30; }
 
@@ -196,9 +211,36 @@ class SlurmBackend : public Backend {
     }
   }
 
+  StatusOr<std::vector<std::string>> ClusterProblems() override {
+    auto nodes = api_->LoadNodes();
+    if (!nodes.ok()) return nodes.status();
+    std::vector<std::string> problems;
+    for (const SlurmNodeInfo& n : *nodes) {
+      if (!n.drained) continue;
+      std::string line = "node " + n.name + " is drained (" + n.state + "; reason: " +
+                         (n.reason.empty() ? "none given" : n.reason) + ")";
+      // After a slurmctld kill -9 the controller hands out job ids again that slurmd still runs,
+      // slurmd answers "Duplicate jobid" and Slurm drains the node: nothing is wrong with the node.
+      const bool duplicate_jobid = n.reason.find("Duplicate jobid") != std::string::npos;
+      if (duplicate_jobid && own_cluster_) {
+        Status resumed = api_->ResumeNode(n.name);
+        line += resumed.ok() ? ": resumed by the daemon (isoflop's own local cluster)"
+                             : ": resuming it failed: " + resumed.message();
+      } else if (duplicate_jobid) {
+        line += ": left by a controller restart after a crash; an admin resumes it with `scontrol update "
+                "nodename=" + n.name + " state=resume`";
+      } else {
+        line += "; no new job starts there until an admin resumes it";
+      }
+      problems.push_back(std::move(line));
+    }
+    return problems;
+  }
+
   static constexpr double kLostCompletionGraceS = 30;
 
   std::unique_ptr<SlurmApi> api_;
+  bool own_cluster_ = false;
 };
 
 }  // namespace
@@ -208,10 +250,10 @@ StatusOr<std::unique_ptr<Backend>> MakeSlurmBackend(const std::string& slurm_con
   const char* force = std::getenv("ISOFLOP_SLURM_API");
   if (force == nullptr || std::string(force) != "cli") {
     auto api = MakeLibSlurmApi(slurm_conf);
-    if (api.ok()) return std::unique_ptr<Backend>(new SlurmBackend(std::move(*api)));
+    if (api.ok()) return std::unique_ptr<Backend>(new SlurmBackend(std::move(*api), slurm_conf));
     if (force != nullptr && std::string(force) == "lib") return api.status();
   }
-  return std::unique_ptr<Backend>(new SlurmBackend(MakeSlurmCliApi(slurm_conf)));
+  return std::unique_ptr<Backend>(new SlurmBackend(MakeSlurmCliApi(slurm_conf), slurm_conf));
 }
 
 }  // namespace isoflop::orchestrator

@@ -132,6 +132,34 @@ class SlurmCliApi : public SlurmApi {
     return jobs;
   }
 
+  StatusOr<std::vector<SlurmNodeInfo>> LoadNodes() override {
+    int code = 0;
+    auto out = RunProgram({"scontrol", "-o", "show", "node"}, &code, Env());
+    if (!out.ok()) return out.status();
+    if (code != 0) return Status::Unavailable("scontrol show node exited " + std::to_string(code));
+    std::vector<SlurmNodeInfo> nodes;
+    std::istringstream lines(*out);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind("NodeName=", 0) != 0) continue;
+      SlurmNodeInfo n;
+      n.name = line.substr(9, line.find(' ') - 9);
+      n.state = FieldWithSpaces(line, "State");
+      n.drained = n.state.find("DRAIN") != std::string::npos;
+      n.reason = FieldWithSpaces(line, "Reason");
+      nodes.push_back(std::move(n));
+    }
+    return nodes;
+  }
+
+  Status ResumeNode(const std::string& name) override {
+    int code = 0;
+    auto out = RunProgram({"scontrol", "update", "nodename=" + name, "state=resume"}, &code, Env());
+    if (!out.ok()) return out.status();
+    if (code != 0) return Status::Unavailable("scontrol update nodename=" + name + " exited " + std::to_string(code));
+    return Status::OK();
+  }
+
   Status Cancel(const std::string& job_id) override {
     int code = 0;
     auto out = RunProgram({"scancel", job_id}, &code, Env());

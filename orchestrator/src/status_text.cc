@@ -3,6 +3,7 @@
 // colour codes, so it reads the same in a terminal, a pipe or a log file.
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -229,6 +230,13 @@ std::string StatusReport::ToText() const {
   for (const RunStatus& r : runs) {
     std::string why = FlagReason(r);
     if (!why.empty()) flagged.emplace_back(&r, std::move(why));
+  }
+  if (!cluster_problems.empty()) {
+    char when[64] = "";
+    const std::time_t at = static_cast<std::time_t>(cluster_checked_at);
+    std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&at));
+    out << "\nCluster (as the daemon saw it at " << when << "):\n";
+    for (const std::string& p : cluster_problems) out << "  " << p << "\n";
   }
   if (!flagged.empty()) {
     out << "\nFlagged runs (" << flagged.size() << "):\n";

@@ -208,6 +208,18 @@ StatusOr<StatusReport> GetStatus(const std::string& db_path, const StatusOptions
     report.runs.push_back(std::move(r));
   }
   ISOFLOP_RETURN_IF_ERROR((*q)->status());
+  {
+    auto cluster = db.Prepare("SELECT detail, at FROM events WHERE kind = 'cluster' ORDER BY id DESC LIMIT 1");
+    if (!cluster.ok()) return cluster.status();
+    if ((*cluster)->Step()) {
+      std::istringstream lines((*cluster)->Text(0));
+      for (std::string line; std::getline(lines, line);) {
+        if (!line.empty()) report.cluster_problems.push_back(line);
+      }
+      report.cluster_checked_at = (*cluster)->Double(1);
+    }
+    ISOFLOP_RETURN_IF_ERROR((*cluster)->status());
+  }
   // The current law is the latest valid fit; narrowing compares two valid fits. A later failed or
   // degenerate refit is reported beside it (fit_error), never instead of it.
   auto fits = db.Prepare(

@@ -404,3 +404,73 @@ TEST_F(SlurmTest, ADrainedNodeLetsRunningJobsFinishAndHoldsTheRest) {
 
 }  // namespace
 }  // namespace isoflop::orchestrator
+
+namespace isoflop::orchestrator {
+namespace {
+
+// Issue 15, finding 14: after a slurmctld kill -9, slurmd reports "Duplicate jobid" and Slurm drains
+// the node; the sweep then waited for an admin without a word. The daemon now says so in `status`,
+// and on isoflop's own local cluster (scripts/slurm-local marks it) resumes the node itself. The
+// drain is made with scontrol and the same reason, so the test does not need the kill's timing.
+TEST_F(SlurmTest, ANodeDrainedForDuplicateJobidIsReportedAndResumedOnTheLocalCluster) {
+  ASSERT_TRUE(std::filesystem::exists(state_ + "/isoflop-local-cluster"));
+  TempDir dir;
+  std::string db = Submit(dir, "dupjob", "  fake_sleep_s: 2\n", 1);
+  pid_t daemon = SpawnDaemon(db, dir / "daemon.log");
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = GetStatus(db);
+        return r.ok() && r->counts["running"] >= 1;
+      },
+      60));
+  Scontrol({"update", "nodename=localhost", "state=drain", "reason=Duplicate jobid"});
+  std::string seen;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = GetStatus(db);
+        if (!r.ok()) return false;
+        seen = r->ToText();
+        return seen.find("node localhost is drained") != std::string::npos &&
+               seen.find("resumed by the daemon") != std::string::npos;
+      },
+      45))
+      << seen << ReadFile(dir / "daemon.log");
+  EXPECT_NE(seen.find("reason: Duplicate jobid"), std::string::npos) << seen;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] { return Scontrol({"show", "node", "localhost"}).find("DRAIN") == std::string::npos; }, 10));
+  EXPECT_EQ(testing::WaitExit(daemon), 0) << ReadFile(dir / "daemon.log");
+  auto report = GetStatus(db);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->counts["done"], 5) << report->ToText();
+}
+
+// Any other drain is the operator's: reported with its reason, never resumed by the daemon.
+TEST_F(SlurmTest, AnOperatorsDrainIsReportedAndLeftAlone) {
+  TempDir dir;
+  std::string db = Submit(dir, "opdrain", "  fake_sleep_s: 2\n", 1);
+  Scontrol({"update", "nodename=localhost", "state=drain", "reason=maintenance window"});
+  pid_t daemon = SpawnDaemon(db, dir / "daemon.log");
+  std::string seen;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = GetStatus(db);
+        if (!r.ok()) return false;
+        seen = r->ToText();
+        return seen.find("node localhost is drained") != std::string::npos;
+      },
+      45))
+      << seen << ReadFile(dir / "daemon.log");
+  EXPECT_NE(seen.find("reason: maintenance window"), std::string::npos) << seen;
+  EXPECT_NE(seen.find("until an admin resumes it"), std::string::npos) << seen;
+  std::this_thread::sleep_for(std::chrono::seconds(12));  // past the next cluster check
+  EXPECT_NE(Scontrol({"show", "node", "localhost"}).find("DRAIN"), std::string::npos) << "resumed by the daemon";
+  Scontrol({"update", "nodename=localhost", "state=resume"});
+  EXPECT_EQ(testing::WaitExit(daemon), 0) << ReadFile(dir / "daemon.log");
+  auto report = GetStatus(db);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->counts["done"], 5) << report->ToText();
+  EXPECT_TRUE(report->cluster_problems.empty()) << report->ToText();  // cleared once resumed
+}
+
+}  // namespace
+}  // namespace isoflop::orchestrator

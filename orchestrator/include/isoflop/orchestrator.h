@@ -197,6 +197,10 @@ struct StatusReport {
   // Why the latest refit attempt gave no usable law (it is kept, flagged, and not current); "" when
   // the latest attempt is the current fit.
   std::string fit_error;
+  // What the daemon last saw that only an operator can fix (Slurm: drained nodes), one line each,
+  // and when (text only; `--json` keeps its keys).
+  std::vector<std::string> cluster_problems;
+  double cluster_checked_at = 0;
   std::string ToJson() const;
   // For people (status_text.cc): the counts; the runs with state, attempt, step, loss and ETA; the
   // law with its intervals; how the intervals narrowed; the plan's headline with its interval; the

@@ -28,6 +28,13 @@ double JsonNumber(const nlohmann::json& j, const char* key) {
   return it->get<double>();
 }
 
+// True only for a JSON true at `key`; absent or another type is false.
+bool JsonBool(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 std::string JsonText(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return "";
   auto it = j.find(key);
@@ -246,7 +253,7 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
   if (j.contains("intervals") && j["intervals"].is_object())
     plan.interval_source = JsonText(j["intervals"], "source");
   plan.extrapolated =
-      j.contains("extrapolated") && j["extrapolated"].is_boolean() && j["extrapolated"].get<bool>();
+      JsonBool(j, "extrapolated");
   plan.warning = JsonText(j, "warning");
   if (j.contains("evidence") && j["evidence"].is_object()) {
     const auto& e = j["evidence"];
@@ -263,8 +270,7 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
   // "energy_kwh", "layout", "chosen"}, ...]} (isoflop plan --json).
   if (j.contains("pareto") && j["pareto"].is_object()) {
     const auto& pareto = j["pareto"];
-    if (pareto.contains("objective") && pareto["objective"].is_string())
-      plan.objective = pareto["objective"].get<std::string>();
+    plan.objective = JsonText(pareto, "objective");
     if (pareto.contains("front") && pareto["front"].is_array()) {
       for (const auto& point : pareto["front"]) {
         if (!point.is_object()) continue;
@@ -274,8 +280,8 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
         pp.wall_clock_s = JsonNumber(point, "wall_clock_s");
         pp.cost_usd = JsonNumber(point, "cost_usd");
         pp.energy_kwh = JsonNumber(point, "energy_kwh");
-        if (point.contains("layout") && point["layout"].is_string()) pp.layout = point["layout"].get<std::string>();
-        pp.chosen = point.contains("chosen") && point["chosen"].is_boolean() && point["chosen"].get<bool>();
+        pp.layout = JsonText(point, "layout");
+        pp.chosen = JsonBool(point, "chosen");
         if (std::isfinite(pp.wall_clock_s) && std::isfinite(pp.cost_usd)) plan.pareto.push_back(pp);
       }
     }
@@ -293,7 +299,7 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
         if (!p.is_object()) continue;
         PlanInfo::ServingOption o;
         o.precision = JsonText(p, "precision");
-        o.fits = p.contains("fits") && p["fits"].is_boolean() && p["fits"].get<bool>();
+        o.fits = JsonBool(p, "fits");
         if (p.contains("gpus_per_replica") && p["gpus_per_replica"].is_number())
           o.gpus_per_replica = p["gpus_per_replica"].get<int>();
         o.memory_per_gpu_bytes = JsonNumber(p, "memory_per_gpu_bytes");

@@ -1,7 +1,10 @@
 #include "build_files.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
+#include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <sstream>
 
@@ -103,6 +106,20 @@ std::string DonePath(const BuildPlan& plan, const std::string& stage, int task) 
 bool TaskIsDone(const BuildPlan& plan, const std::string& stage, int task) {
   std::error_code ec;
   return fs::exists(DonePath(plan, stage, task), ec);
+}
+
+void HoldIfFaultInjected(const std::string& stage, int task) {
+  const char* spec = std::getenv("ISOFLOP_FAULT_HOLD");
+  if (spec == nullptr) return;
+  const std::string text = spec;
+  const std::string want = stage + ":" + std::to_string(task) + ":";
+  if (!text.starts_with(want) || text.size() == want.size()) return;
+  const std::string release = text.substr(want.size());
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::error_code ec;
+  while (!fs::exists(release, ec) && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Status MarkTaskDone(const BuildPlan& plan, const std::string& stage, int task, const json& result) {

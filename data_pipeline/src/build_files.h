@@ -140,6 +140,13 @@ StatusOr<json> ReadTaskResult(const BuildPlan& plan, const std::string& stage, i
 // name starts with TTTTT.); temporary files of a live duplicate are left alone.
 void RemoveTaskOutputs(const BuildPlan& plan, const std::string& stage, const std::string& prefix);
 
+// Fault injection for the crash tests (docs/data.md, "Testing the distributed build"): when
+// ISOFLOP_FAULT_HOLD is "STAGE:TASK:RELEASE_FILE" and names this stage and task, the task waits
+// here, its outputs open as .tmp.PID files, until RELEASE_FILE exists (at most 120 s). A test
+// can then kill it mid-stage at a moment it chooses, instead of racing a task that lasts a few
+// milliseconds. Unset (always, outside tests), it costs one getenv.
+void HoldIfFaultInjected(const std::string& stage, int task);
+
 // The scan results of every group: documents per group, their global numbering.
 struct GroupIndex {
   std::vector<uint64_t> base;  // global index of each group's first document; back() = total

@@ -180,6 +180,7 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
   for (int b = 0; b < num_bands; ++b) ISOFLOP_RETURN_IF_ERROR(band_runs[b].Open(file("keys-" + BandName(b))));
   KeyRuns<ExactKey> exact_runs;
   if (!options.skip_exact) ISOFLOP_RETURN_IF_ERROR(exact_runs.Open(file("keys-xx")));
+  HoldIfFaultInjected("scan", group);
 
   json counters = ZeroCounters();
   int64_t documents_read = 0, bytes_read = 0, invalid_utf8_bytes = 0, documents_with_invalid_utf8 = 0,

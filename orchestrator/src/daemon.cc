@@ -660,6 +660,12 @@ StatusOr<bool> Daemon::Tick() {
   if (NowSeconds() - last_cluster_check_ >= kClusterCheckS) {
     last_cluster_check_ = NowSeconds();
     ISOFLOP_RETURN_IF_ERROR(CheckCluster());
+    // A backend with no live run is not polled above, yet a poll is what reaps the ghosts a
+    // controller crash leaves of runs already recorded done (jobs RUNNING with nothing behind
+    // them, holding their CPUs until the time limit): poll it here, at the check's cadence.
+    for (const auto& [name, backend] : backends_) {
+      if (!by_backend.count(name)) (void)backend->Poll({});
+    }
   }
 
   // 3. Refit on every finished run, and re-plan the target budget (a no-op when the latest fit

@@ -44,7 +44,8 @@ class SlurmBackend : public Backend {
     r.script_path = *script;
     r.args = {req.key, req.run_dir};
     r.args.insert(r.args.end(), req.trainer_argv.begin(), req.trainer_argv.end());
-    for (const char* var : {"PATH", "HOME", "LANG", "LD_LIBRARY_PATH", "SLURM_CONF", "OMP_NUM_THREADS"}) {
+    for (const char* var : {"PATH", "HOME", "LANG", "LD_LIBRARY_PATH", "SLURM_CONF", "OMP_NUM_THREADS",
+                            "ISOFLOP_FAULT_HOLD"}) {
       if (const char* v = std::getenv(var)) r.environment.push_back(std::string(var) + "=" + v);
     }
     if (std::getenv("PATH") == nullptr) r.environment.push_back("PATH=/usr/local/bin:/usr/bin:/bin");

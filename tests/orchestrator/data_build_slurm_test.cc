@@ -57,6 +57,7 @@ class DataBuildSlurm : public ::testing::Test {
   }
   void TearDown() override {
     ::unsetenv("ISOFLOP_SLURM_API");
+    ::unsetenv("ISOFLOP_FAULT_HOLD");
     if (conf_.empty()) return;
     int code = 0;
     (void)RunProgram({"scancel", "--full", "--user=" + std::to_string(::getuid())}, &code,
@@ -144,12 +145,17 @@ TEST_F(DataBuildSlurm, FourTaskBuildEqualsTheOneProcessBuild) {
 // uses libslurm.
 TEST_F(DataBuildSlurm, ATaskKilledMidStageIsRetriedAndTheOutputIsTheSame) {
   ::setenv("ISOFLOP_SLURM_API", "cli", 1);
+  // Scan task 1 of this small corpus lasts a few milliseconds: a poll could miss it (it did, on
+  // a CI machine). ISOFLOP_FAULT_HOLD stops it with its outputs open (00001.*.tmp.PID) until
+  // the release file exists: the kill below lands mid-stage every time, and the retry, with the
+  // release file present, runs straight through.
+  const std::string release = dir_ / "release-scan-1";
+  ::setenv("ISOFLOP_FAULT_HOLD", ("scan:1:" + release).c_str(), 1);
   StatusOr<DataBuildSlurmSummary> summary = Status::Internal("not run");
   DataBuildSlurmOptions options = SlurmOptions("killed");
   options.tasks = 2;  // half the jobs of the test above (each task starts an isoflop process)
   std::thread driver([&] { summary = RunDataBuildOnSlurm(options); });
-  // Scan task 1 writes its outputs as 00001.*.tmp.PID while it works: the first such file names
-  // the process to kill, mid-stage (before its done marker).
+  // The held task's outputs are named 00001.*.tmp.PID: the first such file names the process.
   const std::string scan = dir_ / "killed/.isoflop-build/scan";
   pid_t victim = 0;
   bool done_before_kill = true;
@@ -168,7 +174,9 @@ TEST_F(DataBuildSlurm, ATaskKilledMidStageIsRetriedAndTheOutputIsTheSame) {
         return false;
       },
       120);
+  testing::WriteFile(release, "");
   driver.join();
+  ::unsetenv("ISOFLOP_FAULT_HOLD");
   ASSERT_GT(victim, 0) << "scan task 1 was never seen at work";
   EXPECT_FALSE(done_before_kill) << "the task had already finished";
   ASSERT_TRUE(summary.ok()) << summary.status().ToString();

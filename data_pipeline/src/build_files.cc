@@ -1,5 +1,7 @@
 #include "build_files.h"
 
+#include <fcntl.h>  // sync_file_range
+
 #include <algorithm>
 #include <chrono>
 #include <cinttypes>
@@ -8,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "staged_output.h"
+#include "isoflop/file_util.h"
 
 namespace isoflop::data {
 
@@ -50,6 +52,17 @@ Status OutFile::Open(const std::string& path) {
   std::setvbuf(file_.get(), nullptr, _IOFBF, 1 << 20);
   size_ = 0;
   failed_ = false;
+  return Status::OK();
+}
+
+Status OutFile::StartWriteback() {
+  if (failed_ || std::fflush(file_.get()) != 0) {
+    failed_ = true;
+    return Status::IOError("write to " + temp_ + " failed: " + std::strerror(errno) + " (disk full?)");
+  }
+#if defined(__linux__)
+  ::sync_file_range(::fileno(file_.get()), 0, 0, SYNC_FILE_RANGE_WRITE);  // a hint: errors are the fsync's
+#endif
   return Status::OK();
 }
 
@@ -122,8 +135,14 @@ void HoldIfFaultInjected(const std::string& stage, int task) {
   }
 }
 
+Status WriteTaskFile(const BuildPlan& plan, const std::string& path, std::string_view bytes) {
+  AtomicWriteOptions options;
+  options.sync = plan.sync_task_files;
+  return WriteFileAtomically(path, bytes, options);
+}
+
 Status MarkTaskDone(const BuildPlan& plan, const std::string& stage, int task, const json& result) {
-  return WriteFileAtomically(DonePath(plan, stage, task), result.dump(1) + "\n");
+  return WriteTaskFile(plan, DonePath(plan, stage, task), result.dump(1) + "\n");
 }
 
 StatusOr<json> ReadTaskResult(const BuildPlan& plan, const std::string& stage, int task) {

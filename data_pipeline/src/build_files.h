@@ -104,6 +104,11 @@ class OutFile {
     return Write(records.data(), records.size() * sizeof(T));
   }
   uint64_t size() const { return size_; }
+  // Hands what was written so far to the kernel and asks it to start writing it to disk
+  // (Linux: sync_file_range(SYNC_FILE_RANGE_WRITE), which does not wait): a file that will be
+  // fsynced later (an output shard, at commit) is then mostly on disk by that time, instead
+  // of the fsync writing all of it while nothing else runs.
+  Status StartWriteback();
   Status Commit();  // flush, close, rename
 
  private:
@@ -131,6 +136,10 @@ StatusOr<std::string> ReadText(const std::string& path);
 
 // Reads [offset, offset + size) of a file descriptor (thread-safe).
 Status PRead(int fd, uint64_t offset, void* out, size_t size, const std::string& what);
+
+// Writes a file of the work directory atomically (isoflop::WriteFileAtomically), fsynced when
+// plan.sync_task_files.
+Status WriteTaskFile(const BuildPlan& plan, const std::string& path, std::string_view bytes);
 
 // Task markers: `.done` holds the task's result as JSON.
 bool TaskIsDone(const BuildPlan& plan, const std::string& stage, int task);

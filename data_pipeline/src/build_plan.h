@@ -22,6 +22,11 @@ struct BuildPlan {
   int band_partitions = 1;                     // key ranges per band (band tasks = items)
   std::string work_dir;                        // where stage outputs go (OUT/.isoflop-build)
   std::string base_dir;                        // the directory relative paths are relative to
+  // Not in plan.json: whether the work directory's files (task markers, plan, tokenizer,
+  // manifest) are fsynced as they are written. A resumable build (the distributed one, and
+  // every task run from plan.json) needs its markers to survive a crash; a one-process build
+  // starts its work directory over every time, and fsyncs its outputs when it commits them.
+  bool sync_task_files = true;
 
   int num_groups() const { return static_cast<int>(groups.size()); }
   // A path of the options (input, tokenizer), resolved against base_dir: tasks run elsewhere.

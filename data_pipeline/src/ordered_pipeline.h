@@ -103,6 +103,23 @@ Status RunOrderedPipeline(int threads, int max_in_flight, const PipelineStages<I
   return error;
 }
 
+// How much to read into the next item of a pipeline whose items are `batch` bytes: with
+// several threads, the first items are smaller (batch/8, /4, /2: the other threads start
+// processing after a short read instead of a full one), and so are the last (once less than
+// threads·batch is left, a quarter of what is left per thread, at least batch/8: the threads
+// finish together instead of one processing the last full item alone). `done` and `total`
+// (bytes; total <= 0: unknown) estimate where the stream is. Items never exceed `batch`, and
+// the results do not depend on the sizes (every decision is per document).
+inline size_t NextBatchBytes(size_t batch, uint64_t item, int64_t done, int64_t total, int threads) {
+  if (threads <= 1 || batch < 8) return batch;
+  size_t size = item < 3 ? batch >> (3 - item) : batch;
+  if (total > 0) {
+    const uint64_t left = done < total ? static_cast<uint64_t>(total - done) : 0;
+    if (left < static_cast<uint64_t>(threads) * batch) size = std::min<size_t>(size, left / (4 * threads));
+  }
+  return std::max(size, batch / 8);
+}
+
 }  // namespace isoflop::data
 
 #endif  // ISOFLOP_DATA_PIPELINE_ORDERED_PIPELINE_H_

@@ -339,7 +339,7 @@ Status ReadExactDups(const BuildPlan& plan, uint64_t begin, uint64_t end, std::v
 }
 
 // Per-thread state of the verify stage: shingle sets of recently seen documents.
-struct Verifier {
+struct alignas(64) Verifier {  // per thread, on cache lines of its own
   std::unordered_map<uint64_t, std::vector<uint64_t>> shingles;
   std::vector<uint32_t> sig_a, sig_b;
   std::string id, text;

@@ -109,20 +109,35 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
     ISOFLOP_RETURN_IF_ERROR(
         streams[s].ends.Open(StageFile(plan, "encode", prefix + split_names[s] + ".ends")));
   }
-  std::vector<BpeEncodeCache> caches(std::max(1, threads));
-  std::vector<double> cpu(std::max(1, threads), 0);
+  // Each thread's cache and CPU time on cache lines of their own (a thread writes its cache's
+  // vectors on every chunk: no false sharing with its neighbour's).
+  struct alignas(64) Worker {
+    BpeEncodeCache cache;
+    double cpu = 0;
+  };
+  std::vector<Worker> workers(std::max(1, threads));
   std::vector<uint8_t> bytes;
   PipelineStages<EncodeBatch> stages;
+  // Where the reading is, for the batch sizes: the group's documents file holds the kept text
+  // and the dropped documents' (a few % more than what is read: the last batches shrink a
+  // little early).
+  std::error_code size_ec;
+  const auto docs_bytes = fs::file_size(StageFile(plan, "scan", TaskName(group) + ".docs"), size_ec);
+  const int64_t total_bytes = size_ec ? 0 : static_cast<int64_t>(docs_bytes);
+  int64_t read_bytes = 0;
+  uint64_t batches_read = 0;
   stages.read = [&](EncodeBatch* batch) -> StatusOr<bool> {
+    const size_t batch_bytes = NextBatchBytes(options.batch_bytes, batches_read++, read_bytes, total_bytes, threads);
     size_t size = 0;
     std::string id;
-    while (size < options.batch_bytes) {
+    while (size < batch_bytes) {
       std::string text;
       ContentHash hash;
       auto more = kept.Next(&id, &text, &hash);
       if (!more.ok()) return more.status();
       if (!*more) break;
       size += text.size();
+      read_bytes += static_cast<int64_t>(text.size());
       batch->texts.push_back(std::move(text));
       batch->hashes.push_back(hash);
     }
@@ -132,9 +147,9 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
     const double t0 = ThreadCpuSeconds();
     batch->tokens.resize(batch->texts.size());
     for (size_t i = 0; i < batch->texts.size(); ++i) {
-      tokenizer->Encode(batch->texts[i], &batch->tokens[i], &caches[worker]);
+      tokenizer->Encode(batch->texts[i], &batch->tokens[i], &workers[worker].cache);
     }
-    cpu[worker] += ThreadCpuSeconds() - t0;
+    workers[worker].cpu += ThreadCpuSeconds() - t0;
   };
   stages.write = [&](EncodeBatch* batch) -> Status {
     for (size_t i = 0; i < batch->texts.size(); ++i) {
@@ -162,7 +177,7 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
     ISOFLOP_RETURN_IF_ERROR(stream.ends.Commit());
   }
   double total_cpu = 0;
-  for (double c : cpu) total_cpu += c;
+  for (const Worker& w : workers) total_cpu += w.cpu;
   return MarkTaskDone(plan, "encode", group,
                       {{"bytes_kept", bytes_kept},
                        {"documents", documents},
@@ -210,7 +225,7 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
   ISOFLOP_RETURN_IF_ERROR(out.Open(plan.work_dir + "/" + name));
   Sha256 sha;
   std::vector<char> buffer(1 << 20);
-  uint64_t documents = 0;
+  uint64_t documents = 0, unsynced = 0;
   for (int g = 0; g < plan.num_groups(); ++g) {
     const uint64_t gb = layout.start[g], ge = layout.start[g + 1];
     const uint64_t from = std::max(begin, gb), to = std::min(end, ge);
@@ -227,6 +242,11 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
         sha.Update(buffer.data(), size);
         status = out.Write(buffer.data(), size);
       }
+      // The commit fsyncs the shard: start writing it to disk now, while the build goes on.
+      if (status.ok() && (unsynced += size) >= (16u << 20)) {
+        status = out.StartWriteback();
+        unsynced = 0;
+      }
       at += take;
     }
     ::close(fd);
@@ -236,14 +256,15 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
     if (!ends.ok()) return ends.status();
     for (uint64_t e : *ends) documents += (gb + e > begin && gb + e <= end) ? 1 : 0;
   }
+  ISOFLOP_RETURN_IF_ERROR(out.StartWriteback());
   ISOFLOP_RETURN_IF_ERROR(out.Commit());
   json info = {{"split", split},
                {"file", name},
                {"tokens", end - begin},
                {"documents", documents},
                {"sha256", sha.FinishHex()}};
-  return WriteFileAtomically(
-      StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"), info.dump() + "\n");
+  return WriteTaskFile(
+      plan, StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"), info.dump() + "\n");
 }
 
 }  // namespace
@@ -410,7 +431,7 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
     outputs.push_back("tokenizer.json");
   }
   manifest["counters"] = counters;
-  ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(plan.work_dir + "/manifest.json", manifest.dump(2) + "\n"));
+  ISOFLOP_RETURN_IF_ERROR(WriteTaskFile(plan, plan.work_dir + "/manifest.json", manifest.dump(2) + "\n"));
   outputs.push_back("manifest.json");
 
   // The report: the documents the scan dropped (invalid, empty, quality), then the exact and

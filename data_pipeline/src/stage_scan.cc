@@ -194,8 +194,11 @@ Status RunScanTask(const BuildPlan& plan, int group, int threads, bool progress_
   DocumentSource& src = **source;
 
   PipelineStages<ScanBatch> stages;
+  uint64_t batches_read = 0;
   stages.read = [&](ScanBatch* batch) -> StatusOr<bool> {
-    auto more = src.Next(&batch->records, options.batch_bytes);
+    const size_t bytes = NextBatchBytes(options.batch_bytes, batches_read++, src.raw_bytes_read(),
+                                        src.raw_bytes_total(), threads);
+    auto more = src.Next(&batch->records, bytes);
     if (!more.ok()) return more.status();
     return *more || !batch->records.empty();
   };

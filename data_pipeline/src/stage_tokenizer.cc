@@ -10,7 +10,6 @@
 #include "build_stages.h"
 #include "isoflop/hf_tokenizer.h"
 #include "isoflop/parallel_for.h"
-#include "staged_output.h"
 
 namespace isoflop::data {
 namespace {
@@ -33,7 +32,7 @@ Status TrainBuildTokenizer(const BuildPlan& plan, const GroupIndex& groups, cons
   if (!options.tokenizer_path.empty()) {
     auto loaded = LoadTokenizerFile(plan.Resolve(options.tokenizer_path));  // isoflop's or Hugging Face's
     if (!loaded.ok()) return Status::InvalidArgument("--tokenizer " + loaded.status().message());
-    ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(path, loaded->ToJson()));
+    ISOFLOP_RETURN_IF_ERROR(WriteTaskFile(plan, path, loaded->ToJson()));
     (*result)["tokenizer"] = {{"trained", false}, {"train_bytes", 0}, {"train_documents", 0}};
     return Status::OK();
   }
@@ -71,24 +70,30 @@ Status TrainBuildTokenizer(const BuildPlan& plan, const GroupIndex& groups, cons
   BpeTrainerOptions counting = options.tokenizer;
   counting.max_train_bytes = INT64_MAX;  // the sample is the bound
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(docs.size())));
-  std::vector<BpeTrainer> trainers(workers, BpeTrainer(counting));
-  std::vector<Status> statuses(workers);
+  struct alignas(64) Counter {  // a cache line of its own: each thread writes its trainer per chunk
+    explicit Counter(const BpeTrainerOptions& options) : trainer(options) {}
+    BpeTrainer trainer;
+    Status status;
+  };
+  std::vector<Counter> counters;
+  counters.reserve(workers);
+  for (int w = 0; w < workers; ++w) counters.emplace_back(counting);
   DocStore store(plan, groups);
   ParallelFor(workers, workers, [&](int, size_t w) {
     std::string id, text;
     for (size_t i = w; i < docs.size(); i += workers) {  // interleaved: equal shares of the work
       Status s = store.Read(docs[i], &id, &text);
       if (!s.ok()) {
-        statuses[w] = s;
+        counters[w].status = s;
         return;
       }
-      trainers[w].Add(text);
+      counters[w].trainer.Add(text);
     }
   });
-  for (const Status& s : statuses) ISOFLOP_RETURN_IF_ERROR(s);
-  for (int w = 1; w < workers; ++w) trainers[0].Merge(trainers[w]);
-  BpeTokenizer tokenizer = trainers[0].Train();
-  ISOFLOP_RETURN_IF_ERROR(WriteFileAtomically(path, tokenizer.ToJson()));
+  for (const Counter& c : counters) ISOFLOP_RETURN_IF_ERROR(c.status);
+  for (int w = 1; w < workers; ++w) counters[0].trainer.Merge(counters[w].trainer);
+  BpeTokenizer tokenizer = counters[0].trainer.Train();
+  ISOFLOP_RETURN_IF_ERROR(WriteTaskFile(plan, path, tokenizer.ToJson()));
   (*result)["tokenizer"] = {
       {"trained", true}, {"train_bytes", sample_bytes}, {"train_documents", docs.size()}};
   return Status::OK();

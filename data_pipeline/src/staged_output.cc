@@ -116,19 +116,4 @@ Status StagedOutput::Commit(const std::vector<std::string>& files) {
   return Status::OK();
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& bytes) {
-  const std::string temp = path + ".tmp";
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << bytes;
-    out.flush();
-    if (!out) return Status::IOError("cannot write " + temp);
-  }
-  ISOFLOP_RETURN_IF_ERROR(SyncPath(temp, false));
-  std::error_code ec;
-  fs::rename(temp, path, ec);
-  if (ec) return Status::IOError("cannot rename " + temp + ": " + ec.message());
-  return SyncPath(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path().string(), true);
-}
-
 }  // namespace isoflop::data

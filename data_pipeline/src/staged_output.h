@@ -55,9 +55,6 @@ class StagedOutput {
   std::vector<std::pair<std::string, std::string>> external_;
 };
 
-// Writes `bytes` to `path` via a temporary file, fsync, rename and directory fsync.
-Status WriteFileAtomically(const std::string& path, const std::string& bytes);
-
 }  // namespace isoflop::data
 
 #endif  // ISOFLOP_DATA_PIPELINE_STAGED_OUTPUT_H_

@@ -127,7 +127,8 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
   int64_t read_bytes = 0;
   uint64_t batches_read = 0;
   stages.read = [&](EncodeBatch* batch) -> StatusOr<bool> {
-    const size_t batch_bytes = NextBatchBytes(options.batch_bytes, batches_read++, read_bytes, total_bytes, threads);
+    const size_t batch_bytes =
+        NextBatchBytes(options.batch_bytes, batches_read++, read_bytes, total_bytes, threads);
     size_t size = 0;
     std::string id;
     while (size < batch_bytes) {
@@ -263,8 +264,9 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
                {"tokens", end - begin},
                {"documents", documents},
                {"sha256", sha.FinishHex()}};
-  return WriteTaskFile(
-      plan, StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"), info.dump() + "\n");
+  return WriteTaskFile(plan,
+                       StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"),
+                       info.dump() + "\n");
 }
 
 }  // namespace

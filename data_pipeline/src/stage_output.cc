@@ -65,6 +65,25 @@ class KeptDocuments {
 struct SplitStream {  // one split's token stream of one group (encode)
   OutFile tokens, ends;
   uint64_t count = 0, documents = 0;
+  // With one group the split's stream is this group's, so its shards' sha256 are computed
+  // here, in the pipeline's in-order write (overlapped with encoding on the other threads),
+  // instead of in assemble, where the one large shard of a small build is hashed alone.
+  bool hash_shards = false;
+  Sha256 shard_hash;
+  uint64_t shard_tokens = 0;
+  std::vector<std::string> shard_sha256;
+  void HashTokens(const uint8_t* data, uint64_t tokens, uint32_t token_bytes, uint64_t per_shard) {
+    while (tokens > 0) {
+      const uint64_t take = std::min(tokens, per_shard - shard_tokens);
+      shard_hash.Update(data, take * token_bytes);
+      data += take * token_bytes;
+      tokens -= take;
+      if ((shard_tokens += take) == per_shard) {
+        shard_sha256.push_back(shard_hash.FinishHex());
+        shard_tokens = 0;
+      }
+    }
+  }
 };
 
 }  // namespace
@@ -104,7 +123,9 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
   const uint32_t token_bytes = TokenBytesFor(tokenizer->vocab_size());
   SplitStream streams[2];  // train, val
   const char* split_names[2] = {"train", "val"};
+  const uint64_t per_shard = static_cast<uint64_t>(options.max_tokens_per_shard);
   for (int s = 0; s < 2; ++s) {
+    streams[s].hash_shards = plan.num_groups() == 1 && per_shard > 0;
     ISOFLOP_RETURN_IF_ERROR(streams[s].tokens.Open(StageFile(plan, "encode", prefix + split_names[s])));
     ISOFLOP_RETURN_IF_ERROR(
         streams[s].ends.Open(StageFile(plan, "encode", prefix + split_names[s] + ".ends")));
@@ -163,6 +184,7 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
           bytes[t * token_bytes + b] = static_cast<uint8_t>(ids[t] >> (8 * b));
       }
       ISOFLOP_RETURN_IF_ERROR(stream.tokens.Write(bytes.data(), bytes.size()));
+      if (stream.hash_shards) stream.HashTokens(bytes.data(), ids.size(), token_bytes, per_shard);
       stream.count += ids.size();
       ++stream.documents;
       ISOFLOP_RETURN_IF_ERROR(stream.ends.Write(&stream.count, sizeof(stream.count)));
@@ -179,8 +201,15 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
   }
   double total_cpu = 0;
   for (const Worker& w : workers) total_cpu += w.cpu;
+  json shard_sha256 = json::object();  // per split, every shard's (one group only)
+  for (int s = 0; s < 2; ++s) {
+    if (!streams[s].hash_shards) continue;
+    if (streams[s].shard_tokens > 0) streams[s].shard_sha256.push_back(streams[s].shard_hash.FinishHex());
+    shard_sha256[split_names[s]] = streams[s].shard_sha256;
+  }
   return MarkTaskDone(plan, "encode", group,
                       {{"bytes_kept", bytes_kept},
+                       {"shard_sha256", shard_sha256},
                        {"documents", documents},
                        {"token_bytes", token_bytes},
                        {"vocab_size", tokenizer->vocab_size()},
@@ -197,6 +226,7 @@ namespace {
 struct SplitLayout {
   std::vector<uint64_t> start;  // per group, and the total at the end
   uint32_t token_bytes = 2;
+  std::vector<std::string> shard_sha256;  // from encode (one group), else empty: hashed here
 };
 
 StatusOr<SplitLayout> LoadLayout(const BuildPlan& plan, const std::string& split) {
@@ -207,7 +237,12 @@ StatusOr<SplitLayout> LoadLayout(const BuildPlan& plan, const std::string& split
     if (!encode.ok()) return encode.status();
     layout.token_bytes = encode->at("token_bytes").get<uint32_t>();
     layout.start.push_back(layout.start.back() + encode->at("tokens_" + split).get<uint64_t>());
+    if (plan.num_groups() == 1 && encode->contains("shard_sha256") &&
+        encode->at("shard_sha256").contains(split))
+      layout.shard_sha256 = encode->at("shard_sha256").at(split).get<std::vector<std::string>>();
   }
+  const uint64_t m = static_cast<uint64_t>(plan.options.max_tokens_per_shard);
+  if (m == 0 || layout.shard_sha256.size() != (layout.start.back() + m - 1) / m) layout.shard_sha256.clear();
   return layout;
 }
 
@@ -225,6 +260,7 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
   OutFile out;
   ISOFLOP_RETURN_IF_ERROR(out.Open(plan.work_dir + "/" + name));
   Sha256 sha;
+  const bool hashed = s < layout.shard_sha256.size();  // by encode
   std::vector<char> buffer(1 << 20);
   uint64_t documents = 0, unsynced = 0;
   for (int g = 0; g < plan.num_groups(); ++g) {
@@ -240,7 +276,7 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
       const size_t size = take * layout.token_bytes;
       status = PRead(fd, (at - gb) * layout.token_bytes, buffer.data(), size, path);
       if (status.ok()) {
-        sha.Update(buffer.data(), size);
+        if (!hashed) sha.Update(buffer.data(), size);
         status = out.Write(buffer.data(), size);
       }
       // The commit fsyncs the shard: start writing it to disk now, while the build goes on.
@@ -263,7 +299,7 @@ Status AssembleShard(const BuildPlan& plan, const std::string& split, const Spli
                {"file", name},
                {"tokens", end - begin},
                {"documents", documents},
-               {"sha256", sha.FinishHex()}};
+               {"sha256", hashed ? layout.shard_sha256[s] : sha.FinishHex()}};
   return WriteTaskFile(plan,
                        StageFile(plan, "assemble", split + "-" + TaskName(static_cast<int>(s)) + ".json"),
                        info.dump() + "\n");

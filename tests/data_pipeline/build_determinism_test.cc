@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "isoflop/data_pipeline.h"
+#include "sha256.h"
 #include "temp_dir.h"
 #include "test_corpus.h"
 
@@ -53,6 +55,14 @@ TEST(BuildDeterminism, ByteIdenticalForAnyThreadCount) {
   }
   ASSERT_GE(outputs[0].size(), 6u);  // index, manifest, tokenizer, report, ≥2 shards
   EXPECT_TRUE(outputs[0].count("train-00001.bin"));
+  // The manifest's sha256 of each shard is the file's (hashed while encoding, one group).
+  const auto manifest = nlohmann::json::parse(outputs[0]["manifest.json"]);
+  ASSERT_GE(manifest["shards"]["files"].size(), 2u);
+  for (const auto& shard : manifest["shards"]["files"]) {
+    const std::string file = shard["file"].get<std::string>();
+    ASSERT_TRUE(outputs[0].count(file)) << file;
+    EXPECT_EQ(shard["sha256"].get<std::string>(), Sha256Hex(outputs[0][file])) << file;
+  }
   for (size_t k = 1; k < outputs.size(); ++k) {
     ASSERT_EQ(outputs[k].size(), outputs[0].size());
     for (const auto& [name, bytes] : outputs[0]) EXPECT_TRUE(outputs[k][name] == bytes) << name << " differs";

@@ -10,6 +10,8 @@
 #ifndef ISOFLOP_CSV_H_
 #define ISOFLOP_CSV_H_
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,12 +39,54 @@ struct CsvTable {
   std::string Where(int line, int column) const;
 };
 
+struct CsvReadOptions {
+  // A record (all its fields and separators) longer than this is refused, naming its line: a row of
+  // runs is ~100 bytes, so a longer one is an unterminated quote or not a CSV file. Memory holds one
+  // record, so this also bounds what one hostile line costs (issue 15, finding 12).
+  int64_t max_record_bytes = 1 << 20;
+};
+
+// Streams a CSV file (or text) record by record: memory holds the header, one record and a 1 MiB
+// read buffer, whatever the file's size (issue 15, finding 12: a 100 MB file was held as text and
+// as rows at once). ParseCsv and ReadCsvFile below are this reader collecting every row.
+class CsvReader {
+ public:
+  // Opens a file and reads its header. kNotFound when it does not exist, kInvalidArgument when it
+  // is a directory (file_util.h), has no header, or the header does not parse.
+  static StatusOr<CsvReader> Open(const std::string& path, const CsvReadOptions& options = {});
+  // Reads text already in memory; `text` must outlive the reader.
+  static StatusOr<CsvReader> FromText(std::string_view text, const std::string& source,
+                                      const CsvReadOptions& options = {});
+  CsvReader(CsvReader&&) noexcept;
+  CsvReader& operator=(CsvReader&&) noexcept;
+  ~CsvReader();
+
+  // The header (source, header_line, header; rows stay empty).
+  const CsvTable& table() const { return table_; }
+  // The next data record (blank lines skipped): true with *record filled, false at the end.
+  // kInvalidArgument on an unterminated quoted field, text after a closing quote, or a record
+  // longer than max_record_bytes, naming SOURCE:LINE:COLUMN.
+  StatusOr<bool> Next(CsvRecord* record);
+  int64_t bytes_read() const;   // bytes consumed so far
+  int64_t bytes_total() const;  // the file's size (the text's for FromText)
+
+ private:
+  struct Input;
+  CsvReader();
+  StatusOr<bool> ReadRecord(CsvRecord* record, bool* blank);
+  Status ReadHeader();
+  CsvTable table_;
+  CsvReadOptions options_;
+  std::unique_ptr<Input> in_;
+};
+
 // Parses CSV text. kInvalidArgument on an unterminated quoted field, text after a closing quote,
 // an empty input (no header) or a duplicated column name.
 StatusOr<CsvTable> ParseCsv(std::string_view text, const std::string& source);
 
-// Reads and parses a file. kNotFound when it does not exist, kInvalidArgument when it is a
-// directory or does not parse (file_util.h).
+// Reads and parses a file whole (CsvReader, every row kept: for small files such as a planner's
+// validation table). kNotFound when it does not exist, kInvalidArgument when it is a directory or
+// does not parse (file_util.h).
 StatusOr<CsvTable> ReadCsvFile(const std::string& path);
 
 // Helpers for field values.

@@ -1,4 +1,5 @@
 // isoflop fit: parse flags, call isoflop::Fit, print a table or fit.json. No logic lives here.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -27,6 +28,7 @@ struct FitFlags {
   std::string out;
   std::string columns;
   std::vector<std::string> where;
+  int64_t max_runs = CsvOptions::kDefaultMaxRuns;
   std::vector<double> ci_budgets;
   std::string params_convention;
   int vocab = 0;
@@ -45,6 +47,20 @@ int RunFit(const FitFlags& flags) {
     Status s = csv.ParseWhere(w);
     if (!s.ok()) return ReportError("fit", s);
   }
+  csv.max_runs = flags.max_runs;
+  // Progress on stderr (stdout stays the table or fit.json), at most one line every 2 s.
+  auto last = std::chrono::steady_clock::now();
+  auto due = [&last] {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::seconds(2)) return false;
+    last = now;
+    return true;
+  };
+  csv.progress = [&](int64_t records, int64_t bytes_read, int64_t bytes_total) {
+    if (!due()) return;
+    std::fprintf(stderr, "isoflop fit: read %lld rows (%.1f of %.1f MB) of %s\n",
+                 static_cast<long long>(records), bytes_read / 1e6, bytes_total / 1e6, flags.runs.c_str());
+  };
   auto runs = LoadRunsCsv(flags.runs, csv);
   if (!runs.ok()) return ReportError("fit", runs.status());
 
@@ -90,6 +106,11 @@ int RunFit(const FitFlags& flags) {
   std::fprintf(stderr, "isoflop fit: %zu runs from %s (%s%s%s); fitting...\n", runs->size(),
                flags.runs.c_str(), FitMethodName(options.method), loss_law ? ", " : "",
                loss_law ? LawFormName(options.law) : "");
+  options.progress = [&](const std::string& stage, int64_t done, int64_t total) {
+    if (!due()) return;
+    std::fprintf(stderr, "isoflop fit: %s %lld/%lld\n", stage.c_str(), static_cast<long long>(done),
+                 static_cast<long long>(total));
+  };
   FitSummary summary;
   Status s = Fit(*runs, options, &summary);
   if (!s.ok()) return ReportError("fit", s.WithContext(flags.runs));
@@ -176,6 +197,11 @@ void RegisterFitCommand(CLI::App& app, CommandContext& ctx) {
                   "hoffmann|epoch[:WIDTH], WIDTH the standard deviation of each ln(parameter) (default 0.5)");
   cmd->add_option("--columns", flags->columns, "map columns: params=N,tokens=D,loss=C4 Eval Loss,flops=C");
   cmd->add_option("--where", flags->where, "keep rows where column=value (repeatable)");
+  cmd->add_option("--max-runs", flags->max_runs,
+                  "refuse (exit 2) a file with more runs than this, before reading the rest; 0 = no limit "
+                  "(fit time grows with the runs: docs/fit.md, Input)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", flags->json, "print fit.json to stdout instead of the table");
   cmd->add_option("--out", flags->out, "also write fit.json here (atomically)");
   cmd->callback([flags, &ctx] { ctx.exit_code = RunFit(*flags); });

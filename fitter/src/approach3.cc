@@ -6,6 +6,7 @@
 // no squared-residual reparameterisation), so the printed objective is the minimised quantity itself.
 // docs/fit.md explains the choice against Problem + HuberLoss.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -130,9 +131,12 @@ Status MultiStart(const Points& points, LawForm form, const std::vector<StartPoi
   // (docs/fit.md, "Two phases"), so stopping early there loses nothing.
   std::vector<std::vector<double>> finals(n, std::vector<double>(k));
   std::vector<SolveResult> solved(n);
-  ParallelFor(n, threads, [&](int i) {
+  std::atomic<int64_t> done{0};
+  ParallelFor(n, threads, [&](int worker, int i) {
     StartToVector(starts[i], form, finals[i].data());
     solved[i] = SolveFromStart(points, form, options, finals[i].data(), Tolerances::kCoarse);
+    const int64_t d = done.fetch_add(1) + 1;
+    if (worker == 0 && options.progress) options.progress("approach 3 starts", d, n);  // the calling thread
   });
 
   // Deterministic order: lowest objective first, ties to the lower start index.
@@ -239,7 +243,17 @@ Status Bootstrap(const Points& points, const FitOptions& options, int threads,
   std::vector<ScalingLaw> laws(resamples);
   std::vector<char> ok(resamples, 0);
   const int warm = std::min<int>(options.bootstrap_warm_starts, full_fit.distinct_optima.size());
-  ParallelFor(resamples, threads, [&](int r) {
+  std::atomic<int64_t> done{0};
+  ParallelFor(resamples, threads, [&](int worker, int r) {
+    struct Report {  // counts this resample as done however it ends; only the calling thread reports
+      std::atomic<int64_t>& done;
+      const FitOptions& options;
+      int worker, resamples;
+      ~Report() {
+        const int64_t d = done.fetch_add(1) + 1;
+        if (worker == 0 && options.progress) options.progress("bootstrap", d, resamples);
+      }
+    } report{done, options, worker, resamples};
     const Points sample = MakePoints(ResampleRows(points, options.seed, r));
     double best = std::numeric_limits<double>::infinity();
     std::vector<double> best_x;

@@ -255,7 +255,12 @@ Status FitCalibrated(const std::vector<RunPoint>& runs, const FitOptions& option
       v.record.approach = "approach3";
       v.record.runs = choice.name;
       v.record.n_runs = static_cast<int>(choice.runs.size());
-      Status s = FitApproach3(choice.runs, variant_options, threads, &v.fit3);
+      FitOptions choice_options = variant_options;
+      if (options.progress)
+        choice_options.progress = [&](const std::string& stage, int64_t done, int64_t total) {
+          options.progress("calibrated, " + stage + " (" + choice.name + " runs)", done, total);
+        };
+      Status s = FitApproach3(choice.runs, choice_options, threads, &v.fit3);
       if (s.ok()) s = v.fit3.finite;
       if (s.ok()) {
         v.record.has_law = true;
@@ -310,6 +315,10 @@ Status FitCalibrated(const std::vector<RunPoint>& runs, const FitOptions& option
     const uint64_t seed = options.seed ^ (0x9e3779b97f4a7c15ULL * (j + 1));
     if (v.record.approach == "approach3") {
       FitOptions boot = v.fit3.options;
+      if (options.progress)
+        boot.progress = [&](const std::string& stage, int64_t done, int64_t total) {
+          options.progress("calibrated, " + stage + " (" + v.record.runs + " runs)", done, total);
+        };
       boot.bootstrap_resamples = v.record.replicates;
       boot.seed = seed;
       boot.ci_budgets_flops.clear();

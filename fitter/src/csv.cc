@@ -58,6 +58,9 @@ Status ParseAny(const std::string& path, int line, int column, const std::string
   return Status::OK();
 }
 
+// LoadRunsCsv reports progress every this many records.
+constexpr int64_t kProgressEveryRecords = 100000;
+
 const char* const kCanonical[] = {"params", "tokens", "loss", "flops", "unique_tokens", "run_id"};
 
 }  // namespace
@@ -100,6 +103,10 @@ bool CsvOptions::IsValid(std::string* error) const {
       return false;
     }
   }
+  if (max_runs < 0) {
+    if (error) *error = "max_runs must be >= 0 (0 = no limit)";
+    return false;
+  }
   for (const auto& [key, value] : where) {
     if (key.empty()) {
       if (error) *error = "a where filter has an empty column name";
@@ -112,9 +119,10 @@ bool CsvOptions::IsValid(std::string* error) const {
 StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOptions& options) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
-  auto read = ReadCsvFile(path);
-  if (!read.ok()) return read.status();
-  const CsvTable& table = *read;
+  // Streamed record by record (issue 15, finding 12): memory holds the runs kept, never the text.
+  auto reader = CsvReader::Open(path);
+  if (!reader.ok()) return reader.status();
+  const CsvTable& table = reader->table();
 
   // Resolve canonical columns: an explicit mapping wins, else the canonical name itself.
   std::map<std::string, int> col;
@@ -157,7 +165,16 @@ StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOp
   }
 
   std::vector<RunPoint> runs;
-  for (const auto& [line, fields] : table.rows) {
+  CsvRecord record;
+  int64_t records = 0;
+  for (;;) {
+    auto got = reader->Next(&record);
+    if (!got.ok()) return got.status();
+    if (!*got) break;
+    if (options.progress && ++records % kProgressEveryRecords == 0)
+      options.progress(records, reader->bytes_read(), reader->bytes_total());
+    const int line = record.line;
+    const std::vector<std::string>& fields = record.fields;
     bool keep = true;
     for (const auto& [idx, value] : filters)
       keep = keep && idx < static_cast<int>(fields.size()) && Trim(fields[idx]) == value;
@@ -200,8 +217,16 @@ StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOp
     if (col["run_id"] >= 0 && col["run_id"] < static_cast<int>(fields.size()))
       p.run_id = Trim(fields[col["run_id"]]);
     if (p.run_id.empty()) p.run_id = "line " + std::to_string(line);
+    if (options.max_runs > 0 && static_cast<int64_t>(runs.size()) == options.max_runs) {
+      return Status::InvalidArgument(
+          path + ":" + std::to_string(line) + ": more than " + std::to_string(options.max_runs) +
+          " runs (the limit; isoflop fit --max-runs N raises it, 0 = none). A scaling-law fit needs tens to "
+          "a few thousand runs and its time grows with every run (docs/fit.md, \"Input\"): is this file "
+          "per-step logs rather than one row per finished run? Keep one row per run, or filter with --where");
+    }
     runs.push_back(std::move(p));
   }
+  if (options.progress) options.progress(records, reader->bytes_read(), reader->bytes_total());
   if (runs.empty()) {
     return Status::InvalidArgument(path + ": no data rows" +
                                    std::string(filters.empty() ? "" : " match the --where filters"));

@@ -23,6 +23,7 @@
 #define ISOFLOP_FITTER_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,6 +59,14 @@ struct CsvOptions {
   // Row filters: keep a row only if every (column, value) matches (string equality after trimming;
   // column names case-insensitive). Example from "--where dataset=owt2".
   std::vector<std::pair<std::string, std::string>> where;
+  // At most this many runs (rows kept after `where`); one more is kInvalidArgument naming the file and
+  // its line, before the rest of the file is read. 0 = no limit. A fit's time and memory grow linearly
+  // with the runs (docs/fit.md, "Input": ~0.5 ms and ~300 bytes per run with the default method), and
+  // published sweeps have tens to a few thousand (issue 15, finding 12: a 1.9M-row file).
+  int64_t max_runs = kDefaultMaxRuns;
+  static constexpr int64_t kDefaultMaxRuns = 100000;
+  // Called every 100,000 records read and once at the end: records read, bytes read, file size.
+  std::function<void(int64_t records, int64_t bytes_read, int64_t bytes_total)> progress;
 
   // Parses "params=N,tokens=D,loss=C4 Eval Loss" into `columns` (appends).
   Status ParseColumns(const std::string& spec);
@@ -153,6 +162,10 @@ struct FitOptions {
   // et al. 2022's convention, and marked as assumed) and the vocabulary they trained with (0 = unknown).
   ParamsConvention params_convention = ParamsConvention::kUnknown;
   int vocab = 0;
+
+  // Progress of a long fit (isoflop fit prints it on stderr): stage (e.g. "approach 3 starts",
+  // "bootstrap"), items done and total. Called on the calling thread only; never changes the result.
+  std::function<void(const std::string& stage, int64_t done, int64_t total)> progress;
 
   bool IsValid(std::string* error) const;
 };

@@ -27,6 +27,7 @@ struct DataBuildFlags {
   int threads = 1;
   std::string report;
   bool strict = false;
+  int64_t max_record_bytes = 0;  // 0: the config's input.max_record_bytes (default 8 MiB)
   std::vector<std::string> skip;
   std::string tokenizer;
   bool json = false;
@@ -68,6 +69,12 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
   cmd->add_option("--report", flags->report,
                   "write one JSON line per dropped document (id, reason, kept_id)");
   cmd->add_flag("--strict", flags->strict, "an invalid input record is fatal instead of skipped");
+  cmd->add_option(
+         "--max-record-bytes", flags->max_record_bytes,
+         "a record (JSON line, text file or paragraph) longer than this is skipped unread, counted as "
+         "invalid and reported with its FILE:LINE (fatal with --strict); default: the config's "
+         "input.max_record_bytes, 8 MiB")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--skip", flags->skip, "stages to skip: quality, exact, near, tokenize")
       ->check(CLI::IsMember({"quality", "exact", "near", "tokenize"}))
       ->expected(1, -1);
@@ -99,6 +106,7 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
     options.threads = flags->threads;
     options.report_path = flags->report;
     options.strict = flags->strict;
+    if (flags->max_record_bytes > 0) options.input.max_record_bytes = flags->max_record_bytes;
     options.progress = !flags->quiet;
     if (!flags->tokenizer.empty()) options.tokenizer_path = flags->tokenizer;
     for (const auto& stage : flags->skip) {

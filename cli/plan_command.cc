@@ -21,6 +21,7 @@ struct PlanFlags {
   int seq_len = 2048, vocab = 0, gpus = 0, max_gpus = 0, top = 5, global_batch = 0;
   std::string objective = "cost", batch_ramp;
   double serve_tokens = 0, serve_qps = 0;
+  std::string moe;
   int serve_context = 0, serve_batch = 1, serve_output_tokens = 0;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
   // Issue 12: engine rules and launch material.
@@ -32,7 +33,7 @@ struct PlanFlags {
 
 struct PerfFlags {
   std::string model, cluster, recompute = "selective", validate, clusters_dir = "configs/clusters";
-  int tp = 1, pp = 1, dp = 1, cp = 1, vpp = 1, micro_batch = 1, global_batch = 0, zero = 1, gpus = 0;
+  int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1, vpp = 1, micro_batch = 1, global_batch = 0, zero = 1, gpus = 0;
   int first_stage_layers = 0, last_stage_layers = 0;
   double grad_bytes = 4;
   bool no_flash = false, no_tp_overlap = false, no_dp_overlap = false, json = false;
@@ -74,6 +75,11 @@ int RunPlan(const PlanFlags& f) {
   options.top_k = f.top;
   options.exact_flops = f.exact_flops;
   options.serve_demand.lifetime_tokens = f.serve_tokens;
+  if (!f.moe.empty()) {
+    auto moe = ParseMoeOption(f.moe);
+    if (!moe.ok()) return ReportError("plan", moe.status());
+    options.moe = *moe;
+  }
   options.serve_demand.requests_per_s = f.serve_qps;
   options.serve.context = f.serve_context;
   options.serve.batch = f.serve_batch;
@@ -199,6 +205,7 @@ int RunPerf(const PerfFlags& f) {
   cfg.pp = f.pp;
   cfg.dp = f.dp;
   cfg.cp = f.cp;
+  cfg.ep = f.ep;
   cfg.vpp = f.vpp;
   cfg.micro_batch = f.micro_batch;
   cfg.global_batch = f.global_batch > 0 ? f.global_batch : f.dp * f.micro_batch;
@@ -239,6 +246,8 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "      --launch-dir tt-run\n"
       "  isoflop plan --budget-flops 1e20 --cluster configs/clusters/h100-sxm.yaml --gpus 64 --sbatch big-run.sh\n"
       "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --serve-tokens 1e12\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --moe 64:8\n"
+      "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --moe 64:8 --json\n"
       "  isoflop plan --budget-flops 1e24 --cluster configs/clusters/h100-sxm.yaml --serve-qps 20 --context 4096 \\\n"
       "      --batch 16\n"
       "  isoflop fit --runs tests/data/llama3_isoflops_points_ericczech.csv --method parabola \\\n"
@@ -295,6 +304,10 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--inference-mfu", plan_flags->inference_mfu,
                    "MFU assumed for the lifetime inference cost and energy reported with --inference-tokens")
       ->capture_default_str();
+  plan->add_option("--moe", plan_flags->moe,
+                   "E:K: also plan a mixture of experts (E experts, top-K routing) at the same budget, beside the\n"
+                   "dense plan: law (Krajewski et al. 2024), shape, layout with expert parallelism, training and\n"
+                   "serving cost (docs/planner.md \"Mixture of experts in the plan\")");
   plan->add_option("--serve-tokens", plan_flags->serve_tokens,
                    "lifetime generated tokens to serve: the plan prices serving the model at bf16, int8 and int4\n"
                    "(GPUs per replica, memory, decode/prefill tokens/s, $ and kWh per million tokens; isoflop serve-perf)");
@@ -358,13 +371,19 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
       "  isoflop perf --model configs/models/llama3-405b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
       "      --tp 8 --pp 16 --dp 128 --micro-batch 1 --global-batch 2048 --zero 2 --recompute none \\\n"
       "      --first-stage-layers 7 --last-stage-layers 7\n"
-      "  isoflop perf --validate tests/data/parallel_configs.csv");
+      "  isoflop perf --model configs/models/mixtral-8x7b.yaml --cluster configs/clusters/h100-sxm.yaml \\\n"
+      "      --tp 2 --pp 4 --dp 8 --ep 8 --micro-batch 1 --global-batch 256 --recompute full\n"
+      "  isoflop perf --validate tests/data/parallel_configs.csv\n"
+      "  isoflop perf --validate tests/data/moe_parallel_configs.csv");
   perf->add_option("--model", perf_flags->model, "model YAML (configs/models/)");
   perf->add_option("--cluster", perf_flags->cluster, "cluster YAML (configs/clusters/); required unless --validate");
   perf->add_option("--tp", perf_flags->tp, "tensor parallel")->capture_default_str();
   perf->add_option("--pp", perf_flags->pp, "pipeline stages")->capture_default_str();
   perf->add_option("--dp", perf_flags->dp, "data parallel")->capture_default_str();
   perf->add_option("--cp", perf_flags->cp, "context parallel")->capture_default_str();
+  perf->add_option("--ep", perf_flags->ep,
+                   "expert parallel (mixture of experts): ranks taken from dp x cp, dividing it and the experts")
+      ->capture_default_str();
   perf->add_option("--vpp", perf_flags->vpp, "interleaved virtual stages per pipeline rank")
       ->capture_default_str();
   perf->add_option("--micro-batch", perf_flags->micro_batch, "sequences per micro-batch")

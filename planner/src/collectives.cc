@@ -82,6 +82,21 @@ double SendRecvSeconds(double bytes, const Group& g, const Hardware& hw) {
   return bytes / bw + (nvlink ? hw.intra_hop_latency_s : hw.inter_hop_latency_s);
 }
 
+// All-to-all (the MoE token dispatch and combine; Lepikhin et al. 2020, GShard, Sec. 3.2): each GPU
+// keeps 1/n of its buffer and sends (n-1)/n of it, to the members of its NVLink domain over NVLink
+// and to the others through its own NIC, the two at once; latency: one base latency plus one hop
+// on each kind of link used (NCCL runs the point-to-point sends concurrently).
+double AllToAllSeconds(double bytes, const Group& g, const Hardware& hw) {
+  if (g.ranks <= 1 || bytes <= 0) return 0;
+  const Placement p = Place(g, hw);
+  const double n = g.ranks;
+  const double local = p.on_nvlink ? n : std::min<double>(p.per_domain, n);
+  const double intra = bytes * (local - 1) / n, inter = bytes * (n - local) / n;
+  double seconds = std::max(intra / hw.intra_bytes_per_s, inter / hw.inter_bytes_per_s);
+  seconds += hw.base_latency_s + (local > 1 ? hw.intra_hop_latency_s : 0.0) + (inter > 0 ? hw.inter_hop_latency_s : 0.0);
+  return seconds;
+}
+
 double CollectiveLatencySeconds(const Group& g, bool all_reduce, const Hardware& hw) {
   if (g.ranks <= 1) return 0;
   return Latency(Place(g, hw), all_reduce ? 2 : 1, hw);

@@ -74,12 +74,6 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
   std::string error;
   if (!o.IsValid(&error)) return Status::InvalidArgument("layout search: " + error);
   if (!m.IsValid(&error)) return Status::InvalidArgument("model: " + error);
-  // Mixture-of-experts shapes: the training model has no expert parallelism, all-to-all or expert
-  // optimizer sharding yet (issue 14 item 2); a number for them would be wrong, so none is given.
-  if (m.is_moe())
-    return Status::InvalidArgument("model: a mixture of experts (experts: " + std::to_string(m.experts) +
-                                   "); the training performance model does not model expert parallelism yet "
-                                   "(serving does: isoflop serve-perf)");
   if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
   if (!perf.IsValid(&error)) return Status::InvalidArgument("perf options: " + error);
   const int total = cluster.total_gpus();
@@ -107,7 +101,13 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
   bool have_closest = false;
   int64_t divisible = 0;  // layouts whose DP x micro-batch divides the batch on the allowed GPUs
   PerfSummary summary;
-  internal::ReplicaModel replica;
+  // One replica model per expert-parallel degree (1, 2, 4, ... dividing the experts; 1 for a dense
+  // model): EP changes the expert GEMMs and the all-to-all, not the rest.
+  std::vector<int> ep_degrees{1};
+  if (m.is_moe())
+    for (int e = 2; e <= m.experts; e *= 2)
+      if (m.experts % e == 0) ep_degrees.push_back(e);
+  std::vector<internal::ReplicaModel> replicas(ep_degrees.size());
 
   auto record = [&](const PerfSummary& s) {
     if (sweep) {
@@ -145,8 +145,12 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
           const StageLayers& split = candidate.layers;
           // Memory lower bound with the most sharding any DP here allows.
           const int d_max = static_cast<int>(max_gpus / replica_gpus);
-          const double bound = internal::StateMemoryLowerBound(m, t, c, p, std::max(1, std::min(d_max, batch_gcd)),
-                                                               split, perf, o.allow_zero3);
+          const int d_bound = std::max(1, std::min(d_max, batch_gcd));
+          int e_bound = 1;
+          for (int e : ep_degrees)
+            if (e <= static_cast<int64_t>(d_bound) * c) e_bound = e;
+          const double bound =
+              internal::StateMemoryLowerBound(m, t, c, p, d_bound, split, perf, o.allow_zero3, e_bound);
           if (o.prune && bound > hw.usable_bytes) {
             ++result.pruned;
             if (bound - hw.usable_bytes < smallest_excess) {
@@ -171,20 +175,24 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
               for (Recompute rc : {Recompute::kNone, Recompute::kSelective, Recompute::kFull}) {
                 // With FlashAttention selective recomputation stores and computes what none does.
                 if (rc == Recompute::kSelective && perf.flash_attention) continue;
-                bool built = false;
+                std::vector<char> built(ep_degrees.size(), 0);
                 for (int d = 1; d <= dp_limit && replica_gpus * d <= max_gpus; ++d) {
                   if (dp_limit % d != 0) continue;
                   const int used = static_cast<int>(replica_gpus * d);
                   if (used < min_used) continue;
                   ++divisible;
-                  if (o.prune && internal::StateMemoryLowerBound(m, t, c, p, d, split, perf, o.allow_zero3) >
+                  for (size_t ei = 0; ei < ep_degrees.size(); ++ei) {
+                  const int e = ep_degrees[ei];
+                  if ((static_cast<int64_t>(d) * c) % e != 0) continue;
+                  if (o.prune && internal::StateMemoryLowerBound(m, t, c, p, d, split, perf, o.allow_zero3, e) >
                                      hw.usable_bytes) {
                     ++result.pruned;
                     continue;
                   }
-                  if (!built) {
-                    internal::BuildReplica(m, hw, perf, t, c, p, v, b, rc, split, &replica);
-                    built = true;
+                  internal::ReplicaModel& replica = replicas[ei];
+                  if (!built[ei]) {
+                    internal::BuildReplica(m, hw, perf, t, c, p, v, b, rc, split, &replica, e);
+                    built[ei] = 1;
                   }
                   for (int zero = 0; zero <= 3; ++zero) {
                     if (zero == 3 && !o.allow_zero3) continue;
@@ -194,6 +202,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
                     cfg.pp = p;
                     cfg.dp = d;
                     cfg.cp = c;
+                    cfg.ep = e;
                     cfg.vpp = v;
                     cfg.micro_batch = b;
                     cfg.global_batch = o.global_batch;
@@ -221,6 +230,7 @@ StatusOr<LayoutSearchResult> SearchLayouts(const ModelShape& m, const ClusterSpe
                       continue;
                     }
                     record(summary);
+                  }
                   }
                 }
               }

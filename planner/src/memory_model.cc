@@ -15,6 +15,13 @@ double LayerParams(const ModelShape& m) {
   return (m.ParamsNonEmbedding() - final_norm) / m.layers;
 }
 
+// The routed experts of the MoE layers, spread over all layers (the expert-parallel part: each of
+// the ep ranks holds experts / ep of them).
+double LayerExpertParams(const ModelShape& m) {
+  if (!m.is_moe()) return 0;
+  return static_cast<double>(m.moe_layers()) * m.experts * m.ExpertWeights() / m.layers;
+}
+
 double EmbeddingParams(const ModelShape& m) {
   // GELU (GPT/Megatron): token embedding + learned positions; SwiGLU (LLaMA): token embedding.
   const double h = m.d_model;
@@ -52,17 +59,34 @@ double OutputLayerParams(const ModelShape& m) {
 //    up and their product 3 x 2f, Shazeer 2020); scores 4 a s^2 b (no dropout mask).
 //  - FlashAttention (Dao et al. 2022, Alg. 2) stores no scores, only the fp32 log-sum-exp per head
 //    and token (4 a bytes), and recomputes the scores in the backward pass.
-double LayerActivationBytes(const ModelShape& m, int b, int t, int c, bool flash) {
+//  - Mixture of experts (MoE layers, averaged over all layers): the MLP's terms are replaced by
+//    the norm and router inputs (4h), per routed copy of a token (top-k, times the load imbalance)
+//    the permuted input 2h, the expert's inner activations (6 f_e SwiGLU, 4 f_e GELU) and its
+//    output 2h before the combine (Megatron-Core's grouped MLP), and the shared experts' inner
+//    activations.
+double LayerActivationBytes(const ModelShape& m, int b, int t, int c, bool flash, double moe_imbalance) {
   const double s = m.seq_len, h = m.d_model, f = m.effective_ffn(), a = m.heads;
   const double kv_width = static_cast<double>(m.effective_kv_heads()) * m.head_dim();
   double per_token = 0, scores = 0;
+  const double inner = m.mlp == Mlp::kSwiglu ? 6.0 : 4.0;
+  double mlp = 0;
   if (m.mlp == Mlp::kSwiglu) {
-    per_token = (8 * h + 4 * kv_width) + (4 * h + 6 * f);
+    mlp = 4 * h + 6 * f;
+    per_token = (8 * h + 4 * kv_width);
     scores = 4.0 * a * s;
   } else {
-    per_token = (7 * h + 4 * kv_width) + 4 * h + (3 * h + 4 * f);
+    mlp = 3 * h + 4 * f;
+    per_token = (7 * h + 4 * kv_width) + 4 * h;
     scores = 5.0 * a * s;
   }
+  if (m.is_moe()) {
+    const double fe = m.effective_expert_ffn();
+    const double moe_mlp = 4 * h + m.experts_per_token * moe_imbalance * (4 * h + inner * fe) +
+                           m.shared_experts * inner * fe;
+    const double share = static_cast<double>(m.moe_layers()) / m.layers;
+    mlp = (1 - share) * mlp + share * moe_mlp;
+  }
+  per_token += mlp;
   const double extra = flash ? 4.0 * a : scores;
   return s * b * (per_token + extra) / (static_cast<double>(t) * c);
 }
@@ -124,10 +148,13 @@ void RankMemory(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOpti
     if (first) params += r.embedding_params_gpu;
     if (last) params += r.output_params_gpu;
     const TrainingState st = StateBytes(params, cfg.zero, shard, o);
-    mem.weights = st.weights;
-    mem.gradients = st.gradients;
-    mem.optimizer = st.optimizer;
-    double unit = r.layer_params_gpu;
+    // Routed experts: ZeRO shards them over the expert-data-parallel group, dp c / ep ranks
+    // (Megatron-Core's distributed optimiser keeps a separate expert DP group).
+    const TrainingState ex = StateBytes(layers * r.layer_expert_params_gpu, cfg.zero, shard / r.e, o);
+    mem.weights = st.weights + ex.weights;
+    mem.gradients = st.gradients + ex.gradients;
+    mem.optimizer = st.optimizer + ex.optimizer;
+    double unit = r.layer_params_gpu + r.layer_expert_params_gpu;
     if (first) unit = std::max(unit, r.embedding_params_gpu);
     if (last) unit = std::max(unit, r.output_params_gpu);
     mem.gathered = shard > 1 ? GatheredBytes(unit, cfg.zero, o) : 0.0;
@@ -157,8 +184,11 @@ void RankMemory(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOpti
 }
 
 double StateMemoryLowerBound(const ModelShape& m, int t, int c, int p, int d, const StageLayers& split,
-                             const PerfOptions& o, bool allow_zero3) {
-  const double layer = LayerParams(m) / t;
+                             const PerfOptions& o, bool allow_zero3, int e) {
+  // Routed experts over t e GPUs, their state sharded over d c / e: per GPU the same optimizer
+  // share as the rest, 1/e of the weights.
+  const double expert = LayerExpertParams(m);
+  const double layer = (LayerParams(m) - expert + expert / e) / t;
   const double first = split.first * layer + EmbeddingParams(m) / t + (p == 1 ? OutputParams(m, 1) / t : 0.0);
   const double last = split.last * layer + OutputParams(m, p) / t;
   const double middle = std::max(split.middle_max, split.second) * layer;
@@ -173,14 +203,15 @@ double StateMemoryLowerBound(const ModelShape& m, int t, int c, int p, int d, co
 // Per-replica memory quantities (called from BuildReplica).
 void FillReplicaMemory(const ModelShape& m, const PerfOptions& o, ReplicaModel* r) {
   const int t = r->t, c = r->c, b = r->b;
-  r->layer_params_gpu = LayerParams(m) / t;
+  r->layer_expert_params_gpu = LayerExpertParams(m) / (static_cast<double>(t) * r->e);
+  r->layer_params_gpu = (LayerParams(m) - LayerExpertParams(m)) / t;
   r->embedding_params_gpu = EmbeddingParams(m) / t;
   r->output_params_gpu = OutputParams(m, r->p) / t;
   if (r->p == 1) {
     // One rank holds both ends: the embedding and (untied) output layer count once each.
     r->output_params_gpu = OutputParams(m, 1) / t;
   }
-  const double full = LayerActivationBytes(m, b, t, c, o.flash_attention);
+  const double full = LayerActivationBytes(m, b, t, c, o.flash_attention, o.moe_imbalance);
   switch (r->recompute) {
     case Recompute::kNone:
       r->act_per_layer = full;
@@ -189,7 +220,7 @@ void FillReplicaMemory(const ModelShape& m, const PerfOptions& o, ReplicaModel* 
     case Recompute::kSelective:
       // Selective recomputation drops the score terms (Korthikanti Eq. 6); with FlashAttention
       // they are not stored anyway.
-      r->act_per_layer = LayerActivationBytes(m, b, t, c, true);
+      r->act_per_layer = LayerActivationBytes(m, b, t, c, true, o.moe_imbalance);
       r->act_working_set = 0;
       break;
     case Recompute::kFull:

@@ -60,12 +60,19 @@ double AllReduceSeconds(double bytes, const Group& group, const Hardware& hw);
 double AllGatherSeconds(double bytes, const Group& group, const Hardware& hw);
 // One point-to-point transfer between neighbours of `group`.
 double SendRecvSeconds(double bytes, const Group& group, const Hardware& hw);
+// All-to-all in which every GPU of `group` sends `bytes` (its whole buffer, 1/n of it to each
+// member including itself): the share for members in the same NVLink domain crosses NVLink, the
+// rest the GPU's NIC, both at once (NCCL's all-to-all is point-to-point sends to every peer).
+double AllToAllSeconds(double bytes, const Group& group, const Hardware& hw);
 // Latency part alone of one all-gather / reduce-scatter (for reports).
 double CollectiveLatencySeconds(const Group& group, bool all_reduce, const Hardware& hw);
 
 // ----- model counts (memory_model.cc) ------------------------------------------------------------
 
 double LayerParams(const ModelShape& m);         // one transformer layer, norms and biases included
+                                                 // (for a mixture of experts: the mean over layers)
+// The routed experts' share of LayerParams (mean over layers; 0 for a dense model): split over ep.
+double LayerExpertParams(const ModelShape& m);
 double EmbeddingParams(const ModelShape& m);     // input embedding (+ learned positions)
 double OutputLayerParams(const ModelShape& m);   // untied output layer, or the tied copy Megatron
                                                  // keeps on the last rank when pp > 1 (0 at pp == 1)
@@ -73,7 +80,7 @@ double OutputLayerParams(const ModelShape& m);   // untied output layer, or the 
 // Bytes of activations one transformer layer stores for one micro-batch of b sequences, divided
 // over tensor (with sequence parallelism) and context parallelism, for the model's architecture
 // (docs/planner.md §3): `stored` without recomputation; `flash` drops the s^2 score terms.
-double LayerActivationBytes(const ModelShape& m, int b, int t, int c, bool flash);
+double LayerActivationBytes(const ModelShape& m, int b, int t, int c, bool flash, double moe_imbalance = 1.0);
 double LayerInputBytes(const ModelShape& m, int b, int t, int c);  // what full recompute keeps
 double LogitsBytes(const ModelShape& m, int b, int t, int c);       // bf16 logits + fp32 loss
 
@@ -84,13 +91,14 @@ double LogitsBytes(const ModelShape& m, int b, int t, int c);       // bf16 logi
 // search builds one per replica shape and finishes it for every DP x ZeRO cheaply.
 struct ReplicaModel {
   ModelShape model;
-  int t = 1, c = 1, p = 1, v = 1, b = 1;
+  int t = 1, c = 1, p = 1, v = 1, b = 1, e = 1;  // e: expert parallel
   Recompute recompute = Recompute::kSelective;
   StageLayers split;
   // Per micro-batch, per transformer layer (seconds): GEMMs forward and backward (and the
   // recomputed forward), attention, element-wise, exposed TP and CP communication.
   double layer_gemm_s = 0, layer_attention_s = 0, layer_elementwise_s = 0, layer_tp_s = 0, layer_cp_s = 0,
          layer_latency_s = 0;
+  double layer_ep_s = 0;  // mixture of experts: all-to-all (+ expert TP) per layer, mean over layers
   double layer_fwd_compute_s = 0, layer_bwd_compute_s = 0;  // compute only, for overlap windows
   double output_gemm_s = 0, output_elementwise_s = 0;  // last rank: output layer and loss
   double output_fwd_s = 0, output_bwd_s = 0;           // compute only, for overlap windows
@@ -100,12 +108,15 @@ struct ReplicaModel {
   // Memory per micro-batch in flight, per layer.
   double act_per_layer = 0, act_working_set = 0, logits_bytes = 0;
   double layer_params_gpu = 0, embedding_params_gpu = 0, output_params_gpu = 0;  // per GPU (/ t)
+  // The routed experts' part per layer and GPU (/ t e), sharded by ZeRO over dp c / e ranks; not
+  // included in layer_params_gpu.
+  double layer_expert_params_gpu = 0;
   double model_flops_per_token = 0, hardware_flops_per_token = 0;
   double RankSeconds(int layers, bool first, bool last) const;  // one micro-batch through a rank
 };
 // Fills a ReplicaModel; the layout must be well-formed (EvaluatePerf checks it).
 void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& options, int t, int c, int p,
-                  int v, int b, Recompute recompute, const StageLayers& split, ReplicaModel* out);
+                  int v, int b, Recompute recompute, const StageLayers& split, ReplicaModel* out, int e = 1);
 
 // The per-replica memory quantities of a ReplicaModel (parameters per GPU, activations per layer
 // and micro-batch for its recomputation, logits); BuildReplica calls it.
@@ -118,7 +129,7 @@ void RankMemory(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOpti
 // A lower bound of the per-GPU memory of any layout with this replica shape and DP (the most
 // sharding ZeRO allows, no activations): the search prunes on it.
 double StateMemoryLowerBound(const ModelShape& m, int t, int c, int p, int d, const StageLayers& split,
-                             const PerfOptions& options, bool allow_zero3);
+                             const PerfOptions& options, bool allow_zero3, int e = 1);
 
 // Time of a finished layout (time_model.cc): every time field of the summary, tokens/s, MFU.
 void StepTime(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOptions& options, const Hardware& hw,

@@ -42,6 +42,7 @@ std::string ParallelConfig::ToString() const {
         << (last_stage_layers > 0 ? std::to_string(last_stage_layers) : std::string("~")) << ")";
   out << " DP" << dp;
   if (cp > 1) out << " CP" << cp;
+  if (ep > 1) out << " EP" << ep;
   out << " mb" << micro_batch << " gb" << global_batch << " ZeRO-" << zero
       << " recompute=" << RecomputeName(recompute);
   return out.str();
@@ -69,6 +70,7 @@ bool PerfOptions::IsValid(std::string* error) const {
   if (!(memory_fragmentation >= 0 && memory_fragmentation < 1))
     return fail("memory_fragmentation must be in [0, 1)");
   if (!(memory_reserved_gib >= 0)) return fail("memory_reserved_gib must be >= 0");
+  if (!(moe_imbalance >= 1 && moe_imbalance <= 4)) return fail("moe_imbalance must be in [1, 4]");
   return true;
 }
 
@@ -111,15 +113,19 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
                     const PerfOptions& options, PerfSummary* out) {
   std::string error;
   if (!m.IsValid(&error)) return Status::InvalidArgument("model: " + error);
-  // Mixture-of-experts shapes: the training model has no expert parallelism, all-to-all or expert
-  // optimizer sharding yet (issue 14 item 2); a number for them would be wrong, so none is given.
-  if (m.is_moe())
-    return Status::InvalidArgument("model: a mixture of experts (experts: " + std::to_string(m.experts) +
-                                   "); the training performance model does not model expert parallelism yet "
-                                   "(serving does: isoflop serve-perf)");
   if (!cluster.IsValid(&error)) return Status::InvalidArgument(error);
   if (!options.IsValid(&error)) return Status::InvalidArgument("perf options: " + error);
   auto bad = [](const std::string& what) { return Status::InvalidArgument(what); };
+  // Expert parallelism: Megatron-Core builds the expert groups from the tp x cp x dp ranks of a
+  // pipeline stage (megatron/core/parallel_state.py @ 934c8260: world size divisible by
+  // expert_tensor_parallel_size x expert_model_parallel_size x pp), here with the expert TP = tp.
+  if (cfg.ep < 1) return bad("--ep must be >= 1");
+  if (cfg.ep > 1 && !m.is_moe()) return bad("--ep " + std::to_string(cfg.ep) + " needs a mixture of experts (the model has no experts)");
+  if (m.is_moe() && m.experts % cfg.ep != 0)
+    return bad("--ep " + std::to_string(cfg.ep) + " must divide experts (" + std::to_string(m.experts) + ")");
+  if ((static_cast<int64_t>(cfg.dp) * cfg.cp) % cfg.ep != 0)
+    return bad("--ep " + std::to_string(cfg.ep) + " must divide dp x cp (" + std::to_string(cfg.dp * cfg.cp) +
+               "): expert-parallel ranks are taken from the data- and context-parallel ranks");
   if (cfg.tp < 1 || cfg.pp < 1 || cfg.dp < 1 || cfg.cp < 1 || cfg.vpp < 1 || cfg.micro_batch < 1 ||
       cfg.global_batch < 1)
     return bad("--tp, --pp, --dp, --cp, --vpp, --micro-batch and --global-batch must be >= 1");
@@ -147,7 +153,7 @@ Status EvaluatePerf(const ModelShape& m, const ClusterSpec& cluster, const Paral
   const internal::Hardware hw = internal::MakeHardware(cluster, options);
   internal::ReplicaModel replica;
   internal::BuildReplica(m, hw, options, cfg.tp, cfg.cp, cfg.pp, cfg.vpp, cfg.micro_batch, cfg.recompute, *split,
-                         &replica);
+                         &replica, cfg.ep);
   *out = PerfSummary{};
   internal::FinishLayout(replica, cfg, options, hw, /*explain=*/true, out);
   return Status::OK();
@@ -199,6 +205,7 @@ std::string PerfSummary::FullReport() const {
   sec("element-wise", elementwise_s);
   sec("TP collectives (exposed)", tp_comm_s);
   sec("CP ring exchange", cp_comm_s);
+  if (config.ep > 1 || ep_comm_s > 0) sec("EP all-to-all (exposed)", ep_comm_s);
   sec("PP send/recv", pp_comm_s);
   sec("pipeline bubble", bubble_s);
   sec("DP/ZeRO exposed", dp_comm_exposed_s);
@@ -233,6 +240,7 @@ std::string PerfSummary::ToJson() const {
                  {"vpp", config.vpp},
                  {"dp", config.dp},
                  {"cp", config.cp},
+                 {"ep", config.ep},
                  {"micro_batch", config.micro_batch},
                  {"global_batch", config.global_batch},
                  {"zero", config.zero},
@@ -248,7 +256,7 @@ std::string PerfSummary::ToJson() const {
   j["memory_bytes_first_rank"] = MemoryJson(memory_first, 0);
   j["memory_bytes_last_rank"] = MemoryJson(memory_last, 0);
   j["time_s"] = {{"step", step_time_s},          {"compute", compute_s},     {"attention", attention_s},
-                 {"elementwise", elementwise_s}, {"tp_comm", tp_comm_s},     {"cp_comm", cp_comm_s},
+                 {"elementwise", elementwise_s}, {"tp_comm", tp_comm_s},     {"cp_comm", cp_comm_s}, {"ep_comm", ep_comm_s},
                  {"pp_comm", pp_comm_s},         {"bubble", bubble_s},       {"dp_comm_exposed", dp_comm_exposed_s},
                  {"optimizer", optimizer_s},     {"latency_included", latency_s}};
   j["busy_fraction"] = busy_fraction;

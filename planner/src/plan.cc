@@ -49,6 +49,7 @@ bool PlanOptions::IsValid(std::string* error) const {
     }
   }
   if (top_k < 1) return fail("--top must be >= 1");
+  if (moe.any() && (moe.top_k < 1 || moe.top_k >= moe.experts)) return fail("--moe must be E:K with 1 <= K < E");
   std::string perf_error;
   if (!perf.IsValid(&perf_error)) {
     if (error) *error = "perf options: " + perf_error;
@@ -245,6 +246,16 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
     s.serving = std::move(*costs);
   }
 
+  // A mixture of experts beside the dense plan (docs/planner.md §9), at the same budget, on the
+  // same cluster with the same layout options and serving options.
+  if (options.moe.any()) {
+    ServeOptions serve = options.serve;
+    if (serve.context == 0) serve.context = s.shape.seq_len;
+    auto moe = internal::PlanMoe(options.moe, s, cluster, layout_options, serve, model_options.tp_divisor);
+    if (!moe.ok()) return moe.status();
+    s.moe = std::move(*moe);
+  }
+
   // Intervals: the law's replicates at this budget (PredictAtBudget, 2.5th-97.5th percentile).
   s.params_interval = s.prediction.params_opt_interval;
   s.tokens_interval = s.prediction.tokens_opt_interval;
@@ -298,6 +309,71 @@ std::string ExtrapolationWarning(const PlanSummary& p) {
   return "WARNING: EXTRAPOLATED PLAN (--allow-extrapolation): " + p.evidence.reason;
 }
 }  // namespace
+
+// The dense plan and the --moe plan side by side (docs/planner.md §9).
+static std::string MoeSideBySide(const PlanSummary& d) {
+  const MoePlan& m = *d.moe;
+  std::ostringstream out;
+  char buf[512];
+  out << "== dense vs mixture of experts (--moe " << m.option.experts << ":" << m.option.top_k
+      << "; docs/planner.md \"Mixture of experts in the plan\")\n";
+  if (m.extrapolated) {
+    out << "  WARNING: THE MoE LAW IS EXTRAPOLATED OUTSIDE ITS PUBLISHED RANGE:\n";
+    for (const std::string& why : m.extrapolation) out << "    - " << why << "\n";
+  }
+  out << "  MoE law: " << m.citation << "\n  " << m.equation << "\n";
+  std::snprintf(buf, sizeof buf,
+                "  at %.3g FLOPs, per that law (its C4 data, not the dense plan's law): dense optimum N %s, D %s, "
+                "loss %.4f; MoE optimum N_active %s (total %s), D %s, loss %.4f (%+.4f)\n",
+                d.budget_flops, internal::FormatCount(m.dense_params).c_str(),
+                internal::FormatCount(m.dense_tokens).c_str(), m.dense_loss,
+                internal::FormatCount(m.active_params).c_str(), internal::FormatCount(m.total_params).c_str(),
+                internal::FormatCount(m.tokens).c_str(), m.loss, m.loss - m.dense_loss);
+  out << buf;
+  const PerfSummary& dl = d.layouts.ranked.front();
+  auto row = [&](const char* name, const std::string& a, const std::string& b) {
+    std::snprintf(buf, sizeof buf, "  %-30s %-46s %-46s\n", name, a.c_str(), b.c_str());
+    out << buf;
+  };
+  auto num = [](const char* fmt, double x) {
+    char b[64];
+    std::snprintf(b, sizeof b, fmt, x);
+    return std::string(b);
+  };
+  row("", "dense (this plan)", "MoE " + std::to_string(m.option.experts) + " experts, top-" +
+                                   std::to_string(m.option.top_k));
+  row("parameters total", internal::FormatCount(d.shape.ParamsTotal()), internal::FormatCount(m.shape.ParamsTotal()));
+  row("parameters active per token", internal::FormatCount(d.shape.ParamsActive()),
+      internal::FormatCount(m.shape.ParamsActive()));
+  auto brief = [](const ModelShape& x) {
+    std::string t = std::to_string(x.layers) + " x " + std::to_string(x.d_model) + ", ffn " +
+                    std::to_string(x.effective_ffn());
+    if (x.is_moe())
+      t = std::to_string(x.layers) + " x " + std::to_string(x.d_model) + ", " + std::to_string(x.experts) +
+          " experts x " + std::to_string(x.effective_expert_ffn());
+    return t;
+  };
+  row("shape", brief(d.shape), brief(m.shape));
+  row("training tokens", internal::FormatCount(d.train_tokens), internal::FormatCount(m.train_tokens));
+  row("loss (each column's law)",
+      std::isfinite(d.loss_pred) ? num("%.4f", d.loss_pred) + " (" + LawName(d.law) + ")" : "n/a",
+      num("%.4f", m.loss) + " (Krajewski 2024)");
+  row("layout", dl.config.ToString(), m.layout.config.ToString());
+  row("GPUs allocated", std::to_string(d.gpus_allocated), std::to_string(m.gpus_allocated));
+  row("memory per GPU", internal::FormatBytes(dl.memory.total()), internal::FormatBytes(m.layout.memory.total()));
+  row("MFU", num("%.1f%%", dl.mfu * 100), num("%.1f%%", m.layout.mfu * 100));
+  row("wall-clock", internal::FormatSeconds(d.wall_clock_s), internal::FormatSeconds(m.wall_clock_s));
+  row("training GPU-hours", num("%.4g", d.gpu_hours), num("%.4g", m.gpu_hours));
+  row("training cost", num("$%.4g", d.cost_usd), num("$%.4g", m.cost_usd));
+  row("training energy", num("%.4g kWh", d.energy_kwh), num("%.4g kWh", m.energy_kwh));
+  auto serve = [&](const ServeSummary& s, bool usd) {
+    if (!s.fits) return std::string("does not fit");
+    return usd ? num("$%.4g", s.usd_per_million_tokens) : num("%.4g", s.gpus_per_replica);
+  };
+  row("serving bf16: GPUs per replica", serve(m.dense_serving, false), serve(m.serving, false));
+  row("serving bf16: $ per M tokens", serve(m.dense_serving, true), serve(m.serving, true));
+  return out.str();
+}
 
 std::string PlanSummary::BriefReport() const {
   const PerfSummary& best = layouts.ranked.front();
@@ -501,6 +577,7 @@ std::string PlanSummary::FullReport() const {
     out << buf;
     out << ServingCostsTable(serving, serving_demand);
   }
+  if (moe) out << MoeSideBySide(*this);
   std::snprintf(buf, sizeof buf, "  search took %.3f s\n", search_seconds);
   out << buf;
   return out.str();
@@ -624,6 +701,23 @@ std::string PlanSummary::ToJson() const {
                       {"lifetime_flops_chinchilla", inf.split.chinchilla_lifetime_flops}};
   }
   if (!serving.empty()) j["serving"] = nlohmann::json::parse(ServingCostsJson(serving, serving_demand));
+  if (moe) {
+    j["moe"] = nlohmann::json::parse(moe->ToJson());
+    // The dense column of the side-by-side, in the same units (the rest of this object is the dense
+    // plan itself).
+    j["moe"]["dense"] = {{"params_total", shape.ParamsTotal()},
+                         {"params_active", shape.ParamsActive()},
+                         {"train_tokens", train_tokens},
+                         {"loss", std::isfinite(loss_pred) ? nlohmann::json(loss_pred) : nlohmann::json(nullptr)},
+                         {"loss_law", LawName(law)},
+                         {"gpus_allocated", gpus_allocated},
+                         {"wall_clock_s", wall_clock_s},
+                         {"gpu_hours", gpu_hours},
+                         {"cost_usd", cost_usd},
+                         {"energy_kwh", energy_kwh},
+                         {"memory_per_gpu_bytes", layouts.ranked.front().memory.total()},
+                         {"layout", layouts.ranked.front().config.ToString()}};
+  }
   j["steps"] = steps;
   j["wall_clock_s"] = wall_clock_s;
   j["gpu_hours"] = gpu_hours;

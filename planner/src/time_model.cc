@@ -10,7 +10,7 @@
 namespace isoflop::planner::internal {
 
 double ReplicaModel::RankSeconds(int layers, bool first, bool last) const {
-  double s = layers * (layer_gemm_s + layer_attention_s + layer_elementwise_s + layer_tp_s + layer_cp_s);
+  double s = layers * (layer_gemm_s + layer_attention_s + layer_elementwise_s + layer_tp_s + layer_cp_s + layer_ep_s);
   if (first) s += embedding_s;
   if (last) s += output_gemm_s + output_elementwise_s;
   return s;
@@ -22,17 +22,17 @@ namespace {
 struct LinearTimes {
   double fwd = 0, bwd = 0;
 };
-LinearTimes Linear(double m, double n, double k, const Hardware& hw) {
+LinearTimes Linear(double m, double n, double k, const Hardware& hw, double batch = 1) {
   LinearTimes t;
-  t.fwd = GemmSeconds(m, n, k, hw);
-  t.bwd = GemmSeconds(m, k, n, hw) + GemmSeconds(k, n, m, hw);
+  t.fwd = GemmSeconds(m, n, k, hw, batch);
+  t.bwd = GemmSeconds(m, k, n, hw, batch) + GemmSeconds(k, n, m, hw, batch);
   return t;
 }
 
 }  // namespace
 
 void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o, int t, int c, int p, int v, int b,
-                  Recompute rc, const StageLayers& split, ReplicaModel* out) {
+                  Recompute rc, const StageLayers& split, ReplicaModel* out, int e) {
   ReplicaModel& r = *out;
   r = ReplicaModel{};
   r.model = m;
@@ -41,6 +41,7 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   r.p = p;
   r.v = v;
   r.b = b;
+  r.e = e;
   r.recompute = rc;
   r.split = split;
   const double s = m.seq_len, h = m.d_model, f = m.effective_ffn(), heads = m.heads, hd = m.head_dim();
@@ -55,11 +56,40 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   const LinearTimes proj = Linear(tokens, h, q_width / t, hw);
   const LinearTimes fc1 = Linear(tokens, gate * f / t, h, hw);
   const LinearTimes fc2 = Linear(tokens, h, f / t, hw);
-  const double gemm_fwd = qkv.fwd + proj.fwd + fc1.fwd + fc2.fwd;
-  const double gemm_bwd = qkv.bwd + proj.bwd + fc1.bwd + fc2.bwd;
+  double gemm_fwd = qkv.fwd + proj.fwd + fc1.fwd + fc2.fwd;
+  double gemm_bwd = qkv.bwd + proj.bwd + fc1.bwd + fc2.bwd;
+  double layer_gemm_flops = 6.0 * tokens * ((q_width + 2 * kv_width) * h + h * q_width + gate * f * h + f * h) / t;
+  // ---- mixture of experts (docs §4 "Mixture of experts"): an MoE layer's MLP is the router
+  // (d_model x experts, on the sequence-parallel shard), the shared experts (a dense MLP of
+  // shared x expert_ffn) and the routed experts as grouped GEMMs: the ep ranks of an expert-
+  // parallel group hold experts/ep experts each, tensor-parallel over t, and receive the top-k
+  // copies of the group's tokens: ep tokens k / experts rows per expert on average, times the
+  // load imbalance on the busiest rank. The per-layer terms are the mean over dense and MoE layers.
+  if (m.is_moe()) {
+    const double fe = m.effective_expert_ffn(), k = m.experts_per_token, experts = m.experts;
+    const double local = experts / e;
+    const double rows = e * tokens * k * o.moe_imbalance / experts;  // per local expert
+    const LinearTimes up = Linear(rows, gate * fe / t, h, hw, local);
+    const LinearTimes down = Linear(rows, h, fe / t, hw, local);
+    const LinearTimes router = Linear(tokens / t, experts, h, hw);
+    LinearTimes shared_up, shared_down;
+    if (m.shared_experts > 0) {
+      shared_up = Linear(tokens, gate * m.shared_experts * fe / t, h, hw);
+      shared_down = Linear(tokens, h, m.shared_experts * fe / t, hw);
+    }
+    const double moe_fwd = qkv.fwd + proj.fwd + up.fwd + down.fwd + router.fwd + shared_up.fwd + shared_down.fwd;
+    const double moe_bwd = qkv.bwd + proj.bwd + up.bwd + down.bwd + router.bwd + shared_up.bwd + shared_down.bwd;
+    const double share = static_cast<double>(m.moe_layers()) / m.layers;
+    gemm_fwd = (1 - share) * gemm_fwd + share * moe_fwd;
+    gemm_bwd = (1 - share) * gemm_bwd + share * moe_bwd;
+    const double moe_flops =
+        6.0 * tokens *
+        ((q_width + 2 * kv_width) * h + h * q_width +
+         (k * o.moe_imbalance + m.shared_experts) * (gate + 1) * fe * h) / t + 6.0 * tokens / t * experts * h;
+    layer_gemm_flops = (1 - share) * layer_gemm_flops + share * moe_flops;
+  }
   r.layer_gemm_s = gemm_fwd + gemm_bwd + (full ? gemm_fwd : 0.0);
   // Achieved fraction of MAMF over the layer's GEMMs (what the shape losses leave), for reports.
-  const double layer_gemm_flops = 6.0 * tokens * ((q_width + 2 * kv_width) * h + h * q_width + gate * f * h + f * h) / t;
   r.gemm_efficiency = layer_gemm_flops / (hw.matmul_flops / o.matmul_efficiency) / (gemm_fwd + gemm_bwd);
 
   // ---- attention core. FlashAttention (Dao et al. 2022) executes the causal half of QK^T and
@@ -93,7 +123,7 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   // dropout reads 2 + 1 and writes 2, softmax reads 2 + 2 and writes 2: 20 bytes per score with
   // dropout, 10 without (Megatron's fused scale-mask-softmax kernel); selective and full
   // recomputation repeat the forward part.
-  const double act_no_scores = LayerActivationBytes(m, b, t, c, true);
+  const double act_no_scores = LayerActivationBytes(m, b, t, c, true, o.moe_imbalance);
   double elementwise_bytes = o.elementwise_traffic_factor * act_no_scores * (full ? 4.0 / 3.0 : 1.0);
   if (!o.flash_attention) {
     const double scores = static_cast<double>(b) * heads / t * (s / c) * s;
@@ -131,6 +161,25 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
     r.layer_cp_s = std::max(0.0, comm - r.layer_attention_s);
   }
 
+  // ---- expert parallelism (Lepikhin et al. 2020, GShard; Megatron-Core's all-to-all token
+  // dispatcher): per MoE layer each GPU sends the top-k copies of its sequence-parallel shard of
+  // tokens (tokens / t x k x d_model bf16, times the load imbalance) to the experts' ranks and
+  // receives them back (dispatch, combine) forward, and the same two backward: 4 all-to-alls
+  // over the ep group (members t apart), 6 with full recompute. With t > 1 the expert tensor
+  // parallelism all-gathers the dispatched tokens before the experts and reduce-scatters after
+  // them (k copies where the dense MLP's sequence-parallel collectives move one), the excess over
+  // the dense block's own TP collectives is added. Not overlapped (Megatron-Core before v0.14).
+  if (m.is_moe()) {
+    const double k = m.experts_per_token * o.moe_imbalance;
+    const double a2a_bytes = 2.0 * tokens / t * k * h;
+    const double a2a = (full ? 6.0 : 4.0) * AllToAllSeconds(a2a_bytes, Group{e, t}, hw);
+    double etp = 0;
+    if (t > 1 && k > 1)
+      etp = (full ? 6.0 : 4.0) * (AllGatherSeconds(2.0 * tokens * k * h, Group{t, 1}, hw) -
+                                  AllGatherSeconds(2.0 * tokens * h, Group{t, 1}, hw));
+    r.layer_ep_s = static_cast<double>(m.moe_layers()) / m.layers * (a2a + etp);
+  }
+
   // ---- the output layer and loss (last rank), the embedding (first rank).
   const LinearTimes out_layer = Linear(tokens, static_cast<double>(m.vocab) / t, h, hw);
   r.output_gemm_s = out_layer.fwd + out_layer.bwd;
@@ -145,7 +194,7 @@ void BuildReplica(const ModelShape& m, const Hardware& hw, const PerfOptions& o,
   // ---- FLOPs per token. Model FLOPs: Korthikanti et al. 2022 Eq. 7 (ModelFlopsPerToken). Hardware
   // FLOPs add the recomputation: full recompute repeats every layer's forward (Narayanan et al.
   // 2021 Eq. 3); selective repeats QK^T and scores x V without FlashAttention (Korthikanti Eq. 8).
-  const double layer_forward_flops = 2 * m.MatmulWeightsPerLayer() + 4 * s * q_width;
+  const double layer_forward_flops = 2 * m.ActiveMatmulWeights() / m.layers + 4 * s * q_width;
   double recompute_per_token = 0;
   if (full) recompute_per_token = m.layers * layer_forward_flops;
   if (rc == Recompute::kSelective && !o.flash_attention) recompute_per_token = m.layers * 4 * s * q_width;
@@ -195,6 +244,7 @@ void StepTime(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOption
                                 (slowest->first ? r.embedding_s : 0.0));
   out->tp_comm_s = micro * L * r.layer_tp_s;
   out->cp_comm_s = micro * L * r.layer_cp_s;
+  out->ep_comm_s = micro * L * r.layer_ep_s;
   out->bubble_s = (sum - slowest->seconds) / v;
   out->latency_s = micro * L * r.layer_latency_s;
 
@@ -214,50 +264,51 @@ void StepTime(const ReplicaModel& r, const ParallelConfig& cfg, const PerfOption
   // collective hides behind the compute it can overlap — the backward (resp. forward) of one
   // micro-batch on this rank — at most a fraction dp_overlap_efficiency of it.
   const int shard = d * c;
-  double params_rank = 0;
+  double params_rank = 0, expert_rank = 0;
   double fwd_window = 0, bwd_window = 0;
   for (const Rank& k : ranks) {
     double params = k.layers * r.layer_params_gpu + (k.first ? r.embedding_params_gpu : 0.0) +
                     (k.last ? r.output_params_gpu : 0.0);
     if (params > params_rank) {
       params_rank = params;
+      expert_rank = k.layers * r.layer_expert_params_gpu;
       fwd_window = k.layers * r.layer_fwd_compute_s + (k.last ? r.output_fwd_s : 0.0);
       bwd_window = k.layers * r.layer_bwd_compute_s + (k.last ? r.output_bwd_s : 0.0);
     }
   }
-  double dp_exposed = 0;
-  if (shard > 1) {
-    const Group group{shard, t};
+  // The routed experts' gradients and weights travel over the expert-data-parallel group (dp c / e
+  // ranks, t e apart), at the same time as the rest's over dp c: the larger of the two is charged.
+  auto dp_time = [&](const Group& group, double params) {
+    if (group.ranks <= 1 || params <= 0) return 0.0;
     auto exposed = [&](double comm, double window) {
       if (!o.dp_comm_overlap) return comm;
       return comm - std::min(o.dp_overlap_efficiency * comm, window);
     };
-    const double grads = o.grad_bytes * params_rank, weights = o.weight_bytes * params_rank;
+    const double grads = o.grad_bytes * params, weights = o.weight_bytes * params;
     switch (cfg.zero) {
       case 0:
-        dp_exposed = exposed(AllReduceSeconds(grads, group, hw), bwd_window);
-        break;
+        return exposed(AllReduceSeconds(grads, group, hw), bwd_window);
       case 1:
-        dp_exposed = exposed(AllGatherSeconds(grads, group, hw), bwd_window) +
-                     exposed(AllGatherSeconds(weights, group, hw), fwd_window);
-        break;
+        return exposed(AllGatherSeconds(grads, group, hw), bwd_window) +
+               exposed(AllGatherSeconds(weights, group, hw), fwd_window);
       case 2:
-        dp_exposed = micro * exposed(AllGatherSeconds(grads, group, hw), bwd_window) +
-                     exposed(AllGatherSeconds(weights, group, hw), fwd_window);
-        break;
+        return micro * exposed(AllGatherSeconds(grads, group, hw), bwd_window) +
+               exposed(AllGatherSeconds(weights, group, hw), fwd_window);
       default:
-        dp_exposed = micro * (exposed(AllGatherSeconds(weights, group, hw), fwd_window) +
-                              exposed(AllGatherSeconds(weights, group, hw) + AllGatherSeconds(grads, group, hw),
-                                      bwd_window));
-        break;
+        return micro * (exposed(AllGatherSeconds(weights, group, hw), fwd_window) +
+                        exposed(AllGatherSeconds(weights, group, hw) + AllGatherSeconds(grads, group, hw), bwd_window));
     }
-    out->latency_s += CollectiveLatencySeconds(group, cfg.zero == 0, hw);
-  }
+  };
+  const int expert_shard = std::max(1, shard / r.e);
+  double dp_exposed = std::max(dp_time(Group{shard, t}, params_rank),
+                               dp_time(Group{expert_shard, t * r.e}, expert_rank));
+  if (shard > 1) out->latency_s += CollectiveLatencySeconds(Group{shard, t}, cfg.zero == 0, hw);
   out->dp_comm_exposed_s = dp_exposed;
 
   // ---- optimizer step (Adam, memory-bound): read the gradient, the master copy and both moments,
   // write the master copy, the moments and the bf16 weights, per local parameter.
-  const double local = params_rank / (cfg.zero >= 1 ? shard : 1);
+  const double local =
+      params_rank / (cfg.zero >= 1 ? shard : 1) + expert_rank / (cfg.zero >= 1 ? expert_shard : 1);
   const double bytes_per_param = o.grad_bytes + 2 * (o.master_weight_bytes + o.optimizer_state_bytes) + o.weight_bytes;
   out->optimizer_s = bytes_per_param * local / hw.hbm_bytes_per_s;
 

@@ -121,6 +121,19 @@ StatusOr<std::vector<PublishedRun>> LoadPublishedRuns(const std::string& path) {
     ISOFLOP_RETURN_IF_ERROR(integer("micro_batch", &r.config.micro_batch));
     ISOFLOP_RETURN_IF_ERROR(integer("global_batch", &r.config.global_batch));
     ISOFLOP_RETURN_IF_ERROR(integer("zero", &r.config.zero));
+    // Mixture of experts (optional columns; tests/data/moe_parallel_configs.csv): the shape's MoE
+    // fields (common/include/isoflop/model_shape.h) and the expert-parallel degree.
+    if (col.count("experts")) {
+      ISOFLOP_RETURN_IF_ERROR(integer("experts", &r.model.experts));
+      for (const char* name : {"experts_per_token", "shared_experts", "expert_ffn", "moe_layer_every", "ep"})
+        if (!col.count(name))
+          return Status::InvalidArgument(path + ":" + std::to_string(table->header_line) + ": column 'experts' needs column '" + name + "'");
+      ISOFLOP_RETURN_IF_ERROR(integer("experts_per_token", &r.model.experts_per_token));
+      ISOFLOP_RETURN_IF_ERROR(integer("shared_experts", &r.model.shared_experts));
+      ISOFLOP_RETURN_IF_ERROR(integer("expert_ffn", &r.model.expert_ffn));
+      ISOFLOP_RETURN_IF_ERROR(integer("moe_layer_every", &r.model.moe_layer_every));
+      ISOFLOP_RETURN_IF_ERROR(integer("ep", &r.config.ep));
+    }
     int gpus = 0;
     ISOFLOP_RETURN_IF_ERROR(integer("gpus", &gpus));
     if (gpus != r.config.gpus())

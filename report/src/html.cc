@@ -593,6 +593,47 @@ std::string ServingTable(const PlanInfo& plan) {
   return o.str();
 }
 
+// Dense beside a mixture of experts (plan.json "moe"; docs/planner.md §9): one column each, the
+// MoE law's provenance above, and its extrapolation in a warning when the law is used outside its
+// published range.
+std::string MoeTable(const PlanInfo::MoeComparison& c) {
+  std::ostringstream o;
+  auto num = [](double x, int digits = 4) {
+    return std::isfinite(x) ? FormatNumber(x, digits) : std::string("—");
+  };
+  if (c.extrapolated) {
+    o << "<p class=\"warning\"><strong>The MoE law is extrapolated outside its published range:</strong> ";
+    for (size_t i = 0; i < c.extrapolation.size(); ++i) o << (i ? "; " : "") << Esc(c.extrapolation[i]);
+    o << ".</p>";
+  }
+  o << "<p>MoE law: " << Esc(c.law_citation) << ". <code>" << Esc(c.law_equation)
+    << "</code>. At this budget, per that law (its own data): dense loss " << num(c.law_dense_loss)
+    << ", MoE loss " << num(c.law_moe_loss) << ".</p>";
+  o << "<table class=\"moe\"><thead><tr><th></th><th>" << Esc(c.dense.label) << "</th><th>" << Esc(c.moe.label)
+    << "</th></tr></thead><tbody>";
+  auto row = [&](const char* name, const std::string& a, const std::string& b) {
+    o << "<tr><td>" << name << "</td><td class=\"num\">" << a << "</td><td class=\"num\">" << b << "</td></tr>";
+  };
+  row("parameters, total", num(c.dense.params_total), num(c.moe.params_total));
+  row("parameters, active per token", num(c.dense.params_active), num(c.moe.params_active));
+  row("training tokens", num(c.dense.train_tokens), num(c.moe.train_tokens));
+  row("loss (each column's law)", num(c.dense.loss) + " (" + Esc(c.dense.loss_law) + ")",
+      num(c.moe.loss) + " (" + Esc(c.moe.loss_law) + ")");
+  row("layout", Esc(c.dense.layout), Esc(c.moe.layout));
+  row("GPUs allocated", num(c.dense.gpus_allocated), num(c.moe.gpus_allocated));
+  row("memory per GPU [GiB]", num(c.dense.memory_per_gpu_bytes / (1024.0 * 1024 * 1024), 3),
+      num(c.moe.memory_per_gpu_bytes / (1024.0 * 1024 * 1024), 3));
+  row("wall-clock [days]", num(c.dense.wall_clock_s / 86400, 3), num(c.moe.wall_clock_s / 86400, 3));
+  row("training GPU-hours", num(c.dense.gpu_hours), num(c.moe.gpu_hours));
+  row("training cost [$]", num(c.dense.cost_usd), num(c.moe.cost_usd));
+  row("training energy [kWh]", num(c.dense.energy_kwh), num(c.moe.energy_kwh));
+  row("serving bf16: GPUs per replica", num(c.dense.serving_gpus_per_replica), num(c.moe.serving_gpus_per_replica));
+  row("serving bf16: $ per M tokens", num(c.dense.serving_usd_per_million_tokens),
+      num(c.moe.serving_usd_per_million_tokens));
+  o << "</tbody></table>";
+  return o.str();
+}
+
 // Validation runs: the law's predicted loss at each run's (N, D) against the observed loss.
 std::string PredictionCheckTable(const Analysis& an) {
   std::ostringstream o;
@@ -798,6 +839,8 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
   if (input.plan) {
     o << PlanTable(*input.plan);
     if (!input.plan->serving.empty()) o << "<h3 id=\"serving\">Training and serving</h3>" << ServingTable(*input.plan);
+    if (input.plan->moe)
+      o << "<h3 id=\"moe\">Dense and mixture of experts</h3>" << MoeTable(*input.plan->moe);
     if (!input.plan->pareto.empty()) {
       o << Figure("fig-pareto", "Wall-clock against cost over GPU counts (Pareto front)", ParetoPlot(*input.plan, options),
                   "Each point: the fastest layout on that many GPUs (whole nodes) for the planned run; none of "

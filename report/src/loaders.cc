@@ -318,6 +318,73 @@ StatusOr<PlanInfo> ParsePlanJson(const std::string& text, const std::string& pat
       }
     }
   }
+  // "moe": the --moe plan beside the dense one (PlanSummary::ToJson; MoePlan::ToJson + "dense").
+  if (j.contains("moe") && j["moe"].is_object()) {
+    const auto& m = j["moe"];
+    PlanInfo::MoeComparison c;
+    c.experts = static_cast<int>(JsonNumber(m, "experts"));
+    c.top_k = static_cast<int>(JsonNumber(m, "top_k"));
+    if (m.contains("law") && m["law"].is_object()) {
+      const auto& law = m["law"];
+      c.law_citation = JsonText(law, "citation");
+      c.law_equation = JsonText(law, "equation");
+      c.extrapolated = JsonBool(law, "extrapolated");
+      if (law.contains("extrapolation") && law["extrapolation"].is_array())
+        for (const auto& why : law["extrapolation"])
+          if (why.is_string()) c.extrapolation.push_back(why.get<std::string>());
+    }
+    if (m.contains("law_optimum") && m["law_optimum"].is_object()) {
+      const auto& lo = m["law_optimum"];
+      if (lo.contains("dense") && lo["dense"].is_object()) c.law_dense_loss = JsonNumber(lo["dense"], "loss");
+      if (lo.contains("moe") && lo["moe"].is_object()) c.law_moe_loss = JsonNumber(lo["moe"], "loss");
+    }
+    auto serving = [](const nlohmann::json& sv, PlanInfo::MoeColumn* col) {
+      if (!sv.is_object() || !JsonBool(sv, "fits")) return;
+      col->serving_gpus_per_replica = JsonNumber(sv, "gpus_per_replica");
+      col->serving_usd_per_million_tokens = JsonNumber(sv, "usd_per_million_tokens");
+    };
+    c.moe.label = "MoE " + std::to_string(c.experts) + " experts, top-" + std::to_string(c.top_k);
+    if (m.contains("shape") && m["shape"].is_object()) {
+      c.moe.params_total = JsonNumber(m["shape"], "params_total");
+      c.moe.params_active = JsonNumber(m["shape"], "params_active");
+    }
+    c.moe.train_tokens = JsonNumber(m, "train_tokens");
+    if (m.contains("law_optimum") && m["law_optimum"].is_object() && m["law_optimum"].contains("moe"))
+      c.moe.loss = JsonNumber(m["law_optimum"]["moe"], "loss");
+    c.moe.loss_law = "Krajewski et al. 2024";
+    if (m.contains("layout") && m["layout"].is_object() && m["layout"].contains("config")) {
+      const auto& cfg = m["layout"]["config"];
+      c.moe.layout = "TP" + std::to_string(static_cast<int>(JsonNumber(cfg, "tp"))) + " PP" +
+                     std::to_string(static_cast<int>(JsonNumber(cfg, "pp"))) + " DP" +
+                     std::to_string(static_cast<int>(JsonNumber(cfg, "dp"))) + " EP" +
+                     std::to_string(static_cast<int>(JsonNumber(cfg, "ep")));
+    }
+    c.moe.gpus_allocated = JsonNumber(m, "gpus_allocated");
+    c.moe.wall_clock_s = JsonNumber(m, "wall_clock_s");
+    c.moe.gpu_hours = JsonNumber(m, "gpu_hours");
+    c.moe.cost_usd = JsonNumber(m, "cost_usd");
+    c.moe.energy_kwh = JsonNumber(m, "energy_kwh");
+    c.moe.memory_per_gpu_bytes = JsonNumber(m, "memory_per_gpu_bytes");
+    if (m.contains("serving_bf16")) serving(m["serving_bf16"], &c.moe);
+    c.dense.label = "dense (this plan)";
+    if (m.contains("dense") && m["dense"].is_object()) {
+      const auto& d = m["dense"];
+      c.dense.params_total = JsonNumber(d, "params_total");
+      c.dense.params_active = JsonNumber(d, "params_active");
+      c.dense.train_tokens = JsonNumber(d, "train_tokens");
+      c.dense.loss = JsonNumber(d, "loss");
+      c.dense.loss_law = JsonText(d, "loss_law");
+      c.dense.layout = JsonText(d, "layout");
+      c.dense.gpus_allocated = JsonNumber(d, "gpus_allocated");
+      c.dense.wall_clock_s = JsonNumber(d, "wall_clock_s");
+      c.dense.gpu_hours = JsonNumber(d, "gpu_hours");
+      c.dense.cost_usd = JsonNumber(d, "cost_usd");
+      c.dense.energy_kwh = JsonNumber(d, "energy_kwh");
+      c.dense.memory_per_gpu_bytes = JsonNumber(d, "memory_per_gpu_bytes");
+    }
+    if (m.contains("dense_serving_bf16")) serving(m["dense_serving_bf16"], &c.dense);
+    plan.moe = std::move(c);
+  }
   return plan;
 }
 

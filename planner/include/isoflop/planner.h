@@ -133,6 +133,11 @@ struct ParallelConfig {
   int pp = 1;            // pipeline stages (ranks)
   int dp = 1;            // data parallel replicas
   int cp = 1;            // context parallel (ring attention)
+  // Expert parallel (mixture of experts only): the routed experts of every MoE layer are split over
+  // ep ranks taken from the DP x CP ranks of a pipeline stage, each expert tensor-parallel over the
+  // same tp (Megatron-Core's expert rank generator with --expert-tensor-parallel-size left at its
+  // default, tp: megatron/core/parallel_state.py @ 934c8260); ep divides dp x cp and experts.
+  int ep = 1;
   int vpp = 1;           // interleaved virtual stages per pipeline rank
   int micro_batch = 1;   // sequences per micro-batch
   int global_batch = 1;  // sequences per optimiser step
@@ -194,6 +199,11 @@ struct PerfOptions {
   // Memory left unusable by the allocator (fragmentation) plus CUDA context/workspace.
   double memory_fragmentation = 0.10;
   double memory_reserved_gib = 2.0;
+  // Mixture of experts: routed tokens on the busiest expert-parallel rank / the mean (router load
+  // imbalance; docs/planner.md "Mixture of experts"). 1.1 is an assumption inside the capacity
+  // factors 1.0-1.25 of Fedus et al. 2022 (Switch Transformer, Sec. 2.2, Table 1) for an
+  // auxiliary-loss-balanced router; it multiplies the expert GEMMs and the all-to-all.
+  double moe_imbalance = 1.1;
   bool IsValid(std::string* error) const;
 };
 
@@ -219,6 +229,7 @@ struct PerfSummary {
   // the fill and drain of the others for the bubble).
   double step_time_s = 0, compute_s = 0, attention_s = 0, elementwise_s = 0, tp_comm_s = 0, pp_comm_s = 0,
          bubble_s = 0, dp_comm_exposed_s = 0, cp_comm_s = 0, optimizer_s = 0, latency_s = 0;
+  double ep_comm_s = 0;  // mixture of experts: exposed all-to-all dispatch/combine (and expert TP)
   double busy_fraction = 0;  // (matmul + attention + element-wise + optimizer) / step: power model
   double gemm_efficiency = 0;  // achieved / MAMF over the layer GEMMs (shape losses), for reports
   double model_flops_per_step = 0, hardware_flops_per_step = 0;
@@ -511,6 +522,56 @@ struct ModelPlan {
 StatusOr<ModelPlan> PlanModel(const FitRecord& law, double budget_flops, const ModelPlanOptions& options);
 
 // ---------------------------------------------------------------------------------------------
+// Mixture of experts beside the dense plan (issue 14 item 3; planner/src/moe_plan.cc;
+// docs/planner.md §9). `isoflop plan --moe E:K`: E routed experts, top-K routing.
+
+struct MoeOption {
+  int experts = 0, top_k = 0;
+  bool any() const { return experts > 0; }
+};
+// "64:8" -> {64, 8}; kInvalidArgument naming --moe otherwise (K >= 1, K < E).
+StatusOr<MoeOption> ParseMoeOption(const std::string& text);
+
+// Krajewski et al. 2024, "Scaling Laws for Fine-Grained Mixture of Experts" (arXiv:2402.07871),
+// Eq. 9 and its fitted coefficients: L(N, D, G) = c + (g / G^gamma + a) / N^alpha + b / D^beta, N the
+// MoE's total non-embedding parameters, D tokens, G the granularity (tokens go to G experts of
+// 1/G the dense MLP width); and the same paper's dense fit L(N, D) = c + a / N^alpha + b / D^beta on
+// the same data (C4, GPT-2 tokenizer). Fitted on 129M-3.7B parameters, 16B-130B tokens, G 1-16,
+// expansion rate (total / active MLP) 64 (16 in an appendix).
+struct FineGrainedMoeLaw {
+  double a = 18.1, alpha = 0.115, b = 30.8, beta = 0.147, g = 2.1, gamma = 0.58, c = 0.47;
+  double dense_a = 16.3, dense_alpha = 0.126, dense_b = 26.7, dense_beta = 0.127, dense_c = 0.47;
+  double min_params = 129e6, max_params = 3.7e9, min_tokens = 16e9, max_tokens = 130e9;
+  double max_granularity = 16;
+  double expansion_rates[2] = {64, 16};
+  double MoeLoss(double total_params, double tokens, double granularity) const;
+  double DenseLoss(double params, double tokens) const;
+};
+
+struct MoePlan {
+  MoeOption option;
+  double granularity = 0, expansion_rate = 0;  // G = K; expansion E / K (total / active MLP)
+  std::string law, citation, equation;          // the law's provenance, for reports
+  // Outside the law's published range (N, D, G or expansion rate): every output says so.
+  bool extrapolated = false;
+  std::vector<std::string> extrapolation;  // what is outside and by how much
+  // The law's compute-optimal split at the budget (6 N_active D = C): active and total non-embedding
+  // parameters, tokens, loss; and its dense fit's optimum at the same budget (same data).
+  double active_params = 0, total_params = 0, tokens = 0, loss = 0;
+  double dense_params = 0, dense_tokens = 0, dense_loss = 0;
+  // The planned shape (the dense shape search at N_active, its MLP split into E experts of ffn/K),
+  // trained on budget / (6 x its active parameters) tokens, laid out with expert parallelism.
+  ModelShape shape;
+  double train_tokens = 0, flops_per_token = 0;
+  PerfSummary layout;
+  int gpus_allocated = 0;
+  double steps = 0, wall_clock_s = 0, gpu_hours = 0, cost_usd = 0, energy_kwh = 0;
+  // Serving at bf16 (the plan's serving options) of the MoE shape and of the dense plan's shape.
+  ServeSummary serving, dense_serving;
+  std::string ToJson() const;  // the "moe" object of the plan's JSON (docs/planner.md §9)
+};
+
+// ---------------------------------------------------------------------------------------------
 // The plan.
 
 enum class BudgetKind { kFlops, kGpuHours, kUsd, kKwh };
@@ -556,6 +617,8 @@ struct PlanOptions {
   // (an assumption the report prints).
   ServingDemand serve_demand;
   ServeOptions serve = PlanServeDefaults();
+  // --moe E:K: a mixture-of-experts plan beside the dense one (MoePlan).
+  MoeOption moe;
   int top_k = 5;
   PerfOptions perf;
   LayoutFilter accept;  // engine rules (issue 12: EngineLayoutFilter in isoflop/engines.h)
@@ -617,6 +680,7 @@ struct PlanSummary {
   // Serving the shape, per precision (bf16, int8, int4), under serving_demand; empty without one.
   ServingDemand serving_demand;
   std::vector<ServingCost> serving;
+  std::optional<MoePlan> moe;  // with PlanOptions::moe
   double search_seconds = 0;
   std::string BriefReport() const;
   std::string FullReport() const;

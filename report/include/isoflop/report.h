@@ -117,6 +117,25 @@ struct PlanInfo {
   };
   std::vector<ServingOption> serving;
   double serving_lifetime_tokens = kUnknown, serving_requests_per_s = kUnknown;
+  // Dense beside a mixture of experts (plan.json "moe", isoflop plan --moe E:K; docs/planner.md §9):
+  // one column each, the same quantities.
+  struct MoeColumn {
+    std::string label;  // "dense (this plan)", "MoE 64 experts, top-8"
+    double params_total = kUnknown, params_active = kUnknown, train_tokens = kUnknown, loss = kUnknown;
+    std::string loss_law, layout;
+    double gpus_allocated = kUnknown, wall_clock_s = kUnknown, gpu_hours = kUnknown, cost_usd = kUnknown,
+           energy_kwh = kUnknown, memory_per_gpu_bytes = kUnknown;
+    double serving_gpus_per_replica = kUnknown, serving_usd_per_million_tokens = kUnknown;
+  };
+  struct MoeComparison {
+    int experts = 0, top_k = 0;
+    MoeColumn dense, moe;
+    std::string law_citation, law_equation;
+    bool extrapolated = false;
+    std::vector<std::string> extrapolation;
+    double law_dense_loss = kUnknown, law_moe_loss = kUnknown;  // the MoE law's two fits at the budget
+  };
+  std::optional<MoeComparison> moe;
   struct Row {
     std::string section;  // "model", "parallelism", "predictions", ...
     std::string name;     // key as in plan.json, units in the name (e.g. "wall_clock_h")

@@ -91,6 +91,26 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
     addi("--num-layers-per-virtual-pipeline-stage", m.layers / (c.pp * c.vpp));
   }
   addi("--context-parallel-size", c.cp);
+  // Mixture of experts (arguments.py _add_moe_args @ d98e8a64): experts, top-k, expert width,
+  // shared experts, which layers (every k-th, counting from 1: a pattern unless every layer), and
+  // expert parallelism from the DP x CP ranks with the expert TP left at its default (= TP), as the
+  // performance model assumes (docs/planner.md §4 "Mixture of experts").
+  if (m.is_moe()) {
+    addi("--num-experts", m.experts);
+    addi("--moe-router-topk", m.experts_per_token);
+    addi("--moe-ffn-hidden-size", m.effective_expert_ffn());
+    if (m.shared_experts > 0)
+      addi("--moe-shared-expert-intermediate-size", static_cast<long long>(m.shared_experts) * m.effective_expert_ffn());
+    if (m.moe_layer_every > 1) {
+      const int k = m.moe_layer_every;
+      std::string pattern = "([0]*" + std::to_string(k - 1) + "+[1])*" + std::to_string(m.layers / k);
+      if (m.layers % k != 0) pattern += "+[0]*" + std::to_string(m.layers % k);
+      add("--moe-layer-freq", pattern);
+    }
+    addi("--expert-model-parallel-size", c.ep);
+    add("--moe-grouped-gemm");
+    add("--moe-token-dispatcher-type", "alltoall");
+  }
   if (c.tp > 1) add("--sequence-parallel");  // the performance model's TP is Megatron's TP + SP
   addi("--micro-batch-size", c.micro_batch);
   addi("--global-batch-size", c.global_batch);

@@ -57,6 +57,9 @@ void RegisterRunsImport(CLI::App& runs, CommandContext& ctx) {
   cmd->add_option("--columns", flags->columns,
                   "csv: map columns as `fit --columns` (params=N,tokens=D,loss=L)");
   cmd->add_option("--where", flags->where, "csv: keep rows where column=value (repeatable)");
+  cmd->add_option("--max-runs", flags->options.max_runs, "csv: at most this many runs per file (0 = no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", flags->json, "print the imported runs as JSON");
   cmd->callback([flags, &ctx] {
     CsvOptions csv;

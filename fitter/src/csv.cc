@@ -220,7 +220,7 @@ StatusOr<std::vector<RunPoint>> LoadRunsCsv(const std::string& path, const CsvOp
     if (options.max_runs > 0 && static_cast<int64_t>(runs.size()) == options.max_runs) {
       return Status::InvalidArgument(
           path + ":" + std::to_string(line) + ": more than " + std::to_string(options.max_runs) +
-          " runs (the limit; isoflop fit --max-runs N raises it, 0 = none). A scaling-law fit needs tens to "
+          " runs (the limit; --max-runs N raises it, 0 = none). A scaling-law fit needs tens to "
           "a few thousand runs and its time grows with every run (docs/fit.md, \"Input\"): is this file "
           "per-step logs rather than one row per finished run? Keep one row per run, or filter with --where");
     }

@@ -79,6 +79,7 @@ StatusOr<std::vector<std::pair<std::string, ParsedRun>>> ReadCsvRuns(const Impor
   CsvOptions csv;
   csv.columns = o.columns;
   csv.where = o.where;
+  csv.max_runs = o.max_runs;
   std::vector<std::pair<std::string, ParsedRun>> runs;
   for (const std::string& file : o.files) {
     auto points = LoadRunsCsv(file, csv);

@@ -219,5 +219,26 @@ TEST(RunImport, BadFileStoresNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir / "state.db")) << "nothing is written when one input is bad";
 }
 
+// A CSV with more runs than --max-runs (the fitter's reader and limit, issue 15 finding 12) is
+// refused at the first run over the limit, naming file, line and flag, and nothing is stored.
+TEST(RunImport, ACsvOverTheRunLimitStoresNothingAndNamesLineAndFlag) {
+  testing::TempDir dir;
+  ImportOptions o;
+  o.db_path = dir / "state.db";
+  o.format = "csv";
+  o.files = {kChinchilla};
+  o.max_runs = 100;  // the file holds 245 runs after its header line
+  auto s = ImportRuns(o);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("chinchilla_epoch.csv:102: more than 100 runs"), std::string::npos)
+      << s.status().message();
+  EXPECT_NE(s.status().message().find("--max-runs"), std::string::npos) << s.status().message();
+  EXPECT_FALSE(std::filesystem::exists(dir / "state.db"));
+  o.max_runs = 0;  // no limit: all of them
+  auto all = ImportRuns(o);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  EXPECT_EQ(all->added, 245);
+}
+
 }  // namespace
 }  // namespace isoflop::orchestrator

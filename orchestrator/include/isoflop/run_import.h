@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "isoflop/fitter.h"
 #include "isoflop/status.h"
 
 namespace isoflop::orchestrator {
@@ -72,6 +73,7 @@ struct ImportOptions {
   LogOverrides overrides;
   // csv only: the fitter's column mapping and row filter syntax (isoflop fit --columns/--where).
   std::vector<std::pair<std::string, std::string>> columns, where;
+  int64_t max_runs = CsvOptions::kDefaultMaxRuns;  // csv only: rows per file (0 = none), as fit's
   bool IsValid(std::string* error) const;
 };
 

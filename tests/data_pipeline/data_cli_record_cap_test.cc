@@ -5,9 +5,6 @@
 // --strict it is exit 2 naming FILE:LINE; a gzip line with no end is streamed past in bounded
 // memory; a gzip of zeros is refused at once. Peak RSS is the child's own (wait4).
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -20,39 +17,16 @@
 
 #include "temp_dir.h"
 #include "test_corpus.h"
+#include "testing/measured_run.h"
 
 namespace isoflop::data {
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-  double peak_rss_mib = 0, wall_s = 0;
-};
+using CliRun = isoflop::testing::MeasuredRun;
 
+// `isoflop ARGS` in a child, its own peak RSS from wait4.
 CliRun Isoflop(const testing::TempDir& dir, const std::vector<std::string>& args) {
-  const std::string out = dir.Join("stdout.txt"), err = dir.Join("stderr.txt");
-  const auto t0 = std::chrono::steady_clock::now();
-  pid_t child = ::fork();
-  if (child == 0) {
-    std::freopen(out.c_str(), "w", stdout);
-    std::freopen(err.c_str(), "w", stderr);
-    std::vector<char*> argv{const_cast<char*>(ISOFLOP_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(ISOFLOP_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  ::wait4(child, &status, 0, &usage);
-  CliRun r;
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.peak_rss_mib = usage.ru_maxrss / 1024.0;
-  r.out = testing::ReadFile(out);
-  r.err = testing::ReadFile(err);
-  return r;
+  return isoflop::testing::RunMeasured(ISOFLOP_BINARY, args, dir.path());
 }
 
 std::string ChaptersJsonl() {

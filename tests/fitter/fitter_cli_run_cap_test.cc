@@ -4,8 +4,6 @@
 // first run over it and the flag, with the RSS of a few thousand rows. Under the limit, stdout
 // (--json) stays clean while progress goes to stderr.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -16,50 +14,19 @@
 #include <sstream>
 #include <string>
 
+#include "testing/measured_run.h"
+
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out, err;
-  double peak_rss_mib = 0;
-  double wall_s = 0;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using CliRun = isoflop::testing::MeasuredRun;
 
 std::string TempPath(const std::string& name) {
   return (std::filesystem::path(::testing::TempDir()) / (std::to_string(::getpid()) + "-" + name)).string();
 }
 
-// Runs `isoflop ARGS` in a child (execv, no shell) and takes its own peak RSS from wait4.
+// `isoflop ARGS` in a child, its own peak RSS from wait4.
 CliRun Isoflop(const std::vector<std::string>& args) {
-  const std::string out = TempPath("stdout.txt"), err = TempPath("stderr.txt");
-  const auto t0 = std::chrono::steady_clock::now();
-  pid_t child = ::fork();
-  if (child == 0) {
-    std::freopen(out.c_str(), "w", stdout);
-    std::freopen(err.c_str(), "w", stderr);
-    std::vector<char*> argv{const_cast<char*>(ISOFLOP_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(ISOFLOP_BINARY, argv.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  rusage usage{};
-  ::wait4(child, &status, 0, &usage);
-  CliRun r;
-  r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.peak_rss_mib = usage.ru_maxrss / 1024.0;
-  r.out = Slurp(out);
-  r.err = Slurp(err);
-  return r;
+  return isoflop::testing::RunMeasured(ISOFLOP_BINARY, args, ::testing::TempDir());
 }
 
 // Valid runs on IsoFLOP curves of Hoffmann et al.'s law (eq. 2 with Epoch AI's fit), 10 budgets.

@@ -9,6 +9,7 @@
 // --requeue, partition, account and qos, is the script's own); the geometry itself is checked
 // against the plan. The engine is tests/orchestrator/fake_megatron.sh, a stand-in that reads the
 // emitted megatron.args and keeps Megatron's checkpoint contract (no Megatron, no GPU here).
+// `isoflop train` is the real thing where this build has it (TheRealTrainer... below).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -193,6 +194,83 @@ TEST_F(LaunchSlurmTest, TheIsoflopSbatchRequeuesAndResumesTheTrainer) {
   EXPECT_TRUE(std::filesystem::exists(out + "/checkpoint.pt"));
   EXPECT_NE(Scontrol(id).find("Restarts=1"), std::string::npos);
 }
+
+#ifdef ISOFLOP_TRAIN_BINARY
+// `plan --launch isoflop` with the REAL trainer (isoflop train, libtorch on CPU): USR1 at the batch
+// shell reaches `isoflop train` as SIGTERM through the script's trap, the trainer checkpoints and
+// exits 75, the job requeues itself, and the second attempt (`--resume`) continues from the
+// checkpoint's step to the end. Not the plan's own model: its 650M parameters cannot train on the
+// test cluster's 2 CPUs, so run.yaml is replaced by a 2-layer model (the script is the subject).
+TEST_F(LaunchSlurmTest, TheRealTrainerIsSignalledCheckpointsRequeuesAndResumes) {
+  TempDir tmp;
+  const std::string dir = tmp / "run";
+  ASSERT_EQ(Plan("isoflop", "h100-sxm", "1e20", dir, {"--gpus", "64"}), 0) << plan_json_;
+  int code = 0;
+  Run({ISOFLOP_BINARY, "data", "build", "--config",
+       std::string(ISOFLOP_SOURCE_DIR) + "/configs/data/tiny.yaml", "--input",
+       std::string(ISOFLOP_SOURCE_DIR) + "/tests/data/austen_chapters.jsonl", "--out", tmp / "shards"},
+      &code);
+  ASSERT_EQ(code, 0);
+  // 400 steps of 256 tokens, a checkpoint every 20: the signal comes at the first checkpoint, long
+  // before the end on any machine.
+  testing::WriteFile(dir + "/run.yaml",
+                     "layers: 2\nd_model: 64\nheads: 4\nkv_heads: 2\nffn: 192\nvocab: 512\nseq_len: 32\n"
+                     "mlp: swiglu\nmicro_batch: 8\nbatch_tokens: 256\ntokens: 102400\nlr: 0.01\n"
+                     "warmup_steps: 10\nlog_every: 10\neval_every: 1000\neval_batches: 2\n"
+                     "checkpoint_every: 20\nseed: 7\n");
+  const std::string out = tmp / "out";
+  const std::string job =
+      Run({"sbatch", "--parsable", "--nodes=1", "--ntasks-per-node=1", dir + "/run.sbatch"}, &code,
+          {"ISOFLOP_ENGINE_COMMAND=" + std::string(ISOFLOP_BINARY) + " train --threads 1",
+           "DATA=" + tmp / "shards", "OUT=" + out});
+  ASSERT_EQ(code, 0) << job;
+  const std::string id = job.substr(0, job.find_first_not_of("0123456789"));
+  ASSERT_FALSE(id.empty()) << job;
+  jobs_.push_back(id);
+  const std::string log = dir + "/slurm-" + id + ".out";
+  ASSERT_TRUE(testing::WaitFor([&] { return std::filesystem::exists(out + "/checkpoint.json"); }, 120))
+      << ReadFile(log);
+  // As Slurm does at the time limit minus --signal's lead: USR1 to the batch shell only (B:).
+  Run({"scancel", "--batch", "--signal=USR1", id}, &code);
+  ASSERT_EQ(code, 0);
+  ASSERT_TRUE(
+      testing::WaitFor([&] { return Scontrol(id).find("JobState=COMPLETED") != std::string::npos; }, 240))
+      << Scontrol(id) << "\n"
+      << ReadFile(log);
+  const std::string text = ReadFile(log);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("signal 15: checkpointed at step ([0-9]+)"))) << text;
+  const long long at = std::stoll(m[1]);
+  EXPECT_GT(at, 0);
+  EXPECT_LT(at, 400);
+  EXPECT_NE(text.find("isoflop: engine exited 75"), std::string::npos) << text;
+  EXPECT_NE(text.find("isoflop: requeueing job " + id), std::string::npos) << text;
+  EXPECT_NE(text.find("restart 1"), std::string::npos) << text;
+  EXPECT_NE(Scontrol(id).find("Restarts=1"), std::string::npos) << Scontrol(id);
+  // The second attempt finished the run from the checkpoint: one curve, each step logged once, in
+  // order, to step 400 (a restart from scratch would log steps 10, 20, ... a second time).
+  const auto summary = nlohmann::json::parse(ReadFile(out + "/summary.json"));
+  EXPECT_EQ(summary.at("status"), "done") << summary.dump();
+  std::istringstream metrics(ReadFile(out + "/metrics.jsonl"));
+  std::string line;
+  long long last = 0;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    if (line.find("\"step\":") == std::string::npos) continue;
+    const long long step = nlohmann::json::parse(line).at("step").get<long long>();
+    EXPECT_GT(step, last) << line;
+    last = step;
+    ++lines;
+  }
+  EXPECT_EQ(last, 400);
+  EXPECT_GE(lines, 40);
+  const std::string after = text.substr(text.find("restart 1"));
+  ASSERT_TRUE(std::regex_search(after, m, std::regex("step ([0-9]+)/400"))) << after;
+  EXPECT_GT(std::stoll(m[1]), at) << "the resumed attempt started over";
+  std::cout << "signal: checkpointed at step " << at << " of 400; resumed attempt's first step line: " << m[0]
+            << "; " << lines << " metric lines, last step " << last << "\n";
+}
+#endif
 
 TEST_F(LaunchSlurmTest, BadLaunchFlagsExit2AndWriteNothing) {
   TempDir tmp;

@@ -37,9 +37,9 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
   if (plan.layouts.ranked.empty()) return Status::InvalidArgument("the plan has no layout");
   if (!plan.batch.ramp_sequences.empty())
     return Status::InvalidArgument(
-        "--launch does not express a batch ramp yet (Megatron's --rampup-batch-size is linear in samples); "
-        "plan "
-        "without --batch-ramp");
+        "--launch megatron does not express a batch ramp yet (Megatron-LM @ d98e8a64 takes one as "
+        "--step-batch-size-schedule; --rampup-batch-size is deprecated and ignored there); plan without "
+        "--batch-ramp");
   const ModelShape& m = plan.shape;
   const ParallelConfig& c = plan.layouts.ranked.front().config;
   const LaunchSummary launch = PlanLaunch(plan, o);
@@ -100,7 +100,8 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
     addi("--moe-router-topk", m.experts_per_token);
     addi("--moe-ffn-hidden-size", m.effective_expert_ffn());
     if (m.shared_experts > 0)
-      addi("--moe-shared-expert-intermediate-size", static_cast<long long>(m.shared_experts) * m.effective_expert_ffn());
+      addi("--moe-shared-expert-intermediate-size",
+           static_cast<long long>(m.shared_experts) * m.effective_expert_ffn());
     if (m.moe_layer_every > 1) {
       const int k = m.moe_layer_every;
       std::string pattern = "([0]*" + std::to_string(k - 1) + "+[1])*" + std::to_string(m.layers / k);

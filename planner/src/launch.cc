@@ -53,6 +53,36 @@ LaunchSummary PlanLaunch(const PlanSummary& plan, const LaunchOptions& o) {
   s.nodes = (gpus + s.tasks_per_node - 1) / s.tasks_per_node;
   const double step_tokens = static_cast<double>(best.config.global_batch) * plan.shape.seq_len;
   s.train_iters = std::max(1LL, static_cast<long long>(std::ceil(plan.train_tokens / step_tokens - 1e-9)));
+  s.train_samples = std::max(
+      1LL,
+      static_cast<long long>(std::ceil(plan.train_tokens / static_cast<double>(plan.shape.seq_len) - 1e-9)));
+  const auto& ramp = plan.batch.ramp_sequences;
+  if (!ramp.empty()) {
+    // The ramp's stages as whole samples: stage i starts after the token fractions of the stages
+    // before it; the final batch after the last.
+    double fraction = 0;
+    s.batch_schedule.emplace_back(0, ramp[0]);
+    for (size_t i = 0; i < ramp.size() && s.schedule_error.empty(); ++i) {
+      fraction += i < plan.batch.ramp_token_fractions.size() ? plan.batch.ramp_token_fractions[i] : 0;
+      const long long at = std::llround(fraction * static_cast<double>(s.train_samples));
+      if (at <= s.batch_schedule.back().first)
+        s.schedule_error = "--batch-ramp: stage " + std::to_string(i + 1) + " is shorter than one sequence";
+      s.batch_schedule.emplace_back(at, i + 1 < ramp.size() ? ramp[i + 1] : best.config.global_batch);
+    }
+    if (!s.schedule_error.empty()) s.batch_schedule.clear();
+    // Iterations as Megatron counts them for sample-based training (megatron/training/training.py
+    // update_train_iters @ d98e8a64): each iteration takes the batch of the stage its first sample is in.
+    long long iters = 0, consumed = 0;
+    for (size_t i = 0; i < s.batch_schedule.size(); ++i) {
+      const long long end = i + 1 < s.batch_schedule.size() ? s.batch_schedule[i + 1].first : s.train_samples;
+      if (consumed >= end) continue;
+      const long long batch = s.batch_schedule[i].second;
+      const long long n = (end - consumed + batch - 1) / batch;
+      iters += n;
+      consumed += n * batch;
+    }
+    if (iters > 0) s.train_iters = iters;
+  }
   // Checkpoint: bf16 weights + fp32 master copy + Adam's two fp32 moments = 14 bytes per parameter
   // (Megatron-Core docs/user-guide/features/dist_optimizer.md), written in parallel by the nodes.
   const double bytes = 14.0 * plan.shape.ParamsTotal();

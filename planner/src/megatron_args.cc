@@ -5,9 +5,12 @@
 // --disable-bias-linear) in megatron/core/transformer/transformer_config.py,
 // megatron/core/model_parallel_config.py and megatron/training/config/training_config.py, and the
 // add_argument calls of megatron/training/arguments.py.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "isoflop/engines.h"
 
@@ -35,11 +38,6 @@ std::string Num(double x) {
 
 StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOptions& o) {
   if (plan.layouts.ranked.empty()) return Status::InvalidArgument("the plan has no layout");
-  if (!plan.batch.ramp_sequences.empty())
-    return Status::InvalidArgument(
-        "--launch megatron does not express a batch ramp yet (Megatron-LM @ d98e8a64 takes one as "
-        "--step-batch-size-schedule; --rampup-batch-size is deprecated and ignored there); plan without "
-        "--batch-ramp");
   const ModelShape& m = plan.shape;
   const ParallelConfig& c = plan.layouts.ranked.front().config;
   const LaunchSummary launch = PlanLaunch(plan, o);
@@ -114,7 +112,25 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
   }
   if (c.tp > 1) add("--sequence-parallel");  // the performance model's TP is Megatron's TP + SP
   addi("--micro-batch-size", c.micro_batch);
-  addi("--global-batch-size", c.global_batch);
+  // A batch ramp is Megatron's step schedule (megatron/core/num_microbatches_calculator.py
+  // StepBatchsizeNumMicroBatchesCalculator @ d98e8a64; --rampup-batch-size is deprecated and ignored
+  // there): "THRESHOLD:BATCH,..." with thresholds in tokens (--seq-length is set), converted to samples
+  // by integer division, so each is written as a whole number of samples x seq_len. It excludes
+  // --global-batch-size (arguments.py 698), and the training is sample-based: with --train-iters
+  // Megatron's lr schedule counts iterations x --global-batch-size samples (training.py 2558-2569),
+  // which would be micro x DP under a schedule.
+  const bool ramp = !plan.batch.ramp_sequences.empty();
+  const long long seq = m.seq_len;
+  const long long train_samples = launch.train_samples;
+  if (ramp) {
+    if (!launch.schedule_error.empty()) return Status::InvalidArgument(launch.schedule_error);
+    std::string text;
+    for (const auto& [at, batch] : launch.batch_schedule)
+      text += (text.empty() ? "" : ",") + std::to_string(at * seq) + ":" + std::to_string(batch);
+    add("--step-batch-size-schedule", text);  // commas: megatron.args is word-split by $(cat ...)
+  } else {
+    addi("--global-batch-size", c.global_batch);
+  }
   if (c.recompute == Recompute::kFull) {
     add("--recompute-granularity", "full");
     add("--recompute-method", "uniform");
@@ -131,14 +147,21 @@ StatusOr<MegatronArgs> BuildMegatronArgs(const PlanSummary& plan, const LaunchOp
 
   // Optimiser and schedule: the plan's peak lr (DeepSeek LLM 2024 Eq. 1) and step count; cosine to
   // 10% with 1% warm-up (at most 2,000 steps) are assumptions stated in docs/engines.md.
-  const long long iters = launch.train_iters;
+  const long long iters = launch.train_iters;  // with a ramp: the schedule's iterations
   const double lr = plan.batch.peak_lr > 0 ? plan.batch.peak_lr : 3e-4;
   add("--lr", Num(lr));
   add("--min-lr", Num(lr * 0.1));
   add("--lr-decay-style", "cosine");
-  addi("--lr-warmup-iters", std::max(1LL, std::min(2000LL, iters / 100)));
-  addi("--lr-decay-iters", iters);
-  addi("--train-iters", iters);
+  if (ramp) {
+    // The same warm-up as without a ramp: 1% of the run, at most 2,000 full-batch steps.
+    addi("--lr-warmup-samples", std::max(1LL, std::min(2000LL * c.global_batch, train_samples / 100)));
+    addi("--lr-decay-samples", train_samples);
+    addi("--train-samples", train_samples);
+  } else {
+    addi("--lr-warmup-iters", std::max(1LL, std::min(2000LL, iters / 100)));
+    addi("--lr-decay-iters", iters);
+    addi("--train-iters", iters);
+  }
   add("--weight-decay", "0.1");
   add("--adam-beta1", "0.9");
   add("--adam-beta2", "0.95");

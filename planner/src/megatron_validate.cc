@@ -3,14 +3,18 @@
 //   A = megatron/training/arguments.py (validate_args), line numbers of that file;
 //   T = megatron/core/transformer/transformer_config.py (TransformerConfig.__post_init__);
 //   M = megatron/core/model_parallel_config.py (ModelParallelConfig.__post_init__);
-//   C = megatron/core/num_microbatches_calculator.py (ConstantNumMicroBatchesCalculator);
+//   C = megatron/core/num_microbatches_calculator.py (ConstantNumMicroBatchesCalculator,
+//       StepBatchsizeNumMicroBatchesCalculator); training.py = megatron/training/training.py;
 //   argument_utils.py = megatron/training/argument_utils.py; attention.py =
 //   megatron/core/transformer/attention.py.
 // Only the rules the emitted flags can reach are ported; each message says which rule failed.
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "isoflop/engines.h"
 
@@ -104,6 +108,47 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
   if (gb % (micro * dp) != 0)
     return Fail("C 380", "global batch size (" + S(gb) + ") is not divisible by micro batch size (" +
                              S(micro) + ") times data parallel size (" + S(dp) + ")");
+  // Step batch-size schedule (A 698; C 502-556 parse and validate, C 580-586 each batch when reached).
+  if (const auto it = p.values.find("--step-batch-size-schedule"); it != p.values.end()) {
+    if (global)
+      return Fail("A 698", "Cannot specify both --step-batch-size-schedule and --global-batch-size");
+    std::string text = it->second;
+    for (char& ch : text)
+      if (ch == ',') ch = ' ';
+    std::vector<std::pair<long long, long long>> schedule;  // (threshold in samples, batch)
+    size_t pos = 0;
+    while ((pos = text.find_first_not_of(' ', pos)) != std::string::npos) {
+      const size_t end = std::min(text.find(' ', pos), text.size());
+      const std::string entry = text.substr(pos, end - pos);
+      pos = end;
+      const size_t colon = entry.find(':');
+      char* e1 = nullptr;
+      char* e2 = nullptr;
+      const std::string t = colon == std::string::npos ? "" : entry.substr(0, colon);
+      const std::string b = colon == std::string::npos ? "" : entry.substr(colon + 1);
+      const long long tokens = std::strtoll(t.c_str(), &e1, 10), batch = std::strtoll(b.c_str(), &e2, 10);
+      if (t.empty() || b.empty() || *e1 != '\0' || *e2 != '\0')
+        return Fail("C 518",
+                    "Invalid schedule entry \"" + entry + "\". Expected format: \"THRESHOLD:BATCH_SIZE\"");
+      schedule.emplace_back(seq > 0 ? tokens / seq : tokens, batch);  // thresholds in tokens (C 527)
+    }
+    std::stable_sort(schedule.begin(), schedule.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (schedule.empty()) return Fail("C 538", "schedule must have at least one entry");
+    if (schedule[0].first != 0)
+      return Fail("C 541", "first schedule entry must have threshold 0, got " + S(schedule[0].first));
+    for (size_t i = 1; i < schedule.size(); ++i)
+      if (schedule[i].first <= schedule[i - 1].first)
+        return Fail("C 546", "schedule thresholds must be strictly increasing, got " +
+                                 S(schedule[i - 1].first) + " before " + S(schedule[i].first));
+    for (const auto& [at, batch] : schedule) {
+      if (batch <= 0) return Fail("C 556", "batch size must be positive, got " + S(batch));
+      if (batch % (micro * dp) != 0)
+        return Fail("C 584", "current global batch size (" + S(batch) +
+                                 ") is not divisible by micro_batch_size (" + S(micro) +
+                                 ") * data_parallel_size (" + S(dp) + ")");
+    }
+  }
 
   // Virtual pipeline and the layer split (A 927-1009; T 2286-2368).
   if (lpvs && nvspr)
@@ -174,7 +219,14 @@ Status ValidateMegatronArgs(const MegatronArgs& args) {
       return Fail("A 1028", "must use --overlap-param-gather with --overlap-grad-reduce");
   }
 
-  // Iteration-based training (A 1276-1287).
+  // Iteration- or sample-based training (A 1276-1299; training.py 2586).
+  if (!p.Has("--train-iters") && !p.Has("--train-samples"))
+    return Fail("training.py 2586", "either train-iters or train-samples should be provided.");
+  if (p.Has("--train-samples")) {
+    if (p.Has("--train-iters")) return Fail("A 1294", "expected sample-based training");
+    if (p.Has("--lr-decay-iters")) return Fail("A 1296", "expected sample-based learning rate decay");
+    if (p.Has("--lr-warmup-iters")) return Fail("A 1298", "expected sample-based learnig rate warmup");
+  }
   if (p.Has("--train-iters")) {
     if (p.Has("--train-samples") || p.Has("--lr-decay-samples") || p.Has("--lr-warmup-samples"))
       return Fail("A 1279", "expected iteration-based training");

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "isoflop/engines.h"
 #include "isoflop/fit_record.h"
@@ -15,11 +18,12 @@ using namespace isoflop::planner;
 
 namespace {
 
-PlanSummary MegatronPlan(const std::string& cluster, double budget) {
+PlanSummary MegatronPlan(const std::string& cluster, double budget, std::vector<BatchRampStage> ramp = {}) {
   auto c = LoadClusterYaml(std::string(ISOFLOP_SOURCE_DIR) + "/configs/clusters/" + cluster + ".yaml");
   EXPECT_TRUE(c.ok());
   PlanOptions o;
   o.budget = budget;
+  o.batch_ramp = std::move(ramp);
   o.accept = EngineLayoutFilter(Engine::kMegatron, c->gpus_per_node);
   o.engine = "megatron";
   auto law = isoflop::LoadLaw("epoch");
@@ -182,4 +186,78 @@ TEST(MegatronArgs, EachPortedRuleRefusesTheSetThatBreaksIt) {
   ExpectRefused(With(Without(a, "--sequence-parallel"), "--tp-comm-overlap", ""), "A 1442");
   ExpectRefused(Without(a, "--vocab-size"), "build_tokenizer.py 101");
   ExpectRefused(With(a, "--num-layers", "9x"), "argparse");
+}
+
+// A batch ramp (--batch-ramp) becomes Megatron's step schedule (--step-batch-size-schedule, thresholds
+// in tokens, num_microbatches_calculator.py @ d98e8a64) with sample-based training, and passes the
+// ported rules; each schedule rule refuses the set that breaks it.
+TEST(MegatronArgs, ABatchRampIsAStepScheduleWithSampleBasedTraining) {
+  const PlanSummary plan = MegatronPlan("h100-sxm", 1e24, {{0.25, 0.02}, {0.5, 0.03}});
+  ASSERT_EQ(plan.batch.ramp_sequences.size(), 2u);
+  const ParallelConfig& c = plan.layouts.ranked.front().config;
+  auto built = BuildMegatronArgs(plan, Launch());
+  ASSERT_TRUE(built.ok()) << built.status().ToString();
+  const MegatronArgs& a = *built;
+  const isoflop::Status valid = ValidateMegatronArgs(a);
+  EXPECT_TRUE(valid.ok()) << valid.ToString() << "\n" << a.Text();
+  EXPECT_FALSE(a.Has("--global-batch-size"));
+  EXPECT_FALSE(a.Has("--train-iters"));
+  EXPECT_FALSE(a.Has("--lr-decay-iters"));
+  EXPECT_FALSE(a.Has("--lr-warmup-iters"));
+  const long long seq = plan.shape.seq_len;
+  const long long samples = std::stoll(Value(a, "--train-samples"));
+  EXPECT_GE(static_cast<double>(samples * seq), plan.train_tokens);
+  EXPECT_LT(static_cast<double>((samples - 1) * seq), plan.train_tokens);
+  EXPECT_EQ(Value(a, "--lr-decay-samples"), std::to_string(samples));
+  EXPECT_EQ(Value(a, "--lr-warmup-samples"),
+            std::to_string(std::min(2000LL * c.global_batch, samples / 100)));
+  // 0 : a quarter of the batch; 2% of the samples : half; 5% : the whole batch. Thresholds are whole
+  // samples written in tokens.
+  const long long at1 = std::llround(0.02 * samples), at2 = std::llround(0.05 * samples);
+  EXPECT_EQ(Value(a, "--step-batch-size-schedule"),
+            "0:" + std::to_string(plan.batch.ramp_sequences[0]) + "," + std::to_string(at1 * seq) + ":" +
+                std::to_string(plan.batch.ramp_sequences[1]) + "," + std::to_string(at2 * seq) + ":" +
+                std::to_string(c.global_batch));
+  EXPECT_EQ(plan.batch.ramp_sequences[0] * 4, c.global_batch);
+  EXPECT_EQ(plan.batch.ramp_sequences[1] * 2, c.global_batch);
+  EXPECT_EQ(Value(a, "--step-batch-size-schedule").find(' '), std::string::npos);  // one word for $(cat)
+  // The launch's step count (sbatch header, save interval) is the iterations Megatron runs for these
+  // arguments: its update_train_iters loop (training.py @ d98e8a64) over the emitted schedule.
+  std::vector<std::pair<long long, long long>> schedule;
+  std::stringstream entries(Value(a, "--step-batch-size-schedule"));
+  for (std::string e; std::getline(entries, e, ',');)
+    schedule.emplace_back(std::stoll(e.substr(0, e.find(':'))) / seq, std::stoll(e.substr(e.find(':') + 1)));
+  long long iterations = 0;
+  for (long long consumed = 0; consumed < samples; ++iterations) {
+    long long batch = schedule[0].second;
+    for (const auto& [at, b] : schedule)
+      if (consumed >= at) batch = b;
+    consumed += batch;
+  }
+  EXPECT_EQ(PlanLaunch(plan, Launch()).train_iters, iterations);
+  EXPECT_GT(iterations,
+            static_cast<long long>(std::ceil(plan.train_tokens / (double(c.global_batch) * seq))));
+
+  // Each rule refuses the set that breaks it.
+  ExpectRefused(With(a, "--global-batch-size", std::to_string(c.global_batch)), "A 698");
+  ExpectRefused(With(a, "--step-batch-size-schedule", "0:512,x:1024"), "C 518");
+  ExpectRefused(
+      With(a, "--step-batch-size-schedule", std::to_string(seq) + ":" + std::to_string(c.global_batch)),
+      "C 541");
+  // 2 x seq - 1 tokens is 1 sample: the same threshold twice after Megatron's integer division.
+  ExpectRefused(With(a, "--step-batch-size-schedule",
+                     "0:" + std::to_string(c.global_batch) + "," + std::to_string(seq) + ":" +
+                         std::to_string(c.global_batch) + "," + std::to_string(2 * seq - 1) + ":" +
+                         std::to_string(c.global_batch)),
+                "C 546");
+  ExpectRefused(With(a, "--step-batch-size-schedule", "0:0"), "C 556");
+  const long long micro_dp = static_cast<long long>(c.micro_batch) * (a.world_size / (c.tp * c.pp * c.cp));
+  ExpectRefused(With(a, "--step-batch-size-schedule",
+                     "0:" + std::to_string(micro_dp + 1) + "," + std::to_string(1000 * seq) + ":" +
+                         std::to_string(c.global_batch)),
+                "C 584");
+  ExpectRefused(With(a, "--train-iters", "100"), "A 1294");
+  ExpectRefused(With(a, "--lr-decay-iters", "100"), "A 1296");
+  ExpectRefused(With(a, "--lr-warmup-iters", "10"), "A 1298");
+  ExpectRefused(Without(a, "--train-samples"), "training.py 2586");
 }

@@ -103,7 +103,13 @@ struct LaunchSummary {
   int nodes = 0, tasks_per_node = 0;
   int save_interval_steps = 0;
   double checkpoint_write_s = 0, job_mtbf_h = 0, checkpoint_interval_s = 0;
-  long long train_iters = 0;
+  long long train_iters = 0;    // with a batch ramp: the iterations of the schedule below
+  long long train_samples = 0;  // ceil(tokens / seq_len)
+  // With a batch ramp (--batch-ramp): (first sample, global batch) per stage, the first at 0, as
+  // Megatron's --step-batch-size-schedule counts it; empty without a ramp, or with `schedule_error`
+  // when a stage is shorter than one sequence.
+  std::vector<std::pair<long long, long long>> batch_schedule;
+  std::string schedule_error;
   std::string BriefReport() const;
 };
 

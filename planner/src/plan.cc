@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <sstream>
+#include <utility>
 
 #include "isoflop/curation_cost.h"  // header-only: no link to the pipeline
 #include "isoflop/engines.h"
@@ -124,9 +126,20 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
   s.objective = options.objective;
   s.engine = options.engine;
   LayoutPlan lp;
-  for (int iteration = 0; iteration < 8; ++iteration) {
+  // The fixed point can cycle: a shape one step larger buys a little less per GPU-hour, so C
+  // alternates between two shapes, one under and one over the budget (issue 13: --inference-tokens
+  // 2e14 --budget-usd 1e6 --gpus 2048 ended on the $1.008M one). The plan kept is the one that
+  // spends the most without exceeding the budget (to kBudgetTolerance, the convergence test); when
+  // no iteration is within it, C shrinks by what it overspent until one is, or the plan exits 2.
+  constexpr double kBudgetTolerance = 1e-4;
+  constexpr int kIterations = 8, kShrinkIterations = 8;
+  std::optional<std::pair<PlanSummary, LayoutPlan>> kept;
+  double kept_spent = 0, last_spent = 0;
+  double shrink = 1.0;
+  for (int iteration = 0; iteration < kIterations + kShrinkIterations; ++iteration) {
+    if (iteration >= kIterations && kept) break;
     const double budget_flops =
-        options.budget_kind == BudgetKind::kFlops ? options.budget : options.budget * per_unit;
+        options.budget_kind == BudgetKind::kFlops ? options.budget : options.budget * per_unit * shrink;
     s.budget_flops = budget_flops;
     auto model = PlanModel(record, budget_flops, model_options);
     if (!model.ok()) return model.status();
@@ -193,10 +206,34 @@ Status Plan(const PlanOptions& options, const FitRecord& record, const ClusterSp
     double spent = lp.gpu_hours;
     if (options.budget_kind == BudgetKind::kUsd) spent = lp.cost_usd;
     if (options.budget_kind == BudgetKind::kKwh) spent = lp.energy.total_kwh;
-    const double new_per_unit = budget_flops / spent;
-    const bool converged = std::abs(new_per_unit / per_unit - 1) < 1e-4;
+    last_spent = spent;
+    const bool within = spent <= options.budget * (1 + kBudgetTolerance);
+    if (within && (!kept || spent > kept_spent)) {
+      kept.emplace(s, lp);
+      kept_spent = spent;
+    }
+    if (iteration >= kIterations - 1 && !within) {
+      // Past the fixed point's iterations with nothing within the budget: aim lower.
+      shrink *= std::min(0.999, options.budget / spent);
+      continue;
+    }
+    const double new_per_unit = budget_flops / (spent * shrink);
+    const bool converged = std::abs(new_per_unit / per_unit - 1) < kBudgetTolerance;
     per_unit = new_per_unit;
-    if (converged) break;
+    if (converged && within) break;
+  }
+  if (options.budget_kind != BudgetKind::kFlops) {
+    if (!kept) {
+      static const char* kUnit[] = {"FLOPs", "GPU-hours", "$", "kWh"};
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "%.4g %s but the cheapest plan found spends %.4g",
+                    options.budget, kUnit[static_cast<int>(options.budget_kind)], last_spent);
+      return Status::InvalidArgument(
+          std::string("budget cannot be met: ") + buf +
+          " (its shape and layout cost more per FLOP than the budget allows); give a larger budget or fewer GPUs (--gpus)");
+    }
+    s = std::move(kept->first);
+    lp = std::move(kept->second);
   }
 
   s.layouts = lp.layouts;

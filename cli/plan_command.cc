@@ -22,6 +22,7 @@ struct PlanFlags {
   std::string objective = "cost", batch_ramp;
   double serve_tokens = 0, serve_qps = 0;
   std::string moe;
+  double grad_bytes = 4, master_bytes = 4;
   int serve_context = 0, serve_batch = 1, serve_output_tokens = 0;
   bool exact_flops = false, json = false, allow_extrapolation = false, trainer_arch = false;
   // Issue 12: engine rules and launch material.
@@ -35,7 +36,7 @@ struct PerfFlags {
   std::string model, cluster, recompute = "selective", validate, clusters_dir = "configs/clusters";
   int tp = 1, pp = 1, dp = 1, cp = 1, ep = 1, vpp = 1, micro_batch = 1, global_batch = 0, zero = 1, gpus = 0;
   int first_stage_layers = 0, last_stage_layers = 0;
-  double grad_bytes = 4;
+  double grad_bytes = 4, master_bytes = 4;
   bool no_flash = false, no_tp_overlap = false, no_dp_overlap = false, json = false;
 };
 
@@ -67,6 +68,8 @@ int RunPlan(const PlanFlags& f) {
   options.objective = *objective;
   options.deadline_hours = f.deadline_hours;
   options.slack = f.slack;
+  options.perf.grad_bytes = f.grad_bytes;
+  options.perf.master_weight_bytes = f.master_bytes;
   options.inference_mfu = f.inference_mfu;
   auto ramp = ParseBatchRamp(f.batch_ramp);
   if (!ramp.ok()) return ReportError("plan", ramp.status());
@@ -173,6 +176,7 @@ int RunPerf(const PerfFlags& f) {
   PerfOptions options;
   options.flash_attention = !f.no_flash;
   options.grad_bytes = f.grad_bytes;
+  options.master_weight_bytes = f.master_bytes;
   options.tp_comm_overlap = !f.no_tp_overlap;
   options.dp_comm_overlap = !f.no_dp_overlap;
   if (!f.validate.empty()) {
@@ -320,6 +324,13 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   plan->add_option("--output-tokens", plan_flags->serve_output_tokens,
                    "serving: generated tokens per request (default with --serve-qps: min(512, context/2))");
   plan->add_option("--top", plan_flags->top, "alternative layouts to list")->capture_default_str();
+  plan->add_option("--grad-bytes", plan_flags->grad_bytes, "main-gradient bytes per parameter: 4 (fp32) or 2 (bf16)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({2.0, 4.0}));
+  plan->add_option("--master-bytes", plan_flags->master_bytes,
+                   "master-weight bytes per parameter: 4 (fp32), 2 (bf16) or 0 (the bf16 weights are the master copy)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({0.0, 2.0, 4.0}));
   plan->add_flag("--exact-flops", plan_flags->exact_flops,
                  "use the shape's exact FLOPs/token (attention, output layer) instead of 6N");
   plan->add_option(
@@ -402,6 +413,10 @@ void RegisterPlanCommands(CLI::App& app, CommandContext& ctx) {
   perf->add_option("--grad-bytes", perf_flags->grad_bytes, "main-gradient bytes per parameter: 4 (fp32) or 2 (bf16)")
       ->capture_default_str()
       ->check(CLI::IsMember({2.0, 4.0}));
+  perf->add_option("--master-bytes", perf_flags->master_bytes,
+                   "master-weight bytes per parameter: 4 (fp32), 2 (bf16) or 0 (the bf16 weights are the master copy)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({0.0, 2.0, 4.0}));
   perf->add_flag("--no-tp-overlap", perf_flags->no_tp_overlap, "TP communication not overlapped with GEMMs");
   perf->add_flag("--no-dp-overlap", perf_flags->no_dp_overlap, "DP/ZeRO communication not overlapped");
   perf->add_option("--clusters-dir", perf_flags->clusters_dir,

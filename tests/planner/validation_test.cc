@@ -23,7 +23,7 @@ std::vector<ValidationResult> Results() {
 
 TEST(Validation, CalibratedOnAtMostHalfOfTheRows) {
   const auto results = Results();
-  ASSERT_GE(results.size(), 30u);
+  ASSERT_GE(results.size(), 45u);
   size_t calibration = 0, h100_held_out = 0;
   for (const auto& r : results) {
     if (!r.run.held_out()) ++calibration;
@@ -42,6 +42,28 @@ TEST(Validation, EveryHeldOutRowWithin15Percent) {
         EXPECT_LE(std::abs(e), 0.15) << r.run.id << " error " << e << ": " << r.predicted.BriefReport();
       }
     }
+  }
+}
+
+TEST(Validation, RowsAddedAfterTheModelWasFrozenAreHeldOut) {
+  // The ten published H100 rows the issue 13 audit added after the constants were fitted
+  // (docs/planner.md §7, "Rows added after the model was frozen"): present, held out, a second
+  // software stack among them (MaxText, ZeRO-3), and within the +-15% of every held-out row.
+  const char* kAdded[] = {"nemo-llama3.1-405b-proxy8-32gpu",   "nemo-llama3.1-405b-proxy62-128gpu",
+                          "nemo-nemotron4-15b-tp2-16gpu",      "nemo-nemotron4-15b-tp2-2048gpu",
+                          "nemo-nemotron4-340b-256gpu-v2504",  "nemo-nemotron4-340b-2048gpu-v2504",
+                          "nemo-nemotron4-15b-tp2-16gpu-v2505", "nemo-nemotron4-340b-256gpu-v2505",
+                          "maxtext-llama3-70b-128gpu",         "maxtext-llama3-70b-256gpu"};
+  const auto results = Results();
+  for (const char* id : kAdded) {
+    const ValidationResult* found = nullptr;
+    for (const auto& r : results)
+      if (r.run.id == id) found = &r;
+    ASSERT_NE(found, nullptr) << id;
+    EXPECT_TRUE(found->run.held_out()) << id;
+    EXPECT_EQ(found->run.cluster, "h100-sxm") << id;
+    EXPECT_TRUE(found->predicted.feasible) << id << ": " << found->predicted.infeasible_reason;
+    EXPECT_LE(std::abs(found->iteration_error), 0.15) << id;
   }
 }
 

@@ -90,7 +90,14 @@ std::string FitSummary::FullReport() const {
     if (law.HasLoss())
       os << "  loss law        L = " << Format("%.6g", law.E) << " + " << Format("%.6g", law.A) << " / N^"
          << Format("%.6g", law.alpha) << " + " << Format("%.6g", law.B) << " / D^" << Format("%.6g", law.beta)
-         << "\n";
+         << (law.no_floor.used() ? "  (L_E)" : "") << "\n";
+    if (law.no_floor.used()) {
+      const NoFloorLossLaw& z = law.no_floor;
+      os << "  no-floor law    L0 = " << Format("%.6g", z.A) << " / N^" << Format("%.6g", z.alpha) << " + "
+         << Format("%.6g", z.B) << " / D^" << Format("%.6g", z.beta) << "  (same runs, E = 0)\n";
+      os << "  predicted loss  L = L_E^" << Format("%.3g", 1 - z.weight) << " * L0^"
+         << Format("%.3g", z.weight) << "  (model average of the two forms; docs/fit.md, \"The loss law\")\n";
+    }
     for (const auto& [name, value] : provenance.fixed)
       os << "  fixed           " << name << " = " << Full(value) << " (--fix)\n";
     if (!provenance.prior.empty())

@@ -748,6 +748,12 @@ StatusOr<std::string> RenderHtml(const ReportInput& input, const ReportOptions& 
       << (input.fit->law.HasLoss() ? " (this one carries a loss law L(N, D) = E + A/N<sup>α</sup> + "
                                      "B/D<sup>β</sup> of its own)"
                                    : "")
+      << (input.fit->law.no_floor.used()
+              ? "; its predicted losses are the geometric mean of that law and the same runs' fit without "
+                "E, L<sub>0</sub> = A<sub>0</sub>/N<sup>α<sub>0</sub></sup> + "
+                "B<sub>0</sub>/D<sup>β<sub>0</sub></sup> "
+                "(a model average of the two forms, docs/fit.md \"The loss law\")"
+              : "")
       << ". The published laws' k = N_opt(C = 1 FLOP) by their Eq. 4.</p>";
   } else {
     o << "<p>L(N, D) = E + A / N<sup>α</sup> + B / D<sup>β</sup> (Hoffmann et al. 2022, Eq. 2); loss in "

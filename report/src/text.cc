@@ -80,7 +80,11 @@ StatusOr<std::string> RenderText(const ReportInput& input, const ReportOptions& 
     if (fit.law.form == LawForm::kPowerLaw)
       o << "Law: allocation-only power law N_opt = k_N C^a, D_opt = k_D C^b (Hoffmann et al. 2022, "
            "Approaches 1/2)"
-        << (fit.law.HasLoss() ? ", with a loss law of its own" : "; it predicts no loss") << "\n";
+        << (fit.law.HasLoss() ? ", with a loss law of its own" : "; it predicts no loss")
+        << (fit.law.no_floor.used() ? " (losses: geometric mean with the same runs' fit without E, "
+                                      "docs/fit.md \"The loss law\")"
+                                    : "")
+        << "\n";
     else
       o << "Law: L = E + A/N^α + B/D^β (Hoffmann et al. 2022, Eq. 2"
         << (fit.law.form == LawForm::kDataConstrained ? "; data-constrained: effective N', D', Muennighoff "

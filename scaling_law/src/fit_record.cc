@@ -49,6 +49,10 @@ Json LawJson(const ScalingLaw& law) {
     j["params_opt"] = PowerLawJson(law.params_opt);
     j["tokens_opt"] = PowerLawJson(law.tokens_opt);
   }
+  if (law.no_floor.used()) {
+    const NoFloorLossLaw& z = law.no_floor;
+    j["no_floor"] = Json{{"A", z.A}, {"B", z.B}, {"alpha", z.alpha}, {"beta", z.beta}, {"weight", z.weight}};
+  }
   return j;
 }
 
@@ -139,6 +143,15 @@ class Reader {
     if (law->form == LawForm::kPowerLaw) {
       ISOFLOP_RETURN_IF_ERROR(PowerLawAt(j, "params_opt", key + ".params_opt", &law->params_opt));
       ISOFLOP_RETURN_IF_ERROR(PowerLawAt(j, "tokens_opt", key + ".tokens_opt", &law->tokens_opt));
+    }
+    if (j.contains("no_floor")) {  // schema 2, optional: the calibrated fit's loss average
+      const Json& z = j.at("no_floor");
+      if (!z.is_object()) return Error(key + ".no_floor", "must be an object");
+      NoFloorLossLaw& nf = law->no_floor;
+      for (auto [name, field] : {std::pair{"A", &nf.A}, std::pair{"B", &nf.B}, std::pair{"alpha", &nf.alpha},
+                                 std::pair{"beta", &nf.beta}, std::pair{"weight", &nf.weight}})
+        ISOFLOP_RETURN_IF_ERROR(Number(z, name, key + ".no_floor." + name, field));
+      if (nf.weight == 0) return Error(key + ".no_floor.weight", "must be in (0, 1]");
     }
     std::string error;
     if (!law->IsValid(&error)) return Error(key, error);

@@ -88,6 +88,16 @@ bool ScalingLaw::IsValid(std::string* error) const {
     if (!Positive(r_d_star)) return fail("law.r_d_star must be finite and > 0");
     if (!Positive(r_n_star)) return fail("law.r_n_star must be finite and > 0");
   }
+  if (no_floor.used()) {
+    if (form == LawForm::kDataConstrained)
+      return fail("law.no_floor is not defined for a data-constrained law");
+    if (!has_any_loss) return fail("law.no_floor needs the law's own loss law (E, A, B, alpha, beta)");
+    if (!(no_floor.weight > 0 && no_floor.weight <= 1)) return fail("law.no_floor.weight must be in (0, 1]");
+    if (!Positive(no_floor.A)) return fail("law.no_floor.A must be finite and > 0");
+    if (!Positive(no_floor.B)) return fail("law.no_floor.B must be finite and > 0");
+    if (!Positive(no_floor.alpha)) return fail("law.no_floor.alpha must be finite and > 0");
+    if (!Positive(no_floor.beta)) return fail("law.no_floor.beta must be finite and > 0");
+  }
   if (form == LawForm::kPowerLaw) {
     if (!Positive(params_opt.coefficient)) return fail("law.params_opt.coefficient must be finite and > 0");
     if (!Positive(params_opt.exponent)) return fail("law.params_opt.exponent must be finite and > 0");
@@ -101,7 +111,13 @@ double PredictLoss(const ScalingLaw& law, double params, double tokens, double u
   if (!law.HasLoss()) return kNoLoss;
   if (law.form != LawForm::kDataConstrained) {
     // Hoffmann et al. 2022, eq. (2).
-    return law.E + law.A / std::pow(params, law.alpha) + law.B / std::pow(tokens, law.beta);
+    const double with_floor =
+        law.E + law.A / std::pow(params, law.alpha) + law.B / std::pow(tokens, law.beta);
+    if (!law.no_floor.used()) return with_floor;
+    // The same equation with E = 0, and the weighted geometric mean of the two (docs/fit.md, "The loss law").
+    const NoFloorLossLaw& z = law.no_floor;
+    const double no_floor = z.A / std::pow(params, z.alpha) + z.B / std::pow(tokens, z.beta);
+    return std::exp((1 - z.weight) * std::log(with_floor) + z.weight * std::log(no_floor));
   }
   double log_n_eff = 0, log_d_eff = 0;
   DataConstrainedEffectiveLogs(std::log(law.A), std::log(law.B), law.alpha, law.beta, law.r_d_star,

@@ -32,24 +32,20 @@ const KnownMiss kKnownMisses[] = {
     {"Llama 3 (Dubey et al. 2024, Fig. 2)", 3e21, "point"},
     {"Llama 3 (Dubey et al. 2024, Fig. 2)", 1e22, "point"},
     {"Llama 3 (Dubey et al. 2024, Fig. 2)", 1e22, "covered"},
-    // Porian et al.'s optima grow faster than a power law fitted below 2e18 FLOPs at 16x extrapolation,
-    // and their loss falls faster than any Chinchilla law fitted there predicts.
+    // Porian et al.'s optima grow faster than a power law fitted below 2e18 FLOPs at 16x extrapolation.
+    // With a constant learning rate (tuned/const) their loss at 4-16x falls faster than either loss
+    // form fitted below predicts, and the average of the two misses by 2.3-2.9%.
     {"Porian rw/base/kaplan", 2.56e19, "point"},
-    {"Porian rw/base/kaplan", 0, "loss"},
-    {"Porian rw/base/chinchilla", 0, "loss"},
     {"Porian rw/tuned/const", 2.56e19, "point"},
     {"Porian rw/tuned/const", 0, "loss"},
     {"Porian owt2/base/kaplan", 2.56e19, "point"},
     {"Porian owt2/base/kaplan", 2.56e19, "covered"},
-    {"Porian owt2/base/kaplan", 0, "loss"},
     {"Porian owt2/base/chinchilla", 2.56e19, "point"},
-    {"Porian owt2/base/chinchilla", 0, "loss"},
     {"Porian owt2/tuned/const", 2.56e19, "point"},
     {"Porian owt2/tuned/const", 0, "loss"},
     {"Chinchilla (Epoch AI's Fig. 4 data)", 2.95e21, "point"},
     {"(Mis)Fitting (Li et al. 2025), interpolated", 2e18, "point"},
     {"(Mis)Fitting (Li et al. 2025), interpolated", 5e18, "point"},
-    {"(Mis)Fitting (Li et al. 2025), interpolated", 0, "loss"},
 };
 
 bool Listed(const std::string& dataset, double budget, const std::string& goal) {
@@ -100,7 +96,8 @@ TEST(CalibrationProtocol, CalibratedFitMeetsTheGoalsExceptTheListedMisses) {
     Check(d.name, 0, "loss", s.median_abs_loss_error <= 0.015,
           "median |loss error| " + std::to_string(100 * s.median_abs_loss_error) + "%");
   }
-  // docs/fit.md's AFTER table: 32 of 34 held-out budgets covered, 22 of 34 points within 15%.
+  // docs/fit.md's AFTER table: 32 of 34 held-out budgets covered, 22 of 34 points within 15%, the loss
+  // goal met on 7 of 9 datasets.
   EXPECT_EQ(budgets, 34);
   EXPECT_EQ(covered, 32);
   EXPECT_EQ(within, 22);

@@ -11,6 +11,9 @@
 //   Power law (Hoffmann et al. 2022, Approaches 1 and 2, Sec. 3.1-3.2): an allocation only,
 //     N_opt = k_N C^a_N and D_opt = k_D C^a_D, fitted in log-log space; it may carry a loss law of
 //     its own (a Chinchilla law fitted on the same runs) for predicted losses.
+//   Loss average (the calibrated fit, docs/fit.md "The loss law"): a second loss law without the
+//     irreducible term, L0(N, D) = A0 / N^alpha0 + B0 / D^beta0 (eq. 2 with E = 0), and the predicted
+//     loss L = L_E^(1-w) L0^w, a weighted geometric mean of the two forms.
 #ifndef ISOFLOP_SCALING_LAW_H_
 #define ISOFLOP_SCALING_LAW_H_
 
@@ -28,6 +31,15 @@ enum class LawForm {
 const char* LawFormName(LawForm form);  // "chinchilla", "data-constrained", "power-law"
 StatusOr<LawForm> ParseLawForm(const std::string& name);
 
+// A loss law with no irreducible term, L0(N, D) = A / N^alpha + B / D^beta (Hoffmann et al. 2022,
+// eq. 2, with E = 0; in each variable alone the pure power laws of Kaplan et al. 2020, eqs. 1.1-1.2),
+// averaged with the law's own loss law: L = L_E^(1 - weight) * L0^weight. weight 0 = not used.
+struct NoFloorLossLaw {
+  double A = 0, B = 0, alpha = 0, beta = 0;
+  double weight = 0;
+  bool used() const { return weight != 0; }
+};
+
 // y = coefficient * C^exponent, fitted by least squares in log-log space.
 struct PowerLaw {
   double coefficient = 0, exponent = 0;
@@ -44,6 +56,9 @@ struct ScalingLaw {
   double r_d_star = 0, r_n_star = 0;
   // kPowerLaw only: the allocation itself (C in FLOPs).
   PowerLaw params_opt, tokens_opt;
+  // Optional (Chinchilla and power-law forms with a loss law): the no-floor loss law the predicted
+  // loss is averaged with. It changes losses only, never the allocation.
+  NoFloorLossLaw no_floor;
 
   // Whether the law predicts losses (kPowerLaw: only with a loss law attached).
   bool HasLoss() const;
@@ -52,8 +67,9 @@ struct ScalingLaw {
   bool IsValid(std::string* error) const;
 };
 
-// Predicted loss (nats/token). For kDataConstrained, unique_tokens = 0 means D unique tokens (no
-// repetition), for which the law reduces to Chinchilla's. NaN when the law has no loss law.
+// Predicted loss (nats/token), averaged with `law.no_floor` when it is used. For kDataConstrained,
+// unique_tokens = 0 means D unique tokens (no repetition), for which the law reduces to Chinchilla's. NaN
+// when the law has no loss law.
 double PredictLoss(const ScalingLaw& law, double params, double tokens, double unique_tokens = 0);
 
 // The compute-optimal allocation of a loss law (Hoffmann et al. 2022, eq. 4 / Appendix D.3).

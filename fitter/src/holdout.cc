@@ -97,7 +97,15 @@ Status HoldOut(const std::vector<RunPoint>& runs, const FitOptions& fit_options,
         const double predicted =
             PredictLoss(result.fit.law, runs[i].params, runs[i].tokens, runs[i].unique_tokens);
         b.abs_loss_errors.push_back(std::fabs(predicted / runs[i].loss - 1));
+        auto point = PredictAtPoint(result.fit, runs[i].params, runs[i].tokens, runs[i].unique_tokens);
+        if (point.ok() && point->loss_interval) {
+          ++b.n_loss_intervals;
+          b.n_loss_in_interval +=
+              point->loss_interval->lo <= runs[i].loss && runs[i].loss <= point->loss_interval->hi;
+        }
       }
+      result.n_loss_intervals += b.n_loss_intervals;
+      result.n_loss_in_interval += b.n_loss_in_interval;
     }
     b.median_abs_loss_error = Median(b.abs_loss_errors);
     all_errors.insert(all_errors.end(), b.abs_loss_errors.begin(), b.abs_loss_errors.end());

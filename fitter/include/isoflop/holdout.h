@@ -41,6 +41,8 @@ struct HeldOutBudget {
   double extrapolation = 0;             // budget / largest fitted budget
   std::vector<double> abs_loss_errors;  // |predicted / observed - 1| for each run (empty: no loss law)
   double median_abs_loss_error = 0;     // NaN without a loss law
+  // Runs whose observed loss lies inside PredictAtPoint's 95% loss interval (0 of 0 without intervals).
+  int n_loss_in_interval = 0, n_loss_intervals = 0;
 };
 
 struct HoldOutSummary {
@@ -48,6 +50,7 @@ struct HoldOutSummary {
   double largest_fitted_budget = 0;
   std::vector<HeldOutBudget> budgets;  // increasing budget
   double median_abs_loss_error = 0;    // over every held-out run (NaN without a loss law)
+  int n_loss_in_interval = 0, n_loss_intervals = 0;  // over every held-out run
   FitSummary fit;                      // the fit on the smaller budgets
 };
 

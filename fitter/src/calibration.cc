@@ -356,25 +356,26 @@ Status FitCalibrated(const std::vector<RunPoint>& runs, const FitOptions& option
       FitSummary replicates, zero_replicates;
       ISOFLOP_RETURN_IF_ERROR(Bootstrap(v.fit3.points, boot, threads, v.fit3.multi_start, &replicates));
       if (v.has_no_floor) {
-        // The same resamples (same seed) fitted with E = 0: every other replicate predicts its loss
-        // with the no-floor form (weight 1), so the replicates are half one form, half the other. The
+        // Half as many resamples of the same runs fitted with E = 0: every other replicate predicts its
+        // loss with one of them (weight 1), so the replicates are half one form, half the other. The
         // allocation of every replicate stays its Approach 3 law's.
         FitOptions boot0 = v.fit0.options;
         boot0.progress = boot.progress;
-        boot0.bootstrap_resamples = boot.bootstrap_resamples;
+        boot0.bootstrap_resamples = (boot.bootstrap_resamples + 1) / 2;
         boot0.seed = seed;
         boot0.ci_budgets_flops.clear();
         if (!Bootstrap(v.fit0.points, boot0, threads, v.fit0.multi_start, &zero_replicates).ok())
           zero_replicates.bootstrap_laws.clear();
       }
       v.record.replicates = 0;
-      size_t k = 0;
+      const std::vector<ScalingLaw>& zeros = zero_replicates.bootstrap_laws;
+      size_t emitted = 0;
       for (ScalingLaw law : replicates.bootstrap_laws) {
         if (!law.IsValid(nullptr)) continue;  // fit.json lists valid laws only: keep memory and file equal
-        const auto& zeros = zero_replicates.bootstrap_laws;
-        if (k++ % 2 == 1 && !zeros.empty()) {
+        const size_t j = emitted++;
+        if (j % 2 == 1 && !zeros.empty()) {
           ScalingLaw with = law;
-          with.no_floor = NoFloorOf(zeros[(k / 2) % zeros.size()], 1.0);
+          with.no_floor = NoFloorOf(zeros[(j / 2) % zeros.size()], 1.0);
           if (with.IsValid(nullptr)) law = with;
         }
         result.bootstrap_laws.push_back(law);

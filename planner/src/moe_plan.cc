@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "isoflop/golden_section.h"
 #include "isoflop/planner.h"
 #include "planner_internal.h"
 
@@ -47,21 +48,8 @@ double FineGrainedMoeLaw::DenseLoss(double params, double tokens) const {
 
 namespace {
 
-// Minimises f over ln N in [lo, hi] (golden section; both losses are unimodal in ln N at fixed C).
-template <typename F>
-double MoeArgMinLogN(F f, double lo, double hi) {
-  const double phi = (std::sqrt(5.0) - 1) / 2;
-  double x1 = hi - phi * (hi - lo), x2 = lo + phi * (hi - lo);
-  double f1 = f(x1), f2 = f(x2);
-  for (int i = 0; i < 200 && hi - lo > 1e-9; ++i) {
-    if (f1 < f2) {
-      hi = x2, x2 = x1, f2 = f1, x1 = hi - phi * (hi - lo), f1 = f(x1);
-    } else {
-      lo = x1, x1 = x2, f1 = f2, x2 = lo + phi * (hi - lo), f2 = f(x2);
-    }
-  }
-  return (lo + hi) / 2;
-}
+// The golden-section search over ln N stops at this width (both losses are unimodal in ln N at fixed C).
+constexpr double kLogNTolerance = 1e-9;
 
 std::string MoeRangeText(double x, double lo, double hi, const char* what) {
   char buf[256];
@@ -108,11 +96,11 @@ StatusOr<MoePlan> PlanMoe(const MoeOption& option, const PlanSummary& dense, con
     return law.DenseLoss(n, C / (6 * n));
   };
   const double lo = std::log(1e3), hi = std::log(std::max(1e4, C / 6 / 1e3));
-  p.active_params = std::exp(MoeArgMinLogN(moe_loss, lo, hi));
+  p.active_params = std::exp(GoldenSectionMinimum(moe_loss, lo, hi, kLogNTolerance));
   p.total_params = p.active_params * expand;
   p.tokens = C / (6 * p.active_params);
   p.loss = moe_loss(std::log(p.active_params));
-  p.dense_params = std::exp(MoeArgMinLogN(dense_loss, lo, hi));
+  p.dense_params = std::exp(GoldenSectionMinimum(dense_loss, lo, hi, kLogNTolerance));
   p.dense_tokens = C / (6 * p.dense_params);
   p.dense_loss = dense_loss(std::log(p.dense_params));
   // The published range (Krajewski et al. 2024 Sec. 4: 129M-3.7B parameters, 16B-130B tokens,

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "isoflop/data_constrained_terms.h"
+#include "isoflop/golden_section.h"
 
 namespace isoflop {
 namespace {
@@ -14,30 +15,6 @@ constexpr double kNoLoss = std::numeric_limits<double>::quiet_NaN();
 
 bool Positive(double v) {
   return std::isfinite(v) && v > 0;
-}
-
-// Golden-section search for the minimum of f on [lo, hi] (f unimodal there).
-template <typename F>
-double GoldenSectionMinimum(F f, double lo, double hi) {
-  const double phi = (std::sqrt(5.0) - 1) / 2;
-  double a = hi - phi * (hi - lo), b = lo + phi * (hi - lo);
-  double fa = f(a), fb = f(b);
-  for (int i = 0; i < 200 && hi - lo > 1e-12; ++i) {
-    if (fa < fb) {
-      hi = b;
-      b = a;
-      fb = fa;
-      a = hi - phi * (hi - lo);
-      fa = f(a);
-    } else {
-      lo = a;
-      a = b;
-      fa = fb;
-      b = lo + phi * (hi - lo);
-      fb = f(b);
-    }
-  }
-  return (lo + hi) / 2;
 }
 
 }  // namespace
@@ -163,7 +140,7 @@ Optimum ComputeOptimum(const ScalingLaw& law, double flops, double unique_tokens
     };
     const double centre = std::log(o.params);
     const double log_n =
-        GoldenSectionMinimum(loss_at, centre - 2 * std::log(10.0), centre + 2 * std::log(10.0));
+        GoldenSectionMinimum(loss_at, centre - 2 * std::log(10.0), centre + 2 * std::log(10.0), 1e-12);
     o.params = std::exp(log_n);
     o.tokens = flops / (6.0 * o.params);
   }

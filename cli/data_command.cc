@@ -29,7 +29,7 @@ struct DataBuildFlags {
   bool strict = false;
   int64_t max_record_bytes = 0;  // 0: the config's input.max_record_bytes (default 8 MiB)
   std::vector<std::string> skip;
-  std::string tokenizer;
+  std::string tokenizer, eos_token;
   bool json = false;
   bool quiet = false;
   // --backend slurm
@@ -78,9 +78,13 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
   cmd->add_option("--skip", flags->skip, "stages to skip: quality, exact, near, tokenize")
       ->check(CLI::IsMember({"quality", "exact", "near", "tokenize"}))
       ->expected(1, -1);
-  cmd->add_option("--tokenizer", flags->tokenizer,
-                  "use this tokenizer.json (isoflop's, or a Hugging Face byte-level BPE in isoflop's layout) "
-                  "instead of training one; checked before the first pass");
+  cmd->add_option(
+      "--tokenizer", flags->tokenizer,
+      "use this tokenizer.json instead of training one: isoflop's, or a Hugging Face byte-level BPE "
+      "(GPT-2 / RoBERTa / Llama 3 style; the shards hold its own ids); checked before the first pass");
+  cmd->add_option("--eos-token", flags->eos_token,
+                  "with --tokenizer: the token ending each document (default: the first of <|endoftext|>, "
+                  "<|end_of_text|>, </s>, <eos> the file has)");
   cmd->add_flag("--json", flags->json, "print the summary as JSON on stdout");
   cmd->add_flag("--quiet", flags->quiet, "no progress on stderr");
   cmd->add_option("--backend", flags->backend, "local (this process) or slurm (job arrays)")
@@ -109,6 +113,7 @@ void RegisterBuild(CLI::App& data, CommandContext& ctx) {
     if (flags->max_record_bytes > 0) options.input.max_record_bytes = flags->max_record_bytes;
     options.progress = !flags->quiet;
     if (!flags->tokenizer.empty()) options.tokenizer_path = flags->tokenizer;
+    if (!flags->eos_token.empty()) options.tokenizer_eos = flags->eos_token;
     for (const auto& stage : flags->skip) {
       options.skip_quality |= stage == "quality";
       options.skip_exact |= stage == "exact";

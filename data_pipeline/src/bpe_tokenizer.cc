@@ -1,4 +1,6 @@
 #include "isoflop/bpe_tokenizer.h"
+
+#include "hf_pretokenizer.h"
 #include "isoflop/file_util.h"
 
 #include <xxhash.h>
@@ -209,11 +211,31 @@ void Pretokenize(std::string_view text, const std::function<void(std::string_vie
 
 BpeTokenizer::BpeTokenizer(std::vector<std::pair<uint32_t, uint32_t>> merges) : merges_(std::move(merges)) {
   pieces_.reserve(kFirstMergeId + merges_.size());
-  for (int b = 0; b < 256; ++b) pieces_.emplace_back(1, static_cast<char>(b));
+  for (int b = 0; b < 256; ++b) {
+    pieces_.emplace_back(1, static_cast<char>(b));
+    byte_ids_[b] = static_cast<uint32_t>(b);
+  }
   pieces_.emplace_back(kEosText);
   for (size_t m = 0; m < merges_.size(); ++m) {
-    merge_rank_[PairKey(merges_[m].first, merges_[m].second)] = static_cast<uint32_t>(m);
+    const uint64_t made = kFirstMergeId + m;
+    merge_rank_[PairKey(merges_[m].first, merges_[m].second)] = (uint64_t{m} << 32) | made;
     pieces_.push_back(pieces_[merges_[m].first] + pieces_[merges_[m].second]);
+  }
+}
+
+BpeTokenizer::BpeTokenizer(BpeModel model)
+    : pieces_(std::move(model.pieces)),
+      byte_ids_(model.byte_ids),
+      eos_id_(model.eos_id),
+      isoflop_layout_(false),
+      ignore_merges_(model.ignore_merges),
+      whole_(std::move(model.whole)),
+      pretokenizer_(std::move(model.pretokenizer)) {
+  merges_.reserve(model.merges.size());
+  for (size_t m = 0; m < model.merges.size(); ++m) {
+    const auto& merge = model.merges[m];
+    merges_.emplace_back(merge.left, merge.right);
+    merge_rank_[PairKey(merge.left, merge.right)] = (uint64_t{m} << 32) | merge.id;
   }
 }
 
@@ -281,32 +303,58 @@ Status BpeTokenizer::Save(const std::string& path) const {
   return WriteFileAtomically(path, ToJson()).WithContext("cannot write the tokenizer");
 }
 
+// tokenizers' Word::merge_all (models/bpe/word.rs @ 3ba8ad00): a min-heap of (rank, position)
+// over adjacent pairs; the lowest rank merges first, the leftmost among equals; an entry whose
+// pair changed since it was pushed is skipped; the merged symbol's new pairs are pushed. In
+// isoflop's layout (merge i makes 257 + i from earlier ids) this is "apply the lowest-ranked
+// merge everywhere, left to right, until none applies", the order training learned them in.
 void BpeTokenizer::EncodeChunk(std::string_view chunk, std::vector<uint32_t>* ids) const {
-  std::vector<uint32_t> word(chunk.size());
-  for (size_t i = 0; i < chunk.size(); ++i) word[i] = static_cast<unsigned char>(chunk[i]);
-  // Apply the lowest-ranked merge present, everywhere in the chunk, until none applies:
-  // the same order training learned them in.
-  while (word.size() >= 2) {
-    uint32_t best_rank = UINT32_MAX;
-    for (size_t i = 0; i + 1 < word.size(); ++i) {
-      auto it = merge_rank_.find(PairKey(word[i], word[i + 1]));
-      if (it != merge_rank_.end() && it->second < best_rank) best_rank = it->second;
+  if (ignore_merges_) {  // models/bpe/model.rs, tokenize_with_cache
+    if (auto it = whole_.find(std::string(chunk)); it != whole_.end()) {
+      ids->push_back(it->second);
+      return;
     }
-    if (best_rank == UINT32_MAX) break;
-    const auto [left, right] = merges_[best_rank];
-    const uint32_t merged = kFirstMergeId + best_rank;
-    size_t out = 0;
-    for (size_t i = 0; i < word.size(); ++i) {
-      if (i + 1 < word.size() && word[i] == left && word[i + 1] == right) {
-        word[out++] = merged;
-        ++i;
-      } else {
-        word[out++] = word[i];
-      }
-    }
-    word.resize(out);
   }
-  ids->insert(ids->end(), word.begin(), word.end());
+  struct Symbol {
+    uint32_t id;
+    int32_t prev, next;
+    bool live;
+  };
+  const int32_t n = static_cast<int32_t>(chunk.size());
+  std::vector<Symbol> word(chunk.size());
+  for (int32_t i = 0; i < n; ++i)
+    word[i] = {byte_ids_[static_cast<unsigned char>(chunk[i])], i - 1, i + 1 < n ? i + 1 : -1, true};
+  struct Entry {
+    uint32_t rank;
+    int32_t pos;
+    uint32_t made;
+    bool operator>(const Entry& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> heap;
+  auto push = [&](int32_t pos) {
+    const int32_t next = word[pos].next;
+    if (next < 0) return;
+    auto it = merge_rank_.find(PairKey(word[pos].id, word[next].id));
+    if (it != merge_rank_.end())
+      heap.push({static_cast<uint32_t>(it->second >> 32), pos, static_cast<uint32_t>(it->second)});
+  };
+  for (int32_t i = 0; i + 1 < n; ++i) push(i);
+  while (!heap.empty()) {
+    const Entry top = heap.top();
+    heap.pop();
+    Symbol& left = word[top.pos];
+    if (!left.live || left.next < 0) continue;
+    Symbol& right = word[left.next];
+    auto it = merge_rank_.find(PairKey(left.id, right.id));
+    if (it == merge_rank_.end() || static_cast<uint32_t>(it->second) != top.made) continue;  // expired
+    left.id = top.made;
+    right.live = false;
+    left.next = right.next;
+    if (left.next >= 0) word[left.next].prev = top.pos;
+    if (left.prev >= 0) push(left.prev);
+    push(top.pos);
+  }
+  for (int32_t i = 0; i >= 0 && i < n; i = word[i].next) ids->push_back(word[i].id);
 }
 
 namespace {
@@ -315,58 +363,75 @@ namespace {
 constexpr size_t kBatch = 32;
 }  // namespace
 
+namespace {
+constexpr size_t kMaxCachedChunk = 256;
+constexpr uint64_t kInline = uint64_t{1} << 62, kIdMask = (uint64_t{1} << 24) - 1;
+}  // namespace
+
+void BpeTokenizer::EncodeCached(const bpe_internal::ChunkTable::Key& key, std::vector<uint32_t>* ids,
+                                BpeEncodeCache* cache) const {
+  const std::string_view chunk = key.bytes;
+  if (chunk.size() > kMaxCachedChunk) {
+    EncodeChunk(chunk, ids);
+    return;
+  }
+  if (const uint64_t* found = cache->entries_.Find(key)) {
+    const uint64_t v = *found;
+    if (v >= kInline) {
+      ids->push_back(static_cast<uint32_t>(v & kIdMask));
+      if (v >> 62 == 2) ids->push_back(static_cast<uint32_t>((v >> 24) & kIdMask));
+    } else {
+      const uint32_t* begin = cache->ids_.data() + (v >> 16);
+      ids->insert(ids->end(), begin, begin + (v & 0xffff));
+    }
+    return;
+  }
+  const size_t before = ids->size();
+  EncodeChunk(chunk, ids);
+  const size_t count = ids->size() - before;
+  if (count == 0) return;
+  if (cache->entries_.size() >= cache->max_entries_) {
+    cache->entries_.Clear();
+    cache->ids_.clear();
+  }
+  bool inserted = false;
+  uint64_t* value = cache->entries_.FindOrInsert(key, &inserted);
+  const bool fits_inline =
+      count <= 2 && (*ids)[before] <= kIdMask && (count == 1 || (*ids)[before + 1] <= kIdMask);
+  if (fits_inline) {
+    *value = (uint64_t{count} << 62) | (count == 2 ? uint64_t{(*ids)[before + 1]} << 24 : 0) | (*ids)[before];
+  } else {
+    *value = (uint64_t{cache->ids_.size()} << 16) | count;
+    cache->ids_.insert(cache->ids_.end(), ids->begin() + before, ids->end());
+  }
+}
+
 void BpeTokenizer::Encode(std::string_view text, std::vector<uint32_t>* ids, BpeEncodeCache* cache) const {
+  if (pretokenizer_ != nullptr) {  // a Hugging Face file's: added tokens, then its pre-tokenizers
+    pretokenizer_->Split(
+        text,
+        [&](std::string_view chunk) {
+          if (cache == nullptr) return EncodeChunk(chunk, ids);
+          // The chunk may lie in a buffer of its own (a prefix space): read only its bytes.
+          EncodeCached(bpe_internal::MakeKeyInline(chunk, chunk.data() + chunk.size()), ids, cache);
+        },
+        [&](uint32_t id) { ids->push_back(id); });
+    return;
+  }
   if (cache == nullptr) {
     PretokenizeInline(text, [&](std::string_view chunk) { EncodeChunk(chunk, ids); });
     return;
   }
-  constexpr size_t kMaxCachedChunk = 256;
-  constexpr uint64_t kInline = uint64_t{1} << 62, kIdMask = (uint64_t{1} << 24) - 1;
   const char* text_end = text.data() + text.size();
   auto& batch = cache->batch_;
   auto resolve = [&] {
-    for (const auto& key : batch) {
-      const std::string_view chunk = key.bytes;
-      if (chunk.size() > kMaxCachedChunk) {
-        EncodeChunk(chunk, ids);
-        continue;
-      }
-      if (const uint64_t* found = cache->entries_.Find(key)) {
-        const uint64_t v = *found;
-        if (v >= kInline) {
-          ids->push_back(static_cast<uint32_t>(v & kIdMask));
-          if (v >> 62 == 2) ids->push_back(static_cast<uint32_t>((v >> 24) & kIdMask));
-        } else {
-          const uint32_t* begin = cache->ids_.data() + (v >> 16);
-          ids->insert(ids->end(), begin, begin + (v & 0xffff));
-        }
-        continue;
-      }
-      const size_t before = ids->size();
-      EncodeChunk(chunk, ids);
-      const size_t count = ids->size() - before;
-      if (cache->entries_.size() >= cache->max_entries_) {
-        cache->entries_.Clear();
-        cache->ids_.clear();
-      }
-      bool inserted = false;
-      uint64_t* value = cache->entries_.FindOrInsert(key, &inserted);
-      const bool fits_inline =
-          count <= 2 && (*ids)[before] <= kIdMask && (count == 1 || (*ids)[before + 1] <= kIdMask);
-      if (fits_inline) {
-        *value =
-            (uint64_t{count} << 62) | (count == 2 ? uint64_t{(*ids)[before + 1]} << 24 : 0) | (*ids)[before];
-      } else {
-        *value = (uint64_t{cache->ids_.size()} << 16) | count;
-        cache->ids_.insert(cache->ids_.end(), ids->begin() + before, ids->end());
-      }
-    }
+    for (const auto& key : batch) EncodeCached(key, ids, cache);
     batch.clear();
   };
   batch.clear();
   PretokenizeInline(text, [&](std::string_view chunk) {
     if (chunk.size() == 1 && batch.empty()) {
-      ids->push_back(static_cast<unsigned char>(chunk[0]));  // a single byte is its own id
+      ids->push_back(byte_ids_[static_cast<unsigned char>(chunk[0])]);  // a single byte is its own token
       return;
     }
     batch.push_back(bpe_internal::MakeKeyInline(chunk, text_end));
@@ -381,7 +446,7 @@ std::string BpeTokenizer::Decode(std::span<const uint32_t> ids, bool render_eos)
   for (uint32_t id : ids) {
     if (id >= pieces_.size()) {
       out += "<|invalid:" + std::to_string(id) + "|>";
-    } else if (id != kEosId || render_eos) {
+    } else if (id != eos_id_ || render_eos) {
       out += pieces_[id];
     }
   }

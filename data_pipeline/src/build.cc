@@ -124,9 +124,16 @@ StatusOr<std::unique_ptr<StagedBuild>> StagedBuild::Prepare(const BuildOptions& 
   // Everything the build refers to is checked before any work: the tokenizer to load, the
   // report's location, then the inputs (MakeBuildPlan: they exist and are text).
   if (!options.tokenizer_path.empty() && !options.skip_tokenize) {
-    auto loaded = LoadTokenizerFile(options.tokenizer_path);  // isoflop's or a Hugging Face file
+    auto loaded = LoadTokenizerFile(options.tokenizer_path, options.tokenizer_eos);  // isoflop's or HF's
     if (!loaded.ok())
       return Status::InvalidArgument("--tokenizer (tokenizer.path) " + loaded.status().message());
+    if (loaded->eos_id() == UINT32_MAX) {
+      std::string names;
+      for (const char* c : kEosCandidates) names += std::string(names.empty() ? "" : ", ") + c;
+      return Status::InvalidArgument("--tokenizer (tokenizer.path) " + options.tokenizer_path +
+                                     ": added_tokens: no end-of-document token (none of " + names +
+                                     "); name one with --eos-token (tokenizer.eos_token)");
+    }
   }
   if (!options.report_path.empty()) {
     std::error_code ec;

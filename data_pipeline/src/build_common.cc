@@ -128,7 +128,8 @@ json ConfigJson(const BuildOptions& o) {
         {"max_train_bytes", o.tokenizer.max_train_bytes},
         {"min_pair_count", o.tokenizer.min_pair_count},
         {"sample", "smallest content hash"},
-        {"loaded_from", o.tokenizer_path}}},
+        {"loaded_from", o.tokenizer_path},
+        {"eos_token", o.tokenizer_eos}}},
       {"val_fraction", o.val_fraction},
       {"max_tokens_per_shard", o.max_tokens_per_shard},
   };

@@ -28,8 +28,8 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MinHashOptions, ngram, num_bands, rows_per_ba
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BpeTrainerOptions, vocab_size, max_train_bytes, min_pair_count)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BuildOptions, inputs, out_dir, report_path, strict, skip_quality,
                                    skip_exact, skip_near, skip_tokenize, input, normalize, quality,
-                                   min_document_bytes, minhash, tokenizer, tokenizer_path, val_fraction,
-                                   max_tokens_per_shard, batch_bytes)
+                                   min_document_bytes, minhash, tokenizer, tokenizer_path, tokenizer_eos,
+                                   val_fraction, max_tokens_per_shard, batch_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InputFileInfo, path, bytes, compression)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(InputUnit, file, begin, end)
 

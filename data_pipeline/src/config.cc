@@ -29,6 +29,8 @@ bool BuildOptions::IsValid(std::string* error) const {
   if (!input.IsValid(error)) return false;
   if (!minhash.IsValid(error)) return false;
   if (tokenizer_path.empty() && !tokenizer.IsValid(error)) return false;
+  if (!tokenizer_eos.empty() && tokenizer_path.empty())
+    return *error = "--eos-token (tokenizer.eos_token) needs --tokenizer (tokenizer.path)", false;
   if (val_fraction < 0 || val_fraction >= 1) return *error = "val_fraction must be in [0, 1)", false;
   if (max_tokens_per_shard < 1) return *error = "max_tokens_per_shard must be >= 1", false;
   if (batch_bytes < 1) return *error = "batch_bytes must be >= 1", false;
@@ -157,7 +159,7 @@ StatusOr<BuildOptions> LoadBuildConfig(const std::string& yaml_path, BuildOption
   b.BindSection("tokenizer", std::pair{"vocab_size", &o.tokenizer.vocab_size},
                 std::pair{"max_train_bytes", &o.tokenizer.max_train_bytes},
                 std::pair{"min_pair_count", &o.tokenizer.min_pair_count},
-                std::pair{"path", &o.tokenizer_path});
+                std::pair{"path", &o.tokenizer_path}, std::pair{"eos_token", &o.tokenizer_eos});
   b.Bind("split.val_fraction", &o.val_fraction);
   b.Bind("shards.max_tokens_per_shard", &o.max_tokens_per_shard);
   try {

@@ -9,6 +9,7 @@
 
 #include "document_source.h"
 #include "isoflop/data_pipeline.h"
+#include "isoflop/hf_tokenizer.h"
 #include "isoflop/token_reader.h"
 #include "sha256.h"
 
@@ -109,7 +110,7 @@ std::string DatasetStats::BriefReport() const {
 StatusOr<std::vector<std::string>> SampleWindows(const SampleOptions& options) {
   std::string error;
   if (!options.IsValid(&error)) return Status::InvalidArgument(error);
-  auto tokenizer = BpeTokenizer::Load((fs::path(options.dir) / "tokenizer.json").string());
+  auto tokenizer = LoadTokenizerFile((fs::path(options.dir) / "tokenizer.json").string());
   if (!tokenizer.ok()) return tokenizer.status();
   auto reader = TokenReader::Open({.shards_dir = options.dir,
                                    .split = options.split,

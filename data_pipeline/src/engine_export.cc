@@ -351,16 +351,23 @@ StatusOr<ExportSummary> ExportShards(const ExportOptions& options) {
   const std::string tokenizer_path = (fs::path(options.shards_dir) / "tokenizer.json").string();
   const bool have_tokenizer = options.write_tokenizer && fs::exists(tokenizer_path);
   if (have_tokenizer) {
-    auto tokenizer = BpeTokenizer::Load(tokenizer_path);
+    auto tokenizer = LoadTokenizerFile(tokenizer_path);  // isoflop's, or the build's Hugging Face file
     if (!tokenizer.ok()) return tokenizer.status();
     if (tokenizer->vocab_size() != index->vocab_size) {
       return Status::InvalidArgument(tokenizer_path + ": vocab_size " +
                                      std::to_string(tokenizer->vocab_size()) + " differs from index.tsv's " +
                                      std::to_string(index->vocab_size));
     }
-    auto json = HuggingFaceTokenizerJson(*tokenizer);
-    if (!json.ok()) return json.status();
-    hf_json = *json;
+    if (tokenizer->is_isoflop_layout()) {
+      auto json = HuggingFaceTokenizerJson(*tokenizer);
+      if (!json.ok()) return json.status();
+      hf_json = *json;
+    } else {  // already in Hugging Face format: the same file
+      std::ifstream file(tokenizer_path, std::ios::binary);
+      std::stringstream text;
+      text << file.rdbuf();
+      hf_json = text.str();
+    }
   }
 
   ExportSummary summary;

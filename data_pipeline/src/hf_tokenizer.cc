@@ -1,11 +1,9 @@
-// isoflop's tokenizer → Hugging Face `tokenizers` JSON. Format references: docs/data.md
-// ("tokenizer.hf.json").
+// isoflop's tokenizer → Hugging Face `tokenizers` JSON, and GPT-2's byte table. Format
+// references: docs/data.md ("tokenizer.hf.json"). Reading such files: hf_tokenizer_load.cc.
 #include "isoflop/hf_tokenizer.h"
 
 #include <array>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <unordered_map>
 
 namespace isoflop::data {
@@ -65,6 +63,9 @@ std::string ByteLevelChar(unsigned char b) {
 }
 
 StatusOr<std::string> HuggingFaceTokenizerJson(const BpeTokenizer& tokenizer) {
+  if (!tokenizer.is_isoflop_layout())  // a Hugging Face file's own: it is its own tokenizer.hf.json
+    return Status::InvalidArgument(
+        "the tokenizer was read from a Hugging Face file: export that file itself");
   const auto& table = ByteLevelTable();
   const uint32_t n = tokenizer.vocab_size();
   std::vector<std::string> names(n);
@@ -120,104 +121,6 @@ StatusOr<std::string> HuggingFaceTokenizerJson(const BpeTokenizer& tokenizer) {
                 {"vocab", vocab},
                 {"merges", merges}};
   return j.dump(2) + "\n";
-}
-
-StatusOr<BpeTokenizer> LoadTokenizerFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::NotFound("tokenizer file " + path + " cannot be opened");
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument(path + ": not a JSON object");
-  if (!j.contains("model")) return BpeTokenizer::FromJson(text.str(), path);  // isoflop's own format
-
-  auto bad = [&](const std::string& field, const std::string& why) {
-    return Status::InvalidArgument(path + ": " + field + ": " + why +
-                                   " (isoflop encodes Hugging Face byte-level BPE files in the layout "
-                                   "`isoflop data tokenizer export` writes; docs/data.md)");
-  };
-  const auto& model = j["model"];
-  if (!model.is_object() || model.value("type", "") != "BPE") return bad("model.type", "not BPE");
-  for (const char* key : {"dropout", "unk_token", "continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (model.contains(key) && !model[key].is_null()) return bad(std::string("model.") + key, "must be null");
-  }
-  if (model.value("byte_fallback", false)) return bad("model.byte_fallback", "must be false");
-  if (model.value("ignore_merges", false)) return bad("model.ignore_merges", "must be false");
-  if (j.contains("normalizer") && !j["normalizer"].is_null()) return bad("normalizer", "must be null");
-  const auto& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : nlohmann::json();
-  const bool isoflop_pre =
-      pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers") &&
-      pre["pretokenizers"].is_array() && pre["pretokenizers"].size() == 2 &&
-      pre["pretokenizers"][0].value("type", "") == "Split" && pre["pretokenizers"][0].contains("pattern") &&
-      pre["pretokenizers"][0]["pattern"].is_object() &&
-      pre["pretokenizers"][0]["pattern"].value("Regex", "") == kIsoflopPretokenizerRegex &&
-      pre["pretokenizers"][0].value("behavior", "") == "Isolated" &&
-      !pre["pretokenizers"][0].value("invert", false) &&
-      pre["pretokenizers"][1].value("type", "") == "ByteLevel" &&
-      !pre["pretokenizers"][1].value("use_regex", true) &&
-      !pre["pretokenizers"][1].value("add_prefix_space", true);
-  if (!isoflop_pre) {
-    const std::string what =
-        pre.is_object() && pre.value("type", "") == "ByteLevel"
-            ? "GPT-2's ByteLevel regex (contractions, Unicode classes) is not isoflop's pre-tokenizer"
-            : "not isoflop's Split(regex) + ByteLevel(use_regex = false) pre-tokenizer";
-    return bad("pre_tokenizer", what);
-  }
-  if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
-    for (const auto& t : j["added_tokens"]) {
-      if (t.value("content", "") != BpeTokenizer::kEosText ||
-          t.value("id", -1) != static_cast<int>(BpeTokenizer::kEosId))
-        return bad("added_tokens", "only <|endoftext|> at id 256 is supported");
-    }
-  }
-  if (!model.contains("vocab") || !model["vocab"].is_object()) return bad("model.vocab", "missing");
-  if (!model.contains("merges") || !model["merges"].is_array()) return bad("model.merges", "missing");
-  const auto& vocab = model["vocab"];
-  std::unordered_map<std::string, uint32_t> id_of;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it->is_number_unsigned()) return bad("model.vocab[\"" + it.key() + "\"]", "not an id");
-    id_of[it.key()] = it->get<uint32_t>();
-  }
-  for (int b = 0; b < 256; ++b) {
-    auto it = id_of.find(ByteLevelChar(static_cast<unsigned char>(b)));
-    if (it == id_of.end() || it->second != static_cast<uint32_t>(b)) {
-      return bad("model.vocab", "byte " + std::to_string(b) + " must be id " + std::to_string(b));
-    }
-  }
-  if (auto it = id_of.find(BpeTokenizer::kEosText); it == id_of.end() || it->second != BpeTokenizer::kEosId)
-    return bad("model.vocab", "\"<|endoftext|>\" must be id 256");
-  std::vector<std::string> names(257);
-  for (int b = 0; b < 256; ++b) names[b] = ByteLevelChar(static_cast<unsigned char>(b));
-  names[256] = BpeTokenizer::kEosText;
-  std::vector<std::pair<uint32_t, uint32_t>> merges;
-  const auto& m = model["merges"];
-  for (size_t i = 0; i < m.size(); ++i) {
-    std::string left, right;
-    if (m[i].is_string()) {  // "left right" (tokenizers < 0.20 and ours)
-      const std::string pair = m[i].get<std::string>();
-      const auto space = pair.find(' ');
-      if (space == std::string::npos || pair.find(' ', space + 1) != std::string::npos)
-        return bad("model.merges[" + std::to_string(i) + "]", "not \"left right\"");
-      left = pair.substr(0, space);
-      right = pair.substr(space + 1);
-    } else if (m[i].is_array() && m[i].size() == 2 && m[i][0].is_string() && m[i][1].is_string()) {
-      left = m[i][0].get<std::string>();  // ["left", "right"] (tokenizers >= 0.20)
-      right = m[i][1].get<std::string>();
-    } else {
-      return bad("model.merges[" + std::to_string(i) + "]", "not a pair of tokens");
-    }
-    auto l = id_of.find(left), r = id_of.find(right), made = id_of.find(left + right);
-    const uint32_t expected = BpeTokenizer::kFirstMergeId + static_cast<uint32_t>(i);
-    if (l == id_of.end() || r == id_of.end() || l->second >= expected || r->second >= expected ||
-        l->second == BpeTokenizer::kEosId || r->second == BpeTokenizer::kEosId)
-      return bad("model.merges[" + std::to_string(i) + "]", "parts must be earlier tokens");
-    if (made == id_of.end() || made->second != expected)
-      return bad("model.merges[" + std::to_string(i) + "]", "must make id " + std::to_string(expected));
-    merges.emplace_back(l->second, r->second);
-  }
-  if (id_of.size() != BpeTokenizer::kFirstMergeId + merges.size())
-    return bad("model.vocab", "has ids that no byte, <|endoftext|> or merge makes");
-  return BpeTokenizer(std::move(merges));
 }
 
 }  // namespace isoflop::data

@@ -25,10 +25,6 @@ bool IsKnownSplit(const std::string& split) {
   return split == "train" || split == "val";
 }
 
-uint32_t TokenBytesFor(uint32_t vocab_size) {
-  return vocab_size <= 65536 ? 2 : 4;
-}
-
 // One open shard: bytes stream to the file and through SHA-256 at once.
 struct OpenShard {
   std::unique_ptr<FILE, int (*)(FILE*)> file{nullptr, &std::fclose};
@@ -38,6 +34,10 @@ struct OpenShard {
 };
 
 }  // namespace
+
+uint32_t TokenBytesFor(uint32_t vocab_size) {
+  return vocab_size <= 65536 ? 2 : 4;
+}
 
 bool ShardWriterOptions::IsValid(std::string* error) const {
   if (out_dir.empty()) {

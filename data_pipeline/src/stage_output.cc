@@ -13,19 +13,16 @@
 #include <tuple>
 
 #include "build_stages.h"
+#include "isoflop/hf_tokenizer.h"
+#include "isoflop/parallel_for.h"
 #include "isoflop/shard_writer.h"
 #include "ordered_pipeline.h"
-#include "isoflop/parallel_for.h"
 #include "sha256.h"
 
 namespace isoflop::data {
 namespace {
 
 namespace fs = std::filesystem;
-
-uint32_t TokenBytesFor(uint32_t vocab_size) {
-  return vocab_size <= 65536 ? 2 : 4;
-}
 
 struct EncodeBatch {
   std::vector<std::string> texts;
@@ -118,8 +115,11 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
     return MarkTaskDone(plan, "encode", group, {{"bytes_kept", bytes_kept}, {"documents", documents}});
   }
 
-  auto tokenizer = BpeTokenizer::Load(plan.work_dir + "/tokenizer.json");
+  auto tokenizer = LoadTokenizerFile(plan.work_dir + "/tokenizer.json", options.tokenizer_eos);
   if (!tokenizer.ok()) return tokenizer.status();
+  const uint32_t eos_id = tokenizer->eos_id();
+  if (eos_id >= tokenizer->vocab_size())
+    return Status::Internal("the build's tokenizer has no end-of-document id");
   const uint32_t token_bytes = TokenBytesFor(tokenizer->vocab_size());
   SplitStream streams[2];  // train, val
   const char* split_names[2] = {"train", "val"};
@@ -177,7 +177,7 @@ Status RunEncodeTask(const BuildPlan& plan, int group, int threads, bool progres
     for (size_t i = 0; i < batch->texts.size(); ++i) {
       SplitStream& stream = streams[IsValidation(batch->hashes[i], options.val_fraction) ? 1 : 0];
       std::vector<uint32_t>& ids = batch->tokens[i];
-      ids.push_back(BpeTokenizer::kEosId);
+      ids.push_back(eos_id);
       bytes.resize(ids.size() * token_bytes);
       for (size_t t = 0; t < ids.size(); ++t) {
         for (uint32_t b = 0; b < token_bytes; ++b)
@@ -422,12 +422,12 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
     if (counters["tokens_train"].get<int64_t>() == 0) return NothingKept(counters, options);
     auto tokenizer_json = ReadText(plan.work_dir + "/tokenizer.json");
     if (!tokenizer_json.ok()) return tokenizer_json.status();
-    auto tokenizer = BpeTokenizer::FromJson(*tokenizer_json, plan.work_dir + "/tokenizer.json");
+    auto tokenizer = LoadTokenizerFile(plan.work_dir + "/tokenizer.json", options.tokenizer_eos);
     if (!tokenizer.ok()) return tokenizer.status();
     ShardSetSummary shards;
     shards.vocab_size = tokenizer->vocab_size();
     shards.token_bytes = TokenBytesFor(shards.vocab_size);
-    shards.eos_id = BpeTokenizer::kEosId;
+    shards.eos_id = tokenizer->eos_id();
     for (const auto& entry : fs::directory_iterator(StageDir(plan, "assemble"))) {
       const std::string name = entry.path().filename().string();
       if (!name.ends_with(".json")) continue;
@@ -456,11 +456,13 @@ Status RunFinalizeTask(const BuildPlan& plan, int threads, bool progress) {
                        {"sha256", s.sha256}});
       outputs.push_back(s.file);
     }
-    manifest["tokenizer"] = {{"file", "tokenizer.json"},
-                             {"sha256", Sha256Hex(*tokenizer_json)},
-                             {"vocab_size", tokenizer->vocab_size()},
-                             {"eos_id", BpeTokenizer::kEosId},
-                             {"trained", options.tokenizer_path.empty()}};
+    manifest["tokenizer"] = {
+        {"file", "tokenizer.json"},
+        {"sha256", Sha256Hex(*tokenizer_json)},
+        {"vocab_size", tokenizer->vocab_size()},
+        {"eos_id", tokenizer->eos_id()},
+        {"format", tokenizer->is_isoflop_layout() ? "isoflop-byte-bpe" : "huggingface-bpe"},
+        {"trained", options.tokenizer_path.empty()}};
     manifest["shards"] = {{"index", "index.tsv"},
                           {"token_bytes", shards.token_bytes},
                           {"eos_id", shards.eos_id},

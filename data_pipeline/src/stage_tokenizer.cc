@@ -30,9 +30,18 @@ Status TrainBuildTokenizer(const BuildPlan& plan, const GroupIndex& groups, cons
   const BuildOptions& options = plan.options;
   const std::string path = plan.work_dir + "/tokenizer.json";
   if (!options.tokenizer_path.empty()) {
-    auto loaded = LoadTokenizerFile(plan.Resolve(options.tokenizer_path));  // isoflop's or Hugging Face's
+    const std::string given = plan.Resolve(options.tokenizer_path);
+    auto loaded = LoadTokenizerFile(given, options.tokenizer_eos);  // isoflop's or Hugging Face's
     if (!loaded.ok()) return Status::InvalidArgument("--tokenizer " + loaded.status().message());
-    ISOFLOP_RETURN_IF_ERROR(WriteTaskFile(plan, path, loaded->ToJson()));
+    // A Hugging Face file is the shards' tokenizer.json as it is (its own ids, byte for byte);
+    // isoflop's is rewritten canonically.
+    std::string file = loaded->ToJson();
+    if (!loaded->is_isoflop_layout()) {
+      auto bytes = ReadText(given);
+      if (!bytes.ok()) return bytes.status();
+      file = std::move(*bytes);
+    }
+    ISOFLOP_RETURN_IF_ERROR(WriteTaskFile(plan, path, file));
     (*result)["tokenizer"] = {{"trained", false}, {"train_bytes", 0}, {"train_documents", 0}};
     return Status::OK();
   }

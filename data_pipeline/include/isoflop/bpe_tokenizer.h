@@ -2,14 +2,20 @@
 // "Neural Machine Translation of Rare Words with Subword Units"; byte-level as in GPT-2,
 // Radford et al. 2019), trained on the kept corpus or loaded from tokenizer.json.
 //
-// Ids 0–255 are the bytes, 256 is the end-of-document token <|endoftext|>, and id 257 + i
-// is merge i. Text is first split into chunks by a GPT-2-style pre-tokenizer (an optional
-// leading space plus a run of letters, of digits or of other symbols; whitespace runs), so
-// merges never cross chunk boundaries. Encoding is lossless: Decode(Encode(t)) == t for any
-// byte string. Why our own and not sentencepiece: docs/data.md ("Tokenizer").
+// isoflop's layout (trained here, or its tokenizer.json): ids 0–255 are the bytes, 256 is the
+// end-of-document token <|endoftext|>, and id 257 + i is merge i. Text is first split into
+// chunks by a GPT-2-style pre-tokenizer (an optional leading space plus a run of letters, of
+// digits or of other symbols; whitespace runs), so merges never cross chunk boundaries.
+// Encoding is lossless: Decode(Encode(t)) == t for any byte string. Why our own and not
+// sentencepiece: docs/data.md ("Tokenizer").
+//
+// A Hugging Face byte-level BPE (hf_tokenizer.h, LoadTokenizerFile) is the same model with the
+// file's own ids, merges that may make any id, its added tokens cut out of the text first and
+// its pre-tokenizer (HfPretokenizer: GPT-2's regex or the file's Split regex, through ICU).
 #ifndef ISOFLOP_BPE_TOKENIZER_H_
 #define ISOFLOP_BPE_TOKENIZER_H_
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -27,6 +33,23 @@ namespace isoflop::data {
 
 // Calls `chunk` for each pre-token of `text`, in order; their concatenation is `text`.
 void Pretokenize(std::string_view text, const std::function<void(std::string_view)>& chunk);
+
+class HfPretokenizer;  // hf_pretokenizer.h
+
+// A byte-level BPE in any id layout (what a Hugging Face tokenizer.json describes).
+struct BpeModel {
+  std::vector<std::string> pieces;       // id → bytes ("" where no token has the id)
+  std::array<uint32_t, 256> byte_ids{};  // the id of each single byte
+  struct Merge {
+    uint32_t left, right, id;  // left + right → id
+  };
+  std::vector<Merge> merges;     // in rank order
+  uint32_t eos_id = UINT32_MAX;  // UINT32_MAX: none chosen
+  // ignore_merges (Llama 3): a chunk that is itself a model token is that token (bytes → id).
+  bool ignore_merges = false;
+  std::unordered_map<std::string, uint32_t> whole;
+  std::shared_ptr<const HfPretokenizer> pretokenizer;  // null: isoflop's (gpt2-ascii-v1)
+};
 
 namespace bpe_internal {
 
@@ -108,13 +131,17 @@ class BpeTokenizer {
   static constexpr const char* kEosText = "<|endoftext|>";
 
   BpeTokenizer() : BpeTokenizer(std::vector<std::pair<uint32_t, uint32_t>>{}) {}
+  // isoflop's layout: merge i makes id 257 + i.
   explicit BpeTokenizer(std::vector<std::pair<uint32_t, uint32_t>> merges);
+  // Any layout (hf_tokenizer.h builds it from a Hugging Face file).
+  explicit BpeTokenizer(BpeModel model);
 
   // tokenizer.json: {"format": "isoflop-byte-bpe", "version": 1, "pretokenizer":
   // "gpt2-ascii-v1", "vocab_size": N, "eos_id": 256, "merges": [[left, right], ...]}.
   static StatusOr<BpeTokenizer> FromJson(std::string_view json, const std::string& source_name);
   static StatusOr<BpeTokenizer> Load(const std::string& path);
-  std::string ToJson() const;  // deterministic bytes for the same merges
+  // isoflop's layout only (is_isoflop_layout()): deterministic bytes for the same merges.
+  std::string ToJson() const;
   Status Save(const std::string& path) const;
 
   // Appends the ids of `text` to `ids`. Thread-safe with one cache per thread.
@@ -122,15 +149,29 @@ class BpeTokenizer {
   // The bytes of `ids`; the end-of-document id renders as kEosText when render_eos.
   std::string Decode(std::span<const uint32_t> ids, bool render_eos = true) const;
 
-  uint32_t vocab_size() const { return kFirstMergeId + static_cast<uint32_t>(merges_.size()); }
+  // Highest id + 1 (the shards' token width follows it).
+  uint32_t vocab_size() const { return static_cast<uint32_t>(pieces_.size()); }
+  uint32_t eos_id() const { return eos_id_; }  // UINT32_MAX when the file named none
+  bool is_isoflop_layout() const { return isoflop_layout_; }
+  // The merges as (left, right) ids, in rank order.
   const std::vector<std::pair<uint32_t, uint32_t>>& merges() const { return merges_; }
   const std::string& token_bytes(uint32_t id) const { return pieces_[id]; }
 
  private:
   void EncodeChunk(std::string_view chunk, std::vector<uint32_t>* ids) const;
+  void EncodeCached(const bpe_internal::ChunkTable::Key& key, std::vector<uint32_t>* ids,
+                    BpeEncodeCache* cache) const;
   std::vector<std::pair<uint32_t, uint32_t>> merges_;
-  std::unordered_map<uint64_t, uint32_t> merge_rank_;  // (left << 32 | right) → merge index
-  std::vector<std::string> pieces_;                    // id → bytes
+  // (left << 32 | right) → (rank << 32 | id made). A pair listed twice keeps its last rank, as
+  // tokenizers' BPE::build does (its merge map is collected in order).
+  std::unordered_map<uint64_t, uint64_t> merge_rank_;
+  std::vector<std::string> pieces_;  // id → bytes
+  std::array<uint32_t, 256> byte_ids_{};
+  uint32_t eos_id_ = kEosId;
+  bool isoflop_layout_ = true;
+  bool ignore_merges_ = false;
+  std::unordered_map<std::string, uint32_t> whole_;  // bytes → id (ignore_merges only)
+  std::shared_ptr<const HfPretokenizer> pretokenizer_;
 };
 
 struct BpeTrainerOptions {

@@ -66,7 +66,9 @@ struct BuildOptions {
   MinHashOptions minhash;
   BpeTrainerOptions tokenizer;  // used when tokenizer_path is empty
   std::string tokenizer_path;   // load this tokenizer.json instead of training one
-  double val_fraction = 0.01;   // of documents, chosen by content hash
+  // The loaded file's end-of-document token (its text); "" = the first of kEosCandidates it has.
+  std::string tokenizer_eos;
+  double val_fraction = 0.01;  // of documents, chosen by content hash
   int64_t max_tokens_per_shard = 1LL << 26;
   size_t batch_bytes = 8 << 20;  // text per parallel batch (bounds memory, not results)
 

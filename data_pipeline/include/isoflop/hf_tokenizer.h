@@ -7,7 +7,8 @@
 // bytes_to_unicode), merges in rank order, id 256 under "<|endoftext|>"; a Split pre-tokenizer
 // whose regex is isoflop's pre-tokenizer (gpt2-ascii-v1) followed by ByteLevel without its own
 // regex; a ByteLevel decoder. Encoding is identical: tests/data_pipeline/hf_tokenizer_test.cc
-// checks it with the `tokenizers` library itself where its npm package is installed.
+// checks it with the `tokenizers` library itself where its npm package is installed. Reading
+// Hugging Face files (any byte-level BPE, with its own ids): LoadTokenizerFile below.
 #ifndef ISOFLOP_HF_TOKENIZER_H_
 #define ISOFLOP_HF_TOKENIZER_H_
 
@@ -29,14 +30,23 @@ StatusOr<std::string> HuggingFaceTokenizerJson(const BpeTokenizer& tokenizer);
 // GPT-2's printable stand-in for byte b, as UTF-8 (e.g. ' ' → "Ġ", 'a' → "a").
 std::string ByteLevelChar(unsigned char b);
 
-// A tokenizer file for `data build --tokenizer`: isoflop's tokenizer.json, or a Hugging Face
-// byte-level BPE tokenizer.json that isoflop's encoder reproduces id for id — a BPE model with the
-// 256 byte tokens at ids 0–255 (GPT-2's byte characters), "<|endoftext|>" at 256 and merge i making
-// id 257 + i, no normalizer, and isoflop's pre-tokenizer (Split with kIsoflopPretokenizerRegex, then
-// ByteLevel without its own regex) — as `data tokenizer export` writes. Anything else is refused
-// with the field that differs (e.g. GPT-2's own ByteLevel regex, another id layout), since the
-// shards would otherwise hold ids the file's users do not expect.
-StatusOr<BpeTokenizer> LoadTokenizerFile(const std::string& path);
+// A tokenizer file for `data build --tokenizer` (hf_tokenizer_load.cc): isoflop's tokenizer.json,
+// or a Hugging Face byte-level BPE tokenizer.json (GPT-2 / RoBERTa / Llama 3 style), encoded as
+// `tokenizers` encodes it (add_special_tokens = false) with the file's own ids:
+//   - model.type "BPE" with vocab and merges (either "a b" or ["a", "b"]); a token for each of the
+//     256 bytes (GPT-2's byte characters); ignore_merges honoured; no dropout, subword prefix or
+//     end-of-word suffix;
+//   - no normalizer; pre_tokenizer ByteLevel (add_prefix_space, use_regex: GPT-2's regex) or a
+//     Sequence of Split (Regex or String, Isolated, not inverted) ending in ByteLevel; decoder
+//     ByteLevel or none; added_tokens cut out of the text first (not single_word);
+//   - the end-of-document id: the token `eos_token` names, else the first of kEosCandidates the
+//     file has (added_tokens, then model.vocab), else none (eos_id() == UINT32_MAX: the build
+//     refuses it and asks for --eos-token).
+// Anything else is refused (kInvalidArgument) with "PATH: FIELD: why", before any text is read.
+StatusOr<BpeTokenizer> LoadTokenizerFile(const std::string& path, const std::string& eos_token = "");
+
+// The end-of-document tokens looked for, in order: GPT-2's, Llama 3's, RoBERTa's / T5's, Gemma's.
+inline constexpr const char* kEosCandidates[] = {"<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"};
 
 }  // namespace isoflop::data
 

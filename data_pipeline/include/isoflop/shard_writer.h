@@ -38,6 +38,9 @@ struct ShardInfo {
   std::string sha256;  // of the file's bytes, lowercase hex
 };
 
+// The width of a token in the shards: 2 (uint16) when vocab_size <= 65536, else 4 (uint32).
+uint32_t TokenBytesFor(uint32_t vocab_size);
+
 struct ShardSetSummary {
   uint32_t vocab_size = 0;
   uint32_t token_bytes = 0;  // 2 (uint16) when vocab_size <= 65536, else 4 (uint32)

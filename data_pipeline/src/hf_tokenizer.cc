@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "utf8.h"
+
 namespace isoflop::data {
 
 // isoflop's pre-tokenizer (bpe_tokenizer.cc, PretokenizeInline) alternative by alternative:
@@ -31,26 +33,11 @@ std::array<char32_t, 256> MakeByteToCodePoint() {
   return map;
 }
 
-std::string Utf8(char32_t c) {
-  std::string s;
-  if (c < 0x80) {
-    s += static_cast<char>(c);
-  } else if (c < 0x800) {
-    s += static_cast<char>(0xC0 | (c >> 6));
-    s += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    s += static_cast<char>(0xE0 | (c >> 12));
-    s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    s += static_cast<char>(0x80 | (c & 0x3F));
-  }
-  return s;
-}
-
 const std::array<std::string, 256>& ByteLevelTable() {
   static const std::array<std::string, 256> table = [] {
     std::array<std::string, 256> t;
     const auto map = MakeByteToCodePoint();
-    for (int b = 0; b < 256; ++b) t[b] = Utf8(map[b]);
+    for (int b = 0; b < 256; ++b) AppendUtf8(map[b], &t[b]);
     return t;
   }();
   return table;
